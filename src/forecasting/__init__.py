@@ -1,0 +1,3 @@
+"""Revenue forecasting & lead-scoring workbench."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,77 @@
+"""Shared plumbing of the commands: exit codes, options, run.json."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+__all__ = ["run", "add_map_option", "mapping_from", "output_dir", "say"]
+
+
+def say(message: str = "") -> None:
+    """Progress and result lines go to stderr; stdout stays for data (JSON/CSV)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Call the command's handler and turn failures into messages and exit codes.
+
+    Bad input (:class:`~forecasting.data.DataError`) exits 2 with the message that
+    names table, column and rows; any other failure exits 1 without a traceback
+    unless ``--debug``.
+    """
+    from ..data.errors import DataError
+
+    try:
+        return int(args.func(args) or 0)
+    except DataError as err:
+        say("forecasting: bad input:")
+        for problem in err.problems:
+            say(f"  - {problem}")
+        return 2
+    except KeyboardInterrupt:
+        say("forecasting: interrupted")
+        return 130
+    except Exception as err:  # noqa: BLE001 - the CLI's last line of defence
+        if getattr(args, "debug", False):
+            raise
+        say(f"forecasting: error: {type(err).__name__}: {err}")
+        say("  (run with --debug for the traceback)")
+        return 1
+
+
+def _pair(text: str) -> tuple[str, str]:
+    old, sep, new = text.partition("=")
+    if not sep or not old or not new:
+        raise argparse.ArgumentTypeError(f"expected OLD=NEW, got {text!r}")
+    return old, new
+
+
+def add_map_option(parser: argparse.ArgumentParser) -> None:
+    """``--map OLD=NEW`` (repeatable): rename your CRM's columns to canonical names."""
+    parser.add_argument(
+        "--map", dest="mapping", metavar="OLD=NEW", type=_pair, action="append", default=[],
+        help="rename a column to its canonical name, e.g. --map 'Deal Id=opportunity_id' (repeatable)",
+    )
+
+
+def mapping_from(args: argparse.Namespace) -> dict[str, str]:
+    return dict(getattr(args, "mapping", None) or [])
+
+
+@contextlib.contextmanager
+def output_dir(out: str | Path, command: str, parameters: dict):
+    """Create ``out``, yield a :class:`~forecasting.provenance.RunLog`, write run.json on success.
+
+    Every file in ``out`` is written atomically by the command; run.json comes last,
+    so its presence says the outputs are complete.
+    """
+    from ..provenance import RunLog
+
+    path = Path(out)
+    path.mkdir(parents=True, exist_ok=True)
+    log = RunLog(command, parameters)
+    yield path, log
+    log.write(path)

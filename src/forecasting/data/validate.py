@@ -1,0 +1,472 @@
+"""Put a raw table into canonical shape and list everything wrong with it.
+
+:func:`conform` renames and casts; :func:`check` finds problems in a conformed
+frame; :func:`load_table` does both and raises one :class:`DataError` listing
+every error. Code past this edge trusts its frames.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, Problem, problem
+from .io import Source, read_source
+from .schema import KINDS, TABLES, Stages
+
+__all__ = [
+    "DataWarning",
+    "conform",
+    "check",
+    "load_table",
+    "check_source",
+    "CheckReport",
+    "infer_frequency",
+]
+
+_TRUE = {"1", "1.0", "yes", "y", "true", "t", "won", "converted"}
+_FALSE = {"0", "0.0", "no", "n", "false", "f", "lost", "not converted"}
+_STATUS = {
+    "open": "open", "won": "won", "lost": "lost",
+    "closed won": "won", "closed_won": "won", "closed-won": "won", "closedwon": "won",
+    "closed lost": "lost", "closed_lost": "lost", "closed-lost": "lost", "closedlost": "lost",
+}
+_SEASON = {"MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "Q": 4, "W": 52, "D": 7, "YS": 1, "YE": 1, "Y": 1}
+
+
+class DataWarning(UserWarning):
+    """A problem worth knowing that does not stop loading (e.g. approximate data)."""
+
+
+def _kind(kind: str) -> str:
+    if kind not in TABLES:
+        raise DataError(f"unknown table kind {kind!r}; expected one of {', '.join(KINDS)}", table=kind)
+    return kind
+
+
+def _row_ids(frame: pd.DataFrame, mask, id_column: str | None) -> list[str]:
+    """Ids of the rows where ``mask`` holds: the id column when usable, else ``row N``."""
+    mask = np.asarray(mask, dtype=bool)
+    if id_column and id_column in frame.columns:
+        ids = frame[id_column].to_numpy()[mask]
+        return [str(i) if pd.notna(i) and str(i) != "" else f"row {n + 1}"
+                for i, n in zip(ids, np.flatnonzero(mask))]
+    return [f"row {n + 1}" for n in np.flatnonzero(mask)]
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Ids as strings: integral floats lose their ``.0``, blanks become missing."""
+    if pd.api.types.is_float_dtype(series):
+        values = series.dropna()
+        if len(values) and np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+            series = series.astype("Int64")
+    text = series.astype(object).map(lambda v: str(v).strip() if pd.notna(v) else None)
+    return text.mask(text == "").astype(object)
+
+
+def _as_datetime(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        out = series
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = pd.to_datetime(series, errors="coerce")
+            if out.isna().sum() > series.isna().sum():
+                out = pd.to_datetime(series, errors="coerce", format="mixed")
+    if isinstance(out.dtype, pd.DatetimeTZDtype):
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out.astype("datetime64[ns]")
+
+
+def _as_label(series: pd.Series) -> pd.Series:
+    """0/1 integers; float with NaN where some leads are unlabeled (to be scored)."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype(int)
+    text = series.astype(object).map(lambda v: str(v).strip().lower() if pd.notna(v) else None)
+    out = pd.Series(np.nan, index=series.index)
+    out[text.isin(_TRUE)] = 1.0
+    out[text.isin(_FALSE)] = 0.0
+    return out if out.isna().any() else out.astype(int)
+
+
+def conform(
+    frame: pd.DataFrame, kind: str, mapping: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Rename columns to canonical names and cast their types.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table as read.
+    kind : str
+        One of ``leads, opportunities, stage_history, activities, revenue``.
+    mapping : mapping of str to str, optional
+        ``{their_name: canonical_name}`` for CRMs that use other names.
+
+    Returns
+    -------
+    frame : DataFrame
+        Canonical names and dtypes; values that could not be cast are missing.
+    problems : list of Problem
+        Unparsable values and mapping mistakes found while casting.
+    """
+    spec = TABLES[_kind(kind)]
+    problems: list[Problem] = []
+    frame = frame.copy()
+    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    mapping = dict(mapping or {})
+    unknown = [old for old in mapping if old not in frame.columns]
+    if unknown:
+        # A warning: one --map may serve several tables of a command.
+        problems.append(problem(kind, unknown[0], "is named in the column mapping but not found; "
+                                f"columns are: {', '.join(map(str, frame.columns[:20]))}",
+                                severity="warning"))
+    frame = frame.rename(columns={k: v for k, v in mapping.items() if k in frame.columns})
+    dup = frame.columns[frame.columns.duplicated()].unique().tolist()
+    if dup:
+        problems.append(problem(kind, str(dup[0]), "appears more than once in the header"))
+        frame = frame.loc[:, ~frame.columns.duplicated()]
+
+    def cast(column: str, caster, what: str) -> None:
+        raw = frame[column]
+        try:
+            out = caster(raw)
+        except (TypeError, ValueError, OverflowError):
+            out = pd.Series(np.nan, index=raw.index)
+        bad = raw.notna().to_numpy() & out.isna().to_numpy()
+        if raw.dtype == object or pd.api.types.is_string_dtype(raw):
+            bad &= raw.astype(str).str.strip().ne("").to_numpy()
+        if bad.any():
+            problems.append(problem(kind, column, f"has values that are not {what}",
+                                    _row_ids(frame, bad, spec.id_column)))
+        frame[column] = out
+
+    for column in spec.ids:
+        if column in frame.columns:
+            frame[column] = _as_text(frame[column])
+    for column in spec.dates:
+        if column in frame.columns:
+            cast(column, _as_datetime, "dates")
+    for column in spec.amounts:
+        if column in frame.columns:
+            cast(column, lambda s: pd.to_numeric(s, errors="coerce").astype(float), "numbers")
+            infinite = np.isinf(frame[column].to_numpy())
+            if infinite.any():
+                problems.append(problem(kind, column, "has infinite values",
+                                        _row_ids(frame, infinite, spec.id_column)))
+                frame.loc[infinite, column] = np.nan
+    for column in spec.label:
+        if column in frame.columns:
+            cast(column, _as_label, "a 0/1 label (accepted: 0/1, true/false, yes/no)")
+    if kind == "opportunities" and "status" in frame.columns:
+        text = frame["status"].astype(object).map(lambda v: str(v).strip().lower() if pd.notna(v) else None)
+        frame["status"] = text.map(_STATUS)
+        bad = (frame["status"].isna() & text.notna()).to_numpy()
+        if bad.any():
+            problems.append(problem(kind, "status", "has values other than open / won / lost",
+                                    _row_ids(frame, bad, spec.id_column)))
+    for column in ("stage", "type", "owner"):
+        if column in frame.columns and column not in spec.ids:
+            frame[column] = _as_text(frame[column])
+    return frame, problems
+
+
+def _missing(frame, column, kind, spec, what="is missing") -> list[Problem]:
+    mask = frame[column].isna().to_numpy()
+    return [problem(kind, column, what, _row_ids(frame, mask, spec.id_column))] if mask.any() else []
+
+
+def infer_frequency(dates) -> tuple[str | None, int]:
+    """Infer a pandas frequency alias and season length from sorted unique dates.
+
+    Returns ``(None, 1)`` when the dates are too few or irregular.
+
+    Examples
+    --------
+    >>> infer_frequency(pd.date_range("2024-01-01", periods=6, freq="MS"))
+    ('MS', 12)
+    """
+    index = pd.DatetimeIndex(pd.Series(dates).dropna().unique()).sort_values()
+    if len(index) < 3:
+        return None, 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas 3 warns that infer_freq will return an offset
+        freq = pd.infer_freq(index)
+    freq = getattr(freq, "freqstr", freq)
+    if freq is None:
+        # Tolerate gaps: take the most common step and check it is a known one.
+        step = pd.Series(index[1:] - index[:-1]).mode().iloc[0].days
+        freq = {1: "D", 7: "W"}.get(step)
+        if freq is None and 28 <= step <= 31:
+            freq = "MS" if (index.day == 1).all() else ("ME" if index.is_month_end.all() else None)
+        elif freq is None and 89 <= step <= 92:
+            freq = "QS" if (index.day == 1).all() else ("QE" if index.is_quarter_end.all() else None)
+        if freq is None:
+            return None, 1
+    base = freq.split("-")[0]
+    return freq, _SEASON.get(base, _SEASON.get(base.rstrip("S"), 1))
+
+
+def _check_revenue(frame, kind, season_length, allow_short) -> list[Problem]:
+    problems = []
+    keys = frame["segment"] if "segment" in frame.columns else pd.Series("all", index=frame.index)
+    dup = frame.assign(_k=keys).duplicated(["_k", "date"], keep=False).to_numpy()
+    if dup.any():
+        problems.append(problem(kind, "date", "has more than one amount for the same date and segment "
+                                "(aggregate to one row per period first)", _row_ids(frame, dup, None)))
+    for key, part in frame.assign(_k=keys).groupby("_k", sort=True):
+        dates = part["date"].dropna().sort_values()
+        freq, season = infer_frequency(dates)
+        label = f"series {key!r}"
+        if freq is None:
+            problems.append(problem(kind, "date", f"{label} has irregular dates (need monthly, quarterly, "
+                                    "weekly or daily periods, at least 3)", [str(d.date()) for d in dates[:5]]))
+            continue
+        full = pd.date_range(dates.iloc[0], dates.iloc[-1], freq=freq)
+        gaps = full.difference(pd.DatetimeIndex(dates))
+        if len(gaps):
+            problems.append(problem(kind, "date", f"{label} has gaps: periods with no row",
+                                    [str(d.date()) for d in gaps]))
+        season = season_length or season
+        if season > 1 and len(full) < 2 * season:
+            problems.append(problem(
+                kind, "date", f"{label} is too short for its season: {len(full)} periods, need at "
+                f"least {2 * season} (two seasons of {season})", [],
+                severity="warning" if allow_short else "error"))
+    return problems
+
+
+def check(
+    frame: pd.DataFrame,
+    kind: str,
+    *,
+    stages: Stages | Mapping | None = None,
+    opportunities: pd.DataFrame | None = None,
+    require_label: bool = False,
+    season_length: int | None = None,
+    allow_short: bool = False,
+) -> list[Problem]:
+    """List the problems of a conformed table (see :func:`conform`).
+
+    Parameters
+    ----------
+    frame : DataFrame
+    kind : str
+    stages : Stages or dict, optional
+        Known stage names (default: :data:`forecasting.data.schema.DEFAULT_STAGES`).
+    opportunities : DataFrame, optional
+        For ``stage_history``: rows must refer to these opportunities.
+    require_label : bool
+        For ``leads``: the ``converted`` label must be present with both classes.
+    season_length : int, optional
+        For ``revenue``: the season to check length against (inferred if None).
+    allow_short : bool
+        For ``revenue``: a too-short series is a warning instead of an error.
+
+    Returns
+    -------
+    list of Problem
+    """
+    spec = TABLES[_kind(kind)]
+    stages = Stages.from_config(stages)
+    if frame.empty:
+        return [problem(kind, None, "is empty: no rows")]
+    required = list(spec.required) + (["converted"] if require_label else [])
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        return [problem(kind, c, "is a required column but is missing; columns are: "
+                        + ", ".join(map(str, frame.columns[:20])) + " (use a column mapping, CLI --map old=new)")
+                for c in missing]
+
+    problems: list[Problem] = []
+    if spec.id_column and spec.id_column in frame.columns:
+        problems += _missing(frame, spec.id_column, kind, spec, "is missing (rows need an id)")
+        if spec.unique_id:
+            ids = frame[spec.id_column]
+            dup = (ids.duplicated(keep=False) & ids.notna()).to_numpy()
+            if dup.any():
+                problems.append(problem(kind, spec.id_column, "has duplicate ids",
+                                        sorted(set(ids[dup].astype(str)))))
+    for column in spec.dates:
+        if column in spec.required and column in frame.columns and column != "close_date":
+            problems += _missing(frame, column, kind, spec, "is missing a date")
+
+    if kind in ("opportunities", "stage_history"):
+        problems += _check_deals(frame, kind, spec, stages, opportunities)
+    if kind == "leads" and "converted" in frame.columns:
+        classes = frame["converted"].dropna().unique()
+        if require_label:
+            problems += _missing(frame, "converted", kind, spec, "label is missing")
+        if require_label and len(classes) < 2:
+            only = int(classes[0]) if len(classes) else "none"
+            problems.append(problem(kind, "converted", f"label has only one class ({only}); "
+                                    "a scorer needs both converted and not converted leads"))
+    if kind == "revenue":
+        problems += _missing(frame, "amount", kind, spec, "is missing an amount")
+        negative = (frame["amount"] < 0).to_numpy()
+        if negative.any():
+            problems.append(problem(kind, "amount", "is negative (refunds?); multiplicative models will "
+                                    "be skipped", _row_ids(frame, negative, None), severity="warning"))
+        if frame["date"].notna().any():
+            problems += _check_revenue(frame, kind, season_length, allow_short)
+    return problems
+
+
+def _check_deals(frame, kind, spec, stages: Stages, opportunities) -> list[Problem]:
+    problems: list[Problem] = []
+    if "amount" in frame.columns:
+        negative = (frame["amount"] < 0).to_numpy()
+        if negative.any():
+            problems.append(problem(kind, "amount", "is negative", _row_ids(frame, negative, spec.id_column)))
+        if kind == "opportunities":
+            problems += _missing(frame, "amount", kind, spec, "is missing an amount")
+    unknown = (frame["stage"].notna() & ~frame["stage"].isin(stages.all)).to_numpy()
+    if unknown.any():
+        names = sorted(set(frame.loc[unknown, "stage"].astype(str)))[:5]
+        problems.append(problem(kind, "stage", f"has unknown stages ({', '.join(names)}); known stages are "
+                                f"{', '.join(stages.all)} (pass your stages config)",
+                                _row_ids(frame, unknown, spec.id_column)))
+    problems += _missing(frame, "stage", kind, spec, "is missing a stage")
+    if kind == "opportunities":
+        problems += _missing(frame, "status", kind, spec, "is missing a status (open / won / lost)")
+        closed = frame["status"].isin(["won", "lost"]).to_numpy()
+        no_close = closed & frame["close_date"].isna().to_numpy()
+        if no_close.any():
+            problems.append(problem(kind, "close_date", "is missing for closed deals",
+                                    _row_ids(frame, no_close, spec.id_column)))
+        early = (frame["close_date"] < frame["created_at"]).to_numpy()
+        if early.any():
+            problems.append(problem(kind, "close_date", "is before created_at",
+                                    _row_ids(frame, early, spec.id_column)))
+    if kind == "stage_history" and opportunities is not None:
+        known = set(opportunities["opportunity_id"].dropna())
+        orphan = (~frame["opportunity_id"].isin(known) & frame["opportunity_id"].notna()).to_numpy()
+        if orphan.any():
+            problems.append(problem(kind, "opportunity_id", "refers to opportunities that are not in the "
+                                    "opportunities table", sorted(set(frame.loc[orphan, "opportunity_id"]))))
+    return problems
+
+
+def _merge(cast_problems: list[Problem], found: list[Problem]) -> list[Problem]:
+    """Drop "is missing" problems on values the cast already reported as unparsable."""
+    flagged = {(p.column, r) for p in cast_problems for r in p.rows}
+    keep = [p for p in found
+            if not (p.message.startswith("is missing") and p.rows
+                    and all((p.column, r) in flagged for r in p.rows))]
+    return cast_problems + keep
+
+
+def _raise_or_warn(problems: list[Problem]) -> None:
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise DataError(errors)
+    for p in problems:
+        warnings.warn(str(p), DataWarning, stacklevel=3)
+
+
+def load_table(
+    kind: str,
+    source: str | os.PathLike | Source | pd.DataFrame,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    table: str | None = None,
+    **check_kwargs,
+) -> pd.DataFrame:
+    """Load a canonical table from a SOURCE (or a DataFrame), validated.
+
+    Parameters
+    ----------
+    kind : {"leads", "opportunities", "stage_history", "activities", "revenue"}
+    source : str, path, Source or DataFrame
+        CSV / Parquet path, ``file.duckdb[:table]``, SQLAlchemy URL ``url#table``,
+        or a frame already in memory.
+    mapping : mapping, optional
+        ``{their_name: canonical_name}``.
+    table : str, optional
+        Database table when the SOURCE names none (default: ``kind``).
+    **check_kwargs
+        Passed to :func:`check` (``stages``, ``opportunities``, ``require_label``...).
+
+    Returns
+    -------
+    DataFrame
+        Canonical columns and dtypes, plus any extra columns as they were.
+
+    Raises
+    ------
+    DataError
+        Listing every problem: table, column, what is wrong, up to 5 row ids.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"Id": ["1", "2"], "Created": ["2025-01-02", "2025-01-03"]})
+    >>> load_table("leads", raw, {"Id": "lead_id", "Created": "created_at"}).dtypes["created_at"]
+    dtype('<M8[ns]')
+    """
+    kind = _kind(kind)
+    if isinstance(source, pd.DataFrame):
+        raw = source
+    else:
+        inverse = {v: k for k, v in (mapping or {}).items()}
+        strings = tuple(inverse.get(c, c) for c in TABLES[kind].ids)
+        raw = read_source(source, table=table, kind=kind, string_columns=strings)
+    frame, problems = conform(raw, kind, mapping)
+    _raise_or_warn(_merge(problems, check(frame, kind, **check_kwargs)))
+    return frame
+
+
+@dataclass
+class CheckReport:
+    """What ``forecasting data check`` prints: a summary and every problem."""
+
+    kind: str
+    source: str
+    frame: pd.DataFrame | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+    def summary(self) -> dict:
+        """Rows, date range and label balance or amount totals."""
+        out: dict = {"table": self.kind, "source": self.source}
+        frame = self.frame
+        if frame is None:
+            return out
+        out["rows"] = int(len(frame))
+        spec = TABLES[self.kind]
+        date_col = next((c for c in spec.dates if c in frame.columns and frame[c].notna().any()), None)
+        if date_col:
+            out["date_column"] = date_col
+            out["date_min"] = str(frame[date_col].min().date())
+            out["date_max"] = str(frame[date_col].max().date())
+        if "converted" in frame.columns and frame["converted"].notna().any():
+            out["converted"] = int(frame["converted"].sum())
+            out["conversion_rate"] = round(float(frame["converted"].mean()), 4)
+        if "amount" in frame.columns:
+            out["amount_total"] = round(float(frame["amount"].sum()), 2)
+        if "status" in frame.columns:
+            out["status_counts"] = {str(k): int(v) for k, v in frame["status"].value_counts().items()}
+        if "segment" in frame.columns and self.kind == "revenue":
+            out["series"] = int(frame["segment"].nunique())
+        return out
+
+
+def check_source(kind: str, source, mapping=None, *, table=None, **check_kwargs) -> CheckReport:
+    """Read and check a SOURCE without raising on bad rows: for ``data check``."""
+    kind = _kind(kind)
+    try:
+        inverse = {v: k for k, v in (mapping or {}).items()}
+        strings = tuple(inverse.get(c, c) for c in TABLES[kind].ids)
+        raw = read_source(source, table=table, kind=kind, string_columns=strings)
+    except DataError as err:
+        return CheckReport(kind, str(source), None, err.problems)
+    frame, problems = conform(raw, kind, mapping)
+    return CheckReport(kind, str(source), frame, _merge(problems, check(frame, kind, **check_kwargs)))

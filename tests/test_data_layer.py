@@ -1,0 +1,260 @@
+"""Data layer: sources, canonical types, validation, `forecasting data check`."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.cli import main
+from forecasting.data import DataError, Stages, atomic_path, load_table, parse_source, write_csv
+from forecasting.data.io import quote_identifier
+
+
+def opportunities(**changes) -> pd.DataFrame:
+    """Four valid opportunities; keyword arguments replace columns."""
+    frame = pd.DataFrame({
+        "opportunity_id": ["O1", "O2", "O3", "O4"],
+        "account_id": ["A1", "A1", "A2", "A3"],
+        "owner": ["ava", "ben", "ava", "ben"],
+        "amount": [1000.0, 2500.0, 400.0, 9000.0],
+        "created_at": ["2025-01-05", "2025-01-10", "2025-02-01", "2025-02-15"],
+        "stage": ["Demo", "Closed Won", "Closed Lost", "Proposal"],
+        "close_date": ["2025-06-30", "2025-03-01", "2025-03-15", "2025-05-31"],
+        "status": ["open", "won", "lost", "open"],
+    })
+    for column, values in changes.items():
+        frame[column] = values
+    return frame
+
+
+def leads(n=20, converted=None) -> pd.DataFrame:
+    converted = [i % 4 == 0 for i in range(n)] if converted is None else converted
+    return pd.DataFrame({
+        "lead_id": [f"L{i}" for i in range(n)],
+        "created_at": pd.date_range("2025-01-01", periods=n, freq="D"),
+        "source": ["web", "event"] * (n // 2),
+        "converted": ["yes" if c else "no" for c in converted],
+    })
+
+
+def revenue(months=36, drop=()) -> pd.DataFrame:
+    dates = pd.date_range("2022-01-01", periods=months, freq="MS")
+    frame = pd.DataFrame({"date": dates, "amount": np.arange(months, dtype=float) + 100})
+    return frame.drop(index=list(drop)).reset_index(drop=True)
+
+
+# --- loading from every kind of source ------------------------------------------------
+
+
+def test_csv_parquet_duckdb_and_sqlalchemy_sources_give_the_same_table(tmp_path):
+    frame = opportunities()
+    frame.to_csv(tmp_path / "opps.csv", index=False)
+    frame.to_parquet(tmp_path / "opps.parquet", index=False)
+    with duckdb.connect(str(tmp_path / "crm.duckdb")) as con:
+        con.register("frame", frame)
+        con.execute("CREATE TABLE opportunities AS SELECT * FROM frame")
+        con.execute("CREATE TABLE deals AS SELECT * FROM frame")
+    with sqlite3.connect(tmp_path / "crm.sqlite") as con:
+        frame.to_sql("deals", con, index=False)
+
+    sources = [
+        tmp_path / "opps.csv",
+        str(tmp_path / "opps.parquet"),
+        str(tmp_path / "crm.duckdb"),  # table named after the kind
+        f"{tmp_path / 'crm.duckdb'}:deals",
+        f"{tmp_path / 'crm.duckdb'}:SELECT * FROM deals",
+        f"sqlite:///{tmp_path / 'crm.sqlite'}#deals",
+    ]
+    loaded = [load_table("opportunities", s) for s in sources]
+    for other in loaded[1:]:
+        pd.testing.assert_frame_equal(loaded[0], other, check_dtype=False)
+    first = loaded[0]
+    assert first["amount"].dtype == np.float64
+    assert first["created_at"].dtype == "datetime64[ns]"
+    assert list(first["status"]) == ["open", "won", "lost", "open"]
+
+
+def test_ids_keep_leading_zeros_from_csv(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_text("lead_id,created_at,converted\n007,2025-01-01,1\n010,2025-01-02,0\n")
+    frame = load_table("leads", path)
+    assert list(frame["lead_id"]) == ["007", "010"]
+
+
+def test_csv_with_byte_order_mark_and_latin1_text(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_bytes("lead_id,created_at,city\nL1,2025-01-01,Montr\xe9al\n".encode("latin-1"))
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbflead_id,created_at\nL1,2025-01-01\n")
+    assert load_table("leads", path)["city"].iloc[0] == "Montr\xe9al"
+    assert list(load_table("leads", bom).columns) == ["lead_id", "created_at"]
+
+
+def test_column_mapping_renames_crm_columns():
+    raw = opportunities().rename(columns={"opportunity_id": "Deal Id", "amount": "Deal Value"})
+    frame = load_table("opportunities", raw, {"Deal Id": "opportunity_id", "Deal Value": "amount"})
+    assert frame["amount"].sum() == 12900.0
+
+
+def test_labels_from_bool_yes_no_and_numbers_become_zero_one():
+    for values in ([True, False], ["Yes", "no"], [1, 0], ["1", "0"], ["TRUE", "false"]):
+        frame = load_table("leads", leads(2, converted=[True, False]).assign(converted=values),
+                           require_label=True)
+        assert frame["converted"].tolist() == [1, 0]
+
+
+def test_custom_stages_from_config_are_accepted():
+    stages = Stages.from_config({"open": [{"Discovery": 0.2}, "Contract"], "won": "Won", "lost": "Lost"})
+    frame = opportunities(stage=["Discovery", "Won", "Lost", "Contract"])
+    assert len(load_table("opportunities", frame, stages=stages)) == 4
+    assert stages.probability("Contract") == pytest.approx(2 / 3, abs=1e-3)
+
+
+# --- every bad input names table, column and rows -------------------------------------
+
+
+BAD_OPPORTUNITIES = {
+    "missing_id": (dict(opportunity_id=["O1", None, "O3", "O4"]), "opportunity_id", "missing", "row 2"),
+    "duplicate_id": (dict(opportunity_id=["O1", "O1", "O3", "O4"]), "opportunity_id", "duplicate", "O1"),
+    "bad_date": (dict(created_at=["2025-01-05", "next tuesday", "2025-02-01", "2025-02-15"]),
+                 "created_at", "not dates", "O2"),
+    "negative_amount": (dict(amount=[1000.0, -5.0, 400.0, 9000.0]), "amount", "negative", "O2"),
+    "missing_amount": (dict(amount=[1000.0, 2500.0, None, 9000.0]), "amount", "missing", "O3"),
+    "unknown_stage": (dict(stage=["Demo", "Closed Won", "Closed Lost", "Haggling"]), "stage", "unknown", "O4"),
+    "unknown_status": (dict(status=["open", "won", "maybe", "open"]), "status", "open / won / lost", "O3"),
+    "close_before_create": (dict(close_date=["2024-12-31", "2025-03-01", "2025-03-15", "2025-05-31"]),
+                            "close_date", "before created_at", "O1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OPPORTUNITIES))
+def test_bad_opportunities_raise_one_error_naming_table_column_rows(case):
+    changes, column, words, row = BAD_OPPORTUNITIES[case]
+    with pytest.raises(DataError) as info:
+        load_table("opportunities", opportunities(**changes))
+    err = info.value
+    assert any(p.table == "opportunities" and p.column == column and words in p.message and row in p.rows
+               for p in err.problems), str(err)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OPPORTUNITIES))
+def test_data_check_exits_2_with_a_message_and_no_traceback(case, tmp_path, capsys):
+    changes, column, words, row = BAD_OPPORTUNITIES[case]
+    path = tmp_path / "opps.csv"
+    opportunities(**changes).to_csv(path, index=False)
+    assert main(["data", "check", "opportunities", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"opportunities.{column}" in err and words in err and row in err
+    assert "Traceback" not in err
+
+
+def test_empty_table_and_missing_column(tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("lead_id,created_at\n")
+    assert main(["data", "check", "leads", str(empty)]) == 2
+    assert "leads: is empty" in capsys.readouterr().err
+    with pytest.raises(DataError, match=r"opportunities.owner: is a required column but is missing"):
+        load_table("opportunities", opportunities().drop(columns="owner"))
+
+
+def test_stage_history_rows_for_unknown_opportunities(tmp_path, capsys):
+    opportunities().to_csv(tmp_path / "opps.csv", index=False)
+    history = pd.DataFrame({"opportunity_id": ["O1", "O9", "O9"], "stage": ["Demo", "Demo", "Proposal"],
+                            "entered_at": ["2025-01-05", "2025-01-06", "2025-01-09"]})
+    history.to_csv(tmp_path / "history.csv", index=False)
+    code = main(["data", "check", "stage_history", str(tmp_path / "history.csv"),
+                 "--opportunities", str(tmp_path / "opps.csv")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "stage_history.opportunity_id: refers to opportunities that are not in the" in err and "O9" in err
+
+
+def test_label_with_only_one_class_is_refused_for_training():
+    with pytest.raises(DataError, match=r"leads.converted: label has only one class \(0\)"):
+        load_table("leads", leads(8, converted=[False] * 8), require_label=True)
+    # Scoring data without labels is fine.
+    assert len(load_table("leads", leads(8).drop(columns="converted"))) == 8
+
+
+def test_unparsable_label_names_the_rows():
+    with pytest.raises(DataError) as info:
+        load_table("leads", leads(4).assign(converted=["yes", "no", "perhaps", "no"]), require_label=True)
+    assert info.value.problems[0].rows == ("L2",)
+
+
+def test_revenue_with_gaps_lists_the_missing_periods():
+    with pytest.raises(DataError, match=r"revenue.date: series 'all' has gaps.*2022-04-01"):
+        load_table("revenue", revenue(36, drop=[3]))
+
+
+def test_revenue_too_short_for_its_season():
+    with pytest.raises(DataError, match=r"too short for its season: 18 periods, need at least 24"):
+        load_table("revenue", revenue(18))
+    with pytest.warns(UserWarning, match="too short"):
+        load_table("revenue", revenue(18), allow_short=True)
+
+
+def test_revenue_per_segment_is_checked_per_series():
+    frame = pd.concat([revenue(36).assign(segment="SMB"), revenue(36, drop=[10]).assign(segment="Enterprise")])
+    with pytest.raises(DataError, match="series 'Enterprise' has gaps"):
+        load_table("revenue", frame)
+
+
+def test_data_check_prints_summary_of_a_good_table(tmp_path, capsys):
+    path = tmp_path / "leads.parquet"
+    load_table("leads", leads(20)).to_parquet(path)
+    assert main(["data", "check", "leads", str(path), "--label"]) == 0
+    err = capsys.readouterr().err
+    assert "rows: 20" in err and "conversion_rate: 0.25" in err and "OK" in err
+
+
+def test_data_check_json_output(tmp_path, capsys):
+    path = tmp_path / "opps.csv"
+    opportunities(amount=[1.0, -1.0, 2.0, 3.0]).to_csv(path, index=False)
+    assert main(["data", "check", "opportunities", str(path), "--json"]) == 2
+    import json
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False
+    assert report["problems"][0]["column"] == "amount" and report["problems"][0]["rows"] == ["O2"]
+
+
+def test_missing_file_and_unknown_table_are_bad_input(tmp_path, capsys):
+    assert main(["data", "check", "leads", str(tmp_path / "nope.csv")]) == 2
+    assert "source file not found" in capsys.readouterr().err
+    with duckdb.connect(str(tmp_path / "crm.duckdb")) as con:
+        con.execute("CREATE TABLE other AS SELECT 1 AS x")
+    assert main(["data", "check", "leads", f"{tmp_path / 'crm.duckdb'}:leads"]) == 2
+    assert "table 'leads' not found" in capsys.readouterr().err
+
+
+# --- SQL names are never pasted ------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["leads; DROP TABLE leads", 'x" OR 1=1 --', "a.b.c", "1leads", ""])
+def test_sql_text_in_a_table_name_is_refused(name):
+    with pytest.raises(DataError, match="not a plain identifier"):
+        quote_identifier(name)
+
+
+def test_source_with_sql_in_table_name_is_refused(tmp_path):
+    with pytest.raises(DataError):
+        parse_source(f"{tmp_path / 'crm.duckdb'}:leads; DROP TABLE leads")
+
+
+# --- atomic writes -----------------------------------------------------------------------
+
+
+def test_failed_write_leaves_the_old_file_and_no_temp_files(tmp_path):
+    target = tmp_path / "out.csv"
+    write_csv(pd.DataFrame({"a": [1]}), target)
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("disk full")
+    assert target.read_text() == "a\n1\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
