@@ -20,7 +20,8 @@ _COMMANDS = ("demo", "data", "kpis", "leads", "pipeline", "revenue", "report")
 
 _EPILOG = """\
 SOURCE is a CSV or Parquet path, a DuckDB file (path.duckdb, or path.duckdb:table),
-or a SQLAlchemy URL with a table (postgresql://user@host/db#table).
+a SQLAlchemy URL with a table (postgresql://user@host/db#table), or `demo`
+(the embedded demo CRM, made on first use; `demo:table` picks a table).
 Exit codes: 0 ok, 1 error, 2 bad input or usage. Add --debug for tracebacks.
 
 Start with:  forecasting demo

@@ -5,7 +5,8 @@ A SOURCE is one string (DESIGN.md, CLI contract):
 - ``path.csv`` / ``path.parquet`` (a file or a folder of Parquet parts);
 - ``path.duckdb`` (table named after the kind) or ``path.duckdb:table``;
 - a SQLAlchemy URL, ``postgresql://user@host/db#table`` (``#`` picks the table,
-  since ``:`` belongs to the URL); the table may also be passed separately.
+  since ``:`` belongs to the URL); the table may also be passed separately;
+- ``demo`` or ``demo:table``: the embedded demo CRM, made on first use.
 
 After the ``:`` / ``#`` a ``SELECT ...`` or ``WITH ...`` is run as a query.
 Table names are checked against a strict identifier pattern and quoted; they
@@ -175,7 +176,9 @@ def read_source(
     -------
     pandas.DataFrame
     """
-    src = source if isinstance(source, Source) else parse_source(source, table=table or kind)
+    from .embedded import resolve_source
+
+    src = source if isinstance(source, Source) else parse_source(resolve_source(source), table=table or kind)
     if src.kind in ("csv", "parquet", "duckdb") and not Path(src.location).exists():
         raise _missing_file(src, kind)
     try:
