@@ -258,3 +258,22 @@ def test_failed_write_leaves_the_old_file_and_no_temp_files(tmp_path):
             raise RuntimeError("disk full")
     assert target.read_text() == "a\n1\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_stages_round_trip_through_config():
+    stages = Stages.from_config({"open": [{"Discovery": 0.2}, {"Contract": 0.7}], "won": "Won", "lost": "Lost"})
+    assert Stages.from_config(stages.to_config()) == stages
+
+
+def test_data_public_writes_a_database_every_command_can_read(tmp_path, capsys):
+    from forecasting.data.adapters import shared_data_dir
+
+    try:
+        shared_data_dir()
+    except FileNotFoundError:
+        pytest.skip("../shared/data is absent: public datasets not available here")
+    out = tmp_path / "maven.duckdb"
+    assert main(["data", "public", "maven_crm", "--out", str(out)]) == 0
+    stages = tmp_path / "maven.stages.yaml"
+    assert main(["data", "check", "opportunities", str(out), "--stages", str(stages)]) == 0
+    assert "'won': 4238" in capsys.readouterr().err

@@ -27,6 +27,18 @@ def register(sub) -> None:
                       default=["duckdb"], help="file formats to write (default: duckdb)")
     demo.set_defaults(func=_demo)
 
+    public = cmds.add_parser(
+        "public", help="load a public dataset through its adapter into a DuckDB file",
+        description="Map a public dataset of ../shared/data (or $FORECASTING_SHARED_DATA) to the "
+        "canonical tables and write them to one DuckDB file, so every command can run on it. "
+        "Prints the dataset's known leaky columns and caveats.",
+    )
+    public.add_argument("name", choices=("x_education", "bank_marketing", "olist", "maven_crm",
+                                         "superstore", "m3", "tourism"), help="dataset")
+    public.add_argument("--out", required=True, help="DuckDB file to write, e.g. data/public/maven.duckdb")
+    public.add_argument("--root", help="folder holding the datasets (default: ../shared/data)")
+    public.set_defaults(func=_public)
+
     check = cmds.add_parser(
         "check", help="validate a table and report every problem (exit 2 if any)",
         description="Load a table as the commands would, print its size, date range, label balance "
@@ -54,6 +66,30 @@ def _demo(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     path = write_demo(out, seed=args.seed, formats=tuple(args.formats))
     say(f"demo CRM written to {path} in {time.perf_counter() - t0:.1f}s (seed {args.seed})")
+    return 0
+
+
+def _public(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import pandas as pd
+    import yaml
+
+    from ..data.adapters import ADAPTERS
+    from ..data.io import write_duckdb, write_text
+
+    adapted = ADAPTERS[args.name](root=args.root)
+    tables = {k: v for k, v in adapted.tables.items() if isinstance(v, pd.DataFrame)}
+    path = write_duckdb(tables, args.out)
+    say(f"{args.name}: tables {', '.join(tables)} -> {path}")
+    if adapted.stages is not None:
+        stages = Path(path).with_suffix(".stages.yaml")
+        write_text(stages, yaml.safe_dump(adapted.stages.to_config(), sort_keys=False))
+        say(f"its funnel has other stages: pass --stages {stages}")
+    if adapted.leaky:
+        say(f"known leaky columns (excluded by lead scoring): {', '.join(adapted.leaky)}")
+    if adapted.notes:
+        say(f"notes: {adapted.notes}")
     return 0
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "write_text",
     "write_csv",
     "write_parquet",
+    "write_duckdb",
 ]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -297,3 +298,27 @@ def write_parquet(frame: pd.DataFrame, path: str | os.PathLike, **kwargs) -> Pat
     """Write a DataFrame as Parquet atomically."""
     kwargs.setdefault("index", False)
     return _write_with(path, lambda tmp: frame.to_parquet(tmp, **kwargs))
+
+
+def write_duckdb(tables: dict[str, pd.DataFrame], path: str | os.PathLike) -> Path:
+    """Write frames as the tables of one DuckDB file, atomically (all tables or none).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> db = write_duckdb({"leads": pd.DataFrame({"lead_id": ["L1"]})},
+    ...                   pathlib.Path(tempfile.mkdtemp()) / "crm.duckdb")
+    >>> read_source(f"{db}:leads")["lead_id"].tolist()
+    ['L1']
+    """
+    import duckdb
+
+    def write(tmp: Path) -> None:
+        tmp.unlink()  # duckdb wants to create the file itself
+        with duckdb.connect(str(tmp)) as con:
+            for name, frame in tables.items():
+                con.register("_frame", frame)
+                con.execute(f"CREATE TABLE {quote_identifier(name)} AS SELECT * FROM _frame")
+                con.unregister("_frame")
+
+    return _write_with(path, write)

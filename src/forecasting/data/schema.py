@@ -199,6 +199,14 @@ class Stages:
             lost=str(config.get("lost", cls.lost)),
         )
 
+    def to_config(self) -> dict:
+        """The YAML/dict form read by :meth:`from_config` (round trip)."""
+        return {
+            "open": [{name: float(self.probabilities[name])} for name in self.open],
+            "won": self.won,
+            "lost": self.lost,
+        }
+
     @property
     def closed(self) -> tuple[str, str]:
         return (self.won, self.lost)
