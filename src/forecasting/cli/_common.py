@@ -63,15 +63,14 @@ def mapping_from(args: argparse.Namespace) -> dict[str, str]:
 
 @contextlib.contextmanager
 def output_dir(out: str | Path, command: str, parameters: dict):
-    """Create ``out``, yield a :class:`~forecasting.provenance.RunLog`, write run.json on success.
+    """Yield ``out`` and a :class:`~forecasting.provenance.RunLog`; write run.json on success.
 
     Every file in ``out`` is written atomically by the command; run.json comes last,
     so its presence says the outputs are complete.
     """
     from ..provenance import RunLog
 
-    path = Path(out)
-    path.mkdir(parents=True, exist_ok=True)
+    path = Path(out)  # created by the first atomic write: bad input leaves no empty folder
     log = RunLog(command, parameters)
     yield path, log
     log.write(path)

@@ -24,6 +24,7 @@ def register(sub) -> None:
     p.add_argument("--by", choices=("owner", "segment"), help="also break down by owner or segment")
     p.add_argument("--freq", choices=("M", "Q", "Y"), default="Q", help="period length (default Q)")
     p.add_argument("--target", type=float, help="pipeline target per period when there are no quotas")
+    p.add_argument("--commission-rate", type=float, help="commission on won revenue, e.g. 0.15 (adds commission)")
     p.add_argument("--as-of", help="count only what was known by this date (default: the data's last event)")
     add_map_option(p)
     p.add_argument("--out", required=True, help="output folder for kpis.csv and run.json")
@@ -50,7 +51,8 @@ def _kpis(args: argparse.Namespace) -> int:
         extras = {name: _raw(getattr(args, name), name) for name in ("spend", "quotas", "accounts")}
         log.step("load")
         table = kpi_table(opportunities, leads, activities, freq=args.freq, by=args.by,
-                          target=args.target, as_of=args.as_of, **extras)
+                          target=args.target, as_of=args.as_of,
+                          commission_rate=args.commission_rate, **extras)
         log.step("compute")
         log.outputs["kpis"] = str(write_csv(table, out / "kpis.csv"))
     say(f"kpis: {len(table)} rows -> {out / 'kpis.csv'}")

@@ -726,6 +726,11 @@ def _deal_kpis(opps, panel, by, freq) -> dict[str, pd.Series]:
     if "contract_months" in opps.columns:
         per_deal = acv(won["amount"], won["contract_months"].astype(float) / 12)
         cols["acv"] = _tally(won.assign(_acv=per_deal), "close_date", panel, by, value="_acv", how="mean")
+    if "profit" in opps.columns or "cost" in opps.columns:
+        profit = won["profit"] if "profit" in won.columns else won["amount"] - won["cost"]
+        cols["profit_won"] = _tally(won.assign(_profit=profit.astype(float)), "close_date", panel, by,
+                                    value="_profit", how="sum")
+        cols["profit_margin"] = profit_margin(cols["profit_won"], cols["revenue_won"])
     cols["win_rate"] = win_rate(cols["deals_won"], cols["deals_lost"])
     cols["close_ratio"] = close_ratio(cols.pop("cohort_won"), cols["opportunities_created"])
     cols["avg_deal_size"] = average_deal_size(cols["revenue_won"], cols["deals_won"])
@@ -806,6 +811,7 @@ def kpi_table(
     accounts: pd.DataFrame | None = None,
     target: float | Mapping | pd.Series | None = None,
     as_of=None,
+    commission_rate: float | None = None,
 ) -> pd.DataFrame:
     """Sales KPIs per period (and per owner or segment) from canonical tables.
 
@@ -831,7 +837,10 @@ def kpi_table(
     - ``pipeline_velocity``: open_opportunities x avg_deal_size x win_rate / sales_cycle_days,
       with P's deal size, win rate and cycle: revenue per day (:func:`pipeline_velocity`);
     - ``acv`` (when opportunities have ``contract_months``): mean amount per contract year of
-      the deals won in P (:func:`acv`).
+      the deals won in P (:func:`acv`);
+    - ``profit_won``, ``profit_margin`` (when opportunities have ``profit`` or ``cost``): profit of
+      the deals won in P and its share of revenue_won (:func:`profit_margin`);
+    - ``commission`` (with ``commission_rate``): revenue_won x rate (:func:`commission`).
 
     From the other tables, when given:
 
@@ -876,6 +885,8 @@ def kpi_table(
     as_of : date-like, optional
         Count only events up to this instant (a bare date includes the whole day); deals
         closed later count as open. Default: the latest event in the data.
+    commission_rate : float, optional
+        Commission paid on won revenue (0.15 for 15 %): adds a ``commission`` column.
 
     Returns
     -------
@@ -949,6 +960,8 @@ def kpi_table(
     if "quota" in cols:
         goal = goal.fillna(cols["quota"])
     cols["pipeline_coverage"] = pipeline_coverage(cols["open_pipeline"], goal)
+    if commission_rate is not None:
+        cols["commission"] = commission(cols["revenue_won"], commission_rate)
     cols.setdefault("conversion_rate", pd.Series(np.nan, index=panel))
     return _finish(cols, panel)
 
