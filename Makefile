@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Reinstall only when pyproject.toml changes: keeps reruns fast.
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lab install clean
+.PHONY: demo test lab install notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Rebuild the stored notebooks from their py:percent twins with a clean top-to-bottom run.
+notebooks: $(STAMP)
+	for py in notebooks/*.py; do \
+	  case $$py in */conftest.py) continue;; esac; \
+	  nb=$${py%.py}.ipynb; \
+	  $(BIN)/jupytext --to notebook --output $$nb $$py && \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.record_timing=False $$nb || exit 1; \
+	done
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

@@ -492,3 +492,29 @@ def test_funnel_report_counts_deals_reaching_each_stage_with_stage_history():
     assert funnel.loc[STAGES.won, "cumulative"] == pytest.approx(0.25)
     without_history = funnel_report(opps).set_index("stage")
     assert without_history.loc["Proposal", "reached"] == 1  # the lost deal's stage is unknown
+
+
+def test_lead_attribution_first_and_last_touch_by_hand():
+    from forecasting.metrics import lead_attribution
+
+    leads = pd.DataFrame({
+        "lead_id": ["1", "2", "3", "4"],
+        "source": ["web", "web", "event", "event"],
+        "converted": [1, 0, 1, 0],
+        "converted_at": pd.to_datetime(["2025-01-10", None, "2025-01-05", None]),
+    })
+    activities = pd.DataFrame({
+        "activity_id": ["a", "b", "c", "d", "e"],
+        "lead_id": ["1", "1", "1", "3", "4"],
+        "type": ["email", "call", "demo", "call", "email"],
+        # lead 1's demo comes after it converted: last touch is the call.
+        "occurred_at": pd.to_datetime(["2025-01-02", "2025-01-08", "2025-01-20", "2025-01-04", "2025-01-03"]),
+    })
+    opps = pd.DataFrame({"opportunity_id": ["O1", "O2"], "lead_id": ["1", "3"], "status": ["won", "lost"],
+                         "amount": [500.0, 900.0]})
+    first = lead_attribution(leads, opportunities=opps).set_index("channel")
+    assert first.loc["web", "revenue_won"] == 500.0 and first.loc["event", "revenue_won"] == 0.0
+    assert first.loc["web", "conversion_rate"] == 0.5
+    last = lead_attribution(leads, activities, touch="last").set_index("channel")
+    assert last.loc["call", "converted"] == 2 and last.loc["call", "leads"] == 2
+    assert last.loc["email", "leads"] == 1 and last.loc["(no touch)", "leads"] == 1

@@ -1,0 +1,147 @@
+"""``forecasting pipeline``: weighted / Monte Carlo pipeline forecasts and their backtests."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import warnings
+
+from ._common import add_map_option, mapping_from, output_dir, say
+
+_METHODS = ("learned", "historical", "default")
+
+
+def register(sub) -> None:
+    pipeline = sub.add_parser(
+        "pipeline", help="forecast a period from the open pipeline; backtest the forecast",
+        description="Forecast the revenue won in a period from the pipeline as it stood on a date "
+        "(closed won so far + open deals x win probability + deals not yet created), with "
+        "Monte Carlo P10/P50/P90, and backtest the methods on past periods.",
+    )
+    cmds = pipeline.add_subparsers(dest="pipeline_command", metavar="SUBCOMMAND")
+
+    fc = cmds.add_parser(
+        "forecast", help="forecast one period as of a date (forecast.csv, deals.csv, health.csv)",
+        description="Write forecast.csv (period, group, closed_won, open_pipeline, weighted, p10, p50, "
+        "p90, method, ...; group 'all' is the total), deals.csv (the open deals as of the date with "
+        "win probability, expected value and forecast category), health.csv (pipeline health KPIs) "
+        "and run.json to --out. Without --stage-history the as-of snapshot is approximate.",
+    )
+    _inputs(fc)
+    fc.add_argument("--as-of", required=True, metavar="DATE", help="forecast date (inclusive), e.g. 2026-06-30")
+    fc.add_argument("--period", required=True, help="period to forecast, e.g. 2026Q3 or 2026-07")
+    fc.add_argument("--method", choices=_METHODS, default="learned",
+                    help="open-deal probability: learned model, historical stage rates or default "
+                    "stage weights (default: learned)")
+    fc.add_argument("--by", choices=("owner", "segment"), help="also forecast per owner or segment")
+    fc.add_argument("--target", type=float, metavar="AMOUNT", help="period target: adds pipeline coverage")
+    fc.add_argument("--sims", type=int, default=10_000, help="Monte Carlo simulations (default 10000)")
+    fc.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    fc.add_argument("--out", required=True, help="output folder")
+    fc.set_defaults(func=_forecast)
+
+    bt = cmds.add_parser(
+        "backtest", help="forecast past periods as of their first day; compare with actuals",
+        description="For each period, forecast as of its first day with each method using only data "
+        "known then, and compare with the revenue actually won. Writes backtest.csv (period, method, "
+        "actual, p10, p50, p90, ...), metrics.csv (method, wape, bias, coverage_80, width_80), "
+        "backtest.png and run.json to --out.",
+    )
+    _inputs(bt)
+    bt.add_argument("--periods", required=True, help="inclusive range like 2024Q1:2025Q4")
+    bt.add_argument("--methods", nargs="+", choices=_METHODS, default=list(_METHODS),
+                    help="methods to compare (default: all)")
+    bt.add_argument("--sims", type=int, default=2000, help="Monte Carlo simulations per forecast (default 2000)")
+    bt.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    bt.add_argument("--out", required=True, help="output folder")
+    bt.set_defaults(func=_backtest)
+
+
+def _inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--opportunities", required=True, metavar="SRC",
+                   help="opportunities SOURCE (file.duckdb reads table 'opportunities')")
+    p.add_argument("--stage-history", metavar="SRC",
+                   help="stage_history SOURCE for exact as-of snapshots (file.duckdb reads 'stage_history')")
+    p.add_argument("--stages", metavar="YAML", help="stages YAML (open: [...] with probabilities, won, lost)")
+    add_map_option(p)
+
+
+@contextlib.contextmanager
+def _warnings_to_stderr(log):
+    """Print each distinct warning once as a plain line (and keep them in run.json)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            messages = list(dict.fromkeys(str(w.message) for w in caught))
+            if messages:
+                log.extra["warnings"] = messages
+            for message in messages:
+                say(f"warning: {message}")
+
+
+def _params(args) -> dict:
+    return {k: v for k, v in vars(args).items() if k not in ("func", "debug")}
+
+
+def _load(args):
+    """Validated opportunities, stage history (or None) and stages."""
+    from ..data import Stages, load_table
+
+    mapping = mapping_from(args)
+    stages = Stages.from_config(args.stages) if args.stages else Stages()
+    opportunities = load_table("opportunities", args.opportunities, mapping, stages=stages)
+    history = None
+    if args.stage_history:
+        history = load_table("stage_history", args.stage_history, mapping, stages=stages,
+                             opportunities=opportunities)
+    return opportunities, history, stages
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    from ..data import write_csv
+    from ..pipeline import PipelineData, forecast_period
+    from ..pipeline.health import pipeline_health
+
+    with output_dir(args.out, "pipeline forecast", _params(args)) as (out, log), _warnings_to_stderr(log):
+        opportunities, history, stages = _load(args)
+        data = PipelineData.build(opportunities, history, stages)
+        log.step("load")
+        forecast, deals = forecast_period(None, as_of=args.as_of, period=args.period, method=args.method,
+                                          by=args.by, n_sims=args.sims, seed=args.seed, target=args.target,
+                                          data=data)
+        log.step("forecast")
+        health = pipeline_health(None, as_of=args.as_of, period=args.period, target=args.target, data=data)
+        log.step("health")
+        log.outputs["forecast"] = str(write_csv(forecast, out / "forecast.csv"))
+        log.outputs["deals"] = str(write_csv(deals, out / "deals.csv"))
+        log.outputs["health"] = str(write_csv(health, out / "health.csv"))
+        log.extra["exact_snapshot"] = data.exact
+    total = forecast[forecast["group"] == "all"].iloc[0]
+    say(f"pipeline forecast {args.period} as of {args.as_of} ({args.method}): closed won {total['closed_won']:,.0f}, "
+        f"P10 {total['p10']:,.0f} / P50 {total['p50']:,.0f} / P90 {total['p90']:,.0f} -> {out}")
+    return 0
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from ..data import write_csv
+    from ..pipeline import PipelineData, backtest, plot_backtest
+
+    with output_dir(args.out, "pipeline backtest", _params(args)) as (out, log), _warnings_to_stderr(log):
+        opportunities, history, stages = _load(args)
+        data = PipelineData.build(opportunities, history, stages)
+        log.step("load")
+        frame, metrics = backtest(None, periods=args.periods, methods=args.methods, n_sims=args.sims,
+                                  seed=args.seed, data=data)
+        log.step("backtest")
+        log.outputs["backtest"] = str(write_csv(frame, out / "backtest.csv"))
+        log.outputs["metrics"] = str(write_csv(metrics, out / "metrics.csv"))
+        plot_backtest(frame, out / "backtest.png")
+        log.outputs["figure"] = str(out / "backtest.png")
+        log.step("write")
+        log.extra["exact_snapshot"] = data.exact
+    for row in metrics.itertuples():
+        say(f"  {row.method:<10} WAPE {row.wape:.3f}  bias {row.bias:+.3f}  P10-P90 coverage {row.coverage_80:.2f}")
+    say(f"pipeline backtest: {len(frame)} forecasts -> {out}")
+    return 0

@@ -1,0 +1,146 @@
+"""Backtest: forecast past periods as of their first day and compare with what was won.
+
+Every forecast goes through :func:`~forecasting.pipeline.forecast_period`'s
+as-of machinery, so it sees only the rows stamped on or before its date; the
+actual is the revenue won in the period per the full tables.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..metrics.accuracy import bias, coverage, interval_width, wape
+from ..progress import progress
+from ._context import PipelineData
+from .forecast import METHODS, _forecast, _window
+from .snapshot import DAY, parse_periods, period_bounds
+
+__all__ = ["backtest", "backtest_metrics", "plot_backtest", "BACKTEST_COLUMNS", "METRIC_COLUMNS"]
+
+BACKTEST_COLUMNS = ("period", "method", "actual", "p10", "p50", "p90")
+METRIC_COLUMNS = ("method", "wape", "bias", "coverage_80")
+
+
+def actual_won(data: PipelineData, period) -> float:
+    """Revenue won in ``period`` according to the full tables."""
+    _, start, end = period_bounds(period)
+    return float(data.won_between(start, end)["amount"].sum())
+
+
+def backtest(
+    opportunities: pd.DataFrame,
+    stage_history: pd.DataFrame | None = None,
+    periods="2024Q1:2025Q4",
+    methods=METHODS,
+    n_sims: int = 2000,
+    seed: int = 0,
+    *,
+    stages=None,
+    strength: float = 10.0,
+    lookback_periods: int = 4,
+    data: PipelineData | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Forecast each past period as of its first day with each method; score against actuals.
+
+    Parameters
+    ----------
+    opportunities, stage_history : DataFrame
+        Canonical tables (stage history optional: approximate snapshots).
+    periods : str or sequence
+        ``"2024Q1:2025Q4"`` (inclusive) or a list of periods.
+    methods : sequence of {"default", "historical", "learned"}
+    n_sims, seed, stages, strength, lookback_periods
+        As in :func:`~forecasting.pipeline.forecast_period`.
+    data : PipelineData, optional
+        Prepared inputs to reuse.
+
+    Returns
+    -------
+    backtest : DataFrame
+        ``period, method, actual, p10, p50, p90``, then ``expected, closed_won,
+        weighted, new_deals, as_of``: one row per period and method.
+    metrics : DataFrame
+        ``method, wape, bias, coverage_80`` (see :func:`backtest_metrics`).
+    """
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {', '.join(unknown)}; expected {', '.join(METHODS)}")
+    data = data or PipelineData.build(opportunities, stage_history, stages)
+    rows = []
+    for period in progress(parse_periods(periods), desc="backtest"):
+        p, start, _ = period_bounds(period)
+        win = _window(p, start + DAY)  # as of the first day of the period
+        actual = actual_won(data, p)
+        for method in methods:
+            fc, _ = _forecast(data, win, method, None, n_sims, seed, strength, lookback_periods)
+            row = fc.iloc[0]
+            rows.append({
+                "period": str(p), "method": method, "actual": actual,
+                **{k: float(row[k]) for k in ("p10", "p50", "p90", "expected", "closed_won", "weighted",
+                                              "new_deals")},
+                "as_of": row["as_of"],
+            })
+    frame = pd.DataFrame(rows)
+    return frame, backtest_metrics(frame)
+
+
+def backtest_metrics(frame: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy of each method over the backtest periods.
+
+    ``wape`` and ``bias`` compare the P50 with the actual (fractions of the total
+    actual; bias > 0 over-forecasts), ``coverage_80`` is the share of actuals
+    inside [P10, P90] (80 % nominal), ``width_80`` the mean P10-P90 width over the
+    mean actual, ``n_periods`` the number of periods.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"method": ["m", "m"], "actual": [100.0, 200.0], "p10": [90.0, 100.0],
+    ...                       "p50": [110.0, 180.0], "p90": [120.0, 190.0]})
+    >>> backtest_metrics(frame).round(4).to_dict("records")
+    [{'method': 'm', 'wape': 0.1, 'bias': -0.0333, 'coverage_80': 0.5, 'width_80': 0.4, 'n_periods': 2}]
+    """
+    out = []
+    for method, part in frame.groupby("method", sort=False):
+        a = part["actual"].to_numpy(dtype=float)
+        out.append({
+            "method": method,
+            "wape": wape(a, part["p50"]),
+            "bias": bias(a, part["p50"]),
+            "coverage_80": coverage(a, part["p10"], part["p90"]),
+            "width_80": interval_width(part["p10"], part["p90"], scale=float(np.mean(np.abs(a)))),
+            "n_periods": int(len(part)),
+        })
+    return pd.DataFrame(out, columns=[*METRIC_COLUMNS, "width_80", "n_periods"])
+
+
+def plot_backtest(frame: pd.DataFrame, path=None):
+    """Forecast (P50 with the P10-P90 band) against actual per period, one panel per method.
+
+    Returns the matplotlib Figure; writes a PNG atomically when ``path`` is given.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    methods = list(dict.fromkeys(frame["method"]))
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.4), sharey=True, squeeze=False)
+    for ax, method in zip(axes[0], methods):
+        part = frame[frame["method"] == method]
+        x = np.arange(len(part))
+        ax.fill_between(x, part["p10"], part["p90"], alpha=0.25, label="P10-P90")
+        ax.plot(x, part["p50"], marker="o", label="P50")
+        ax.plot(x, part["actual"], marker="s", color="black", label="actual")
+        ax.set_title(method)
+        ax.set_xticks(x, part["period"], rotation=45, fontsize=8)
+    axes[0][0].set_ylabel("revenue won in period")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        from ..data.io import atomic_path
+
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+        plt.close(fig)
+    return fig

@@ -1,0 +1,146 @@
+"""Pipeline health KPIs as of a date: coverage, velocity, funnel, slippage.
+
+Rates use the deals closed in the ``lookback_days`` before the date (trailing
+twelve months by default); stock figures (open pipeline) use the as-of
+snapshot. The glossary formulas come from :mod:`forecasting.metrics`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import average_deal_size, pipeline_coverage, pipeline_velocity, win_rate
+from ._context import PipelineData
+from .snapshot import DAY, cutoff_of, period_bounds
+from .stages import stage_win_rates
+
+__all__ = ["pipeline_health", "funnel", "slippage_rate"]
+
+
+def slippage_rate(data: PipelineData, period) -> float:
+    """Share of the deals expected (as of the period's first day) to close in ``period``
+    that were still open at its end: they slipped.
+
+    NaN when no deal was expected in the period.
+    """
+    _, start, end = period_bounds(period)
+    first = data.open_deals(start + DAY)
+    expected = first[(first["close_date"] >= start) & (first["close_date"] < end)]
+    if expected.empty:
+        return float("nan")
+    still_open = data.open_deals(end)["opportunity_id"]
+    return float(expected["opportunity_id"].isin(still_open).mean())
+
+
+def _stage_days(data: PipelineData, cutoff) -> pd.Series:
+    """Median days spent in each open stage, over stage stays that ended before the cutoff."""
+    stages = data.stages
+    if data.prepared is None:
+        return pd.Series(np.nan, index=list(stages.open))
+    rows = data.prepared.rows[data.prepared.rows["entered_at"] < cutoff]
+    runs = rows[rows["entered_at"] == rows["stage_entered_at"]]  # first row of each stay
+    nxt = runs.groupby("opportunity_id", sort=False)["entered_at"].shift(-1)
+    stays = pd.DataFrame({"stage": runs["stage"], "days": (nxt - runs["entered_at"]) / DAY}).dropna()
+    return stays.groupby("stage")["days"].median().reindex(list(stages.open))
+
+
+def funnel(data: PipelineData, as_of) -> pd.DataFrame:
+    """Funnel as of a date: per open stage, deals that reached it (closed by then),
+    conversion to the next stage, raw and shrunk win rate, median days in stage.
+    """
+    cutoff = cutoff_of(as_of)
+    import warnings
+
+    from ..data.validate import DataWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        rates = stage_win_rates(data.opportunities, None, data.stages, _prepared=data.prepared, _cutoff=cutoff)
+    reached = rates["reached"].to_numpy(dtype=float)
+    nxt = np.r_[reached[1:], rates["won"].to_numpy(dtype=float)[-1]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        conversion = np.where(reached > 0, nxt / reached, np.nan)
+    return pd.DataFrame({
+        "stage": rates["stage"],
+        "reached": rates["reached"],
+        "conversion_to_next": conversion,
+        "win_rate": rates["observed"],
+        "win_rate_shrunk": rates["probability"],
+        "median_days_in_stage": _stage_days(data, cutoff).to_numpy(),
+    })
+
+
+def pipeline_health(
+    opportunities: pd.DataFrame | None,
+    stage_history: pd.DataFrame | None = None,
+    as_of=None,
+    period=None,
+    target: float | None = None,
+    *,
+    stages=None,
+    lookback_days: int = 365,
+    data: PipelineData | None = None,
+) -> pd.DataFrame:
+    """Pipeline health KPIs as of a date, as a ``kpi, value`` table.
+
+    Parameters
+    ----------
+    opportunities, stage_history : DataFrame
+        Canonical tables (or pass ``data``).
+    as_of : date-like
+    period : str, optional
+        The period whose pipeline is measured (default: the quarter of ``as_of``).
+    target : float, optional
+        Period target, for pipeline coverage.
+    lookback_days : int, default 365
+        Closed deals in this window before ``as_of`` define the rates.
+
+    Returns
+    -------
+    DataFrame
+        ``kpi, value`` rows: ``open_deals, open_pipeline`` (expected to close by the period
+        end), ``overdue_share`` (of open amount), ``avg_pushes``, ``closed_won`` (in the
+        period so far), ``win_rate, avg_deal_size, sales_cycle_days, pipeline_velocity``
+        (per day), ``slippage_rate`` (previous period), ``pipeline_coverage`` (with a target:
+        open pipeline / (target - closed won)), then per-stage ``conversion_to_next:<stage>``,
+        ``win_rate:<stage>`` and ``median_days_in_stage:<stage>``.
+    """
+    data = data or PipelineData.build(opportunities, stage_history, stages)
+    cutoff = cutoff_of(as_of)
+    p, start, end = period_bounds(period if period is not None else pd.Period(cutoff - DAY, freq="Q"))
+    deals = data.open_deals(cutoff)
+    in_period = deals["close_date"] < end
+    open_pipeline = float(deals.loc[in_period, "amount"].sum())
+    closed = data.closed_before(cutoff)
+    closed = closed[closed["closed_at"] >= cutoff - pd.Timedelta(days=lookback_days)]
+    won = closed[closed["won"]]
+    n_won, n_lost = len(won), int((~closed["won"]).sum())
+    rate = float(win_rate(n_won, n_lost))
+    deal_size = float(average_deal_size(won["amount"].sum(), n_won)) if n_won else float("nan")
+    cycle = float(((won["closed_at"] - won["created_at"]) / DAY).mean()) if n_won else float("nan")
+    closed_won = float(data.won_between(start, min(cutoff, end))["amount"].sum())
+    total_open = float(deals["amount"].sum())
+    kpis = {
+        "open_deals": float(len(deals)),
+        "open_pipeline": open_pipeline,
+        "overdue_share": float(deals.loc[deals["close_date"] < cutoff - DAY, "amount"].sum() / total_open)
+        if total_open else float("nan"),
+        "avg_pushes": float(deals["pushes"].mean()) if len(deals) else float("nan"),
+        "closed_won": closed_won,
+        "win_rate": rate,
+        "avg_deal_size": deal_size,
+        "sales_cycle_days": cycle,
+        "pipeline_velocity": float(pipeline_velocity(len(deals), deal_size, rate, cycle))
+        if n_won and cycle > 0 else float("nan"),
+        "slippage_rate": slippage_rate(data, p - 1) if (p - 1).end_time < cutoff else float("nan"),
+    }
+    if target is not None:
+        remaining = float(target) - closed_won
+        kpis["pipeline_coverage"] = float(pipeline_coverage(open_pipeline, remaining)) if remaining > 0 else float("nan")
+    table = funnel(data, cutoff - DAY)
+    for column in ("conversion_to_next", "win_rate", "median_days_in_stage"):
+        for stage, value in zip(table["stage"], table[column]):
+            kpis[f"{column}:{stage}"] = float(value)
+    return pd.DataFrame({"kpi": list(kpis), "value": list(kpis.values()),
+                         "period": str(p), "as_of": (cutoff - DAY).date().isoformat()})

@@ -1,0 +1,186 @@
+"""Learned close probability: will an open deal be won within the forecast window?
+
+Time-aware by construction: the training rows are snapshots of the open
+pipeline taken at month starts *before* the as-of date, each labelled with
+whether the deal was won within the window that followed, and only windows
+that ended by the as-of date are used. Features are what the CRM showed at the
+snapshot: stage, days in stage, deal age, log amount, days to the expected
+close date (and past the window's end), close-date pushes, the owner's win
+rate over deals closed before the snapshot, and the segment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from ._context import PipelineData
+from .snapshot import DAY
+
+__all__ = ["FEATURES", "CloseProbabilityModel", "deal_features", "training_frame"]
+
+FEATURES = (
+    "stage_rank", "default_probability", "days_in_stage", "age_days", "log_amount",
+    "days_to_close", "days_past_window", "window_end_phase", "pushes", "owner_win_rate", "segment",
+)
+
+
+def window_end_phase(window_end: pd.Timestamp) -> float:
+    """Signed days from the nearest quarter boundary to ``window_end`` (-2: two days before one).
+
+    Near 0 for windows ending on a quarter boundary: deals rushed into the last days of a
+    quarter fall inside such windows, so the model needs to know the alignment.
+
+    Examples
+    --------
+    >>> window_end_phase(pd.Timestamp("2025-12-30")), window_end_phase(pd.Timestamp("2025-05-03"))
+    (-2.0, 32.0)
+    """
+    before = pd.Period(window_end, freq="Q").start_time
+    after = (pd.Period(window_end, freq="Q") + 1).start_time
+    ahead, behind = (window_end - before) / DAY, (window_end - after) / DAY
+    return float(ahead if abs(ahead) <= abs(behind) else behind)
+
+
+def deal_features(deals: pd.DataFrame, data: PipelineData, cutoff, window_end) -> pd.DataFrame:
+    """Model features of a snapshot's deals (see :data:`FEATURES`).
+
+    Parameters
+    ----------
+    deals : DataFrame
+        A snapshot (:func:`~forecasting.pipeline.snapshot`) taken at ``cutoff``.
+    data : PipelineData
+    cutoff, window_end : Timestamp
+        Snapshot cutoff and the end of the window the label refers to.
+    """
+    stages = data.stages
+    rank = {s: i for i, s in enumerate(stages.open)}
+    rates, overall = data.owner_win_rates(cutoff)
+    return pd.DataFrame({
+        "stage_rank": deals["stage"].map(rank).astype(float).to_numpy(),
+        "default_probability": deals["stage"].map(stages.probability).astype(float).to_numpy(),
+        "days_in_stage": deals["days_in_stage"].to_numpy(dtype=float),
+        "age_days": deals["age_days"].to_numpy(dtype=float),
+        "log_amount": np.log1p(deals["amount"].clip(lower=0).to_numpy(dtype=float)),
+        "days_to_close": ((deals["close_date"] - cutoff) / DAY).to_numpy(dtype=float),
+        "days_past_window": ((deals["close_date"] - window_end) / DAY).to_numpy(dtype=float),
+        "window_end_phase": np.full(len(deals), window_end_phase(window_end)),
+        "pushes": deals["pushes"].to_numpy(dtype=float),
+        "owner_win_rate": deals["owner"].map(rates).fillna(overall).to_numpy(dtype=float),
+        "segment": deals["segment"].astype(str).to_numpy(),
+    }, index=deals.index)
+
+
+def training_frame(
+    data: PipelineData,
+    cutoff: pd.Timestamp,
+    offset_days: float,
+    window_days: float,
+    lookback_months: int = 36,
+) -> pd.DataFrame:
+    """Month-start snapshots before ``cutoff`` labelled with what happened next.
+
+    A snapshot at ``t`` is labelled over the window ``[t + offset, t + offset + window)``
+    (the same position as the forecast window relative to its as-of cutoff) and is
+    used only if that window ended by ``cutoff``: no label looks past the as-of date.
+
+    Returns
+    -------
+    DataFrame
+        Features, ``snapshot_at``, ``opportunity_id``, ``amount``, ``close_date``,
+        ``window_end``, ``won_in_window`` (0/1), ``won_by_cutoff`` (0/1) and
+        ``won_amount`` (amount at the win, NaN if not won in the window).
+    """
+    offset, window = pd.Timedelta(days=offset_days), pd.Timedelta(days=window_days)
+    last = cutoff - offset - window
+    first = cutoff - pd.DateOffset(months=lookback_months)
+    starts = pd.date_range(first.normalize(), last, freq="MS")
+    won = data.closings[data.closings["won"] & (data.closings["closed_at"] < cutoff)]
+    won = won.sort_values("closed_at", kind="mergesort")
+    frames = []
+    for t in starts:
+        deals = data.open_deals(t)
+        if deals.empty:
+            continue
+        a, b = t + offset, t + offset + window
+        feats = deal_features(deals, data, t, b)
+        later = won[won["closed_at"] >= t].drop_duplicates("opportunity_id", keep="first").set_index("opportunity_id")
+        in_window = won[(won["closed_at"] >= a) & (won["closed_at"] < b)]
+        in_window = in_window.drop_duplicates("opportunity_id", keep="first").set_index("opportunity_id")
+        ids = deals["opportunity_id"]
+        feats["snapshot_at"] = t
+        feats["window_end"] = b
+        feats["opportunity_id"] = ids.to_numpy()
+        feats["amount"] = deals["amount"].to_numpy(dtype=float)
+        feats["close_date"] = deals["close_date"].to_numpy()
+        feats["stage"] = deals["stage"].to_numpy()
+        feats["won_in_window"] = ids.isin(in_window.index).astype(int).to_numpy()
+        feats["won_by_cutoff"] = ids.isin(later.index).astype(int).to_numpy()
+        feats["won_amount"] = ids.map(in_window["amount"]).to_numpy(dtype=float)
+        frames.append(feats)
+    if not frames:
+        return pd.DataFrame(columns=[*FEATURES, "snapshot_at", "window_end", "opportunity_id", "amount",
+                                     "close_date", "stage", "won_in_window", "won_by_cutoff", "won_amount"])
+    return pd.concat(frames, ignore_index=True)
+
+
+class CloseProbabilityModel(ClassifierMixin, BaseEstimator):
+    """Gradient-boosted probability that an open deal is won within the window.
+
+    A scikit-learn classifier over :data:`FEATURES` (a DataFrame); the
+    ``segment`` column is categorical (segments unseen in training count as
+    missing). Constructor stores parameters only.
+
+    Parameters
+    ----------
+    max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization
+        Passed to :class:`~sklearn.ensemble.HistGradientBoostingClassifier`.
+    random_state : int, default 0
+    """
+
+    def __init__(self, max_iter=150, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
+                 l2_regularization=1.0, random_state=0):
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.random_state = random_state
+
+    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
+        codes = {name: i for i, name in enumerate(self.segments_)}
+        seg = X["segment"].astype(str).map(codes).fillna(-1).to_numpy(dtype=float)
+        numeric = X[[c for c in FEATURES if c != "segment"]].to_numpy(dtype=float)
+        return np.column_stack([numeric, seg])
+
+    def fit(self, X: pd.DataFrame, y) -> "CloseProbabilityModel":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from threadpoolctl import threadpool_limits
+
+        y = np.asarray(y, dtype=int)
+        self.segments_ = tuple(sorted(set(X["segment"].astype(str))))
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"need deals both won and not won in the window to learn; found only {self.classes_}")
+        n = len(FEATURES)
+        estimator = HistGradientBoostingClassifier(
+            max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=min(self.min_samples_leaf, max(5, len(y) // 20)),
+            l2_regularization=self.l2_regularization, early_stopping=False,
+            categorical_features=[i == n - 1 for i in range(n)], random_state=self.random_state,
+        )
+        # One thread: a few thousand rows fit in a fraction of a second, while OpenMP threads
+        # on a busy machine cost seconds of contention.
+        with threadpool_limits(1):
+            self.estimator_ = estimator.fit(self._matrix(X), y)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return self.estimator_.predict_proba(self._matrix(X))
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

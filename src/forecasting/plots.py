@@ -1,0 +1,106 @@
+"""Matplotlib figures for the sales-KPI report: titled, labelled, readable in HTML.
+
+Each function takes the frame a ``forecasting.metrics`` function returns and gives
+back a :class:`matplotlib.figure.Figure`; nothing is shown or saved here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["kpi_trends", "funnel_chart", "activity_chart", "attribution_chart", "save_figure"]
+
+
+def _figure(nrows=1, ncols=1, width=9.0, height=3.6):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height * nrows), squeeze=False)
+    return fig, axes.ravel()
+
+
+def _money(ax) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v / 1e6:.1f}M" if abs(v) >= 1e6
+                                               else f"${v / 1e3:.0f}k"))
+
+
+def kpi_trends(kpis: pd.DataFrame, group: str = "all"):
+    """Revenue won and pipeline created per period (bars), win rate and close ratio (lines).
+
+    Parameters
+    ----------
+    kpis : DataFrame
+        Output of :func:`forecasting.metrics.kpi_table`.
+    group : str
+        Which group's rows to draw (``"all"`` for the total).
+    """
+    rows = kpis[kpis["group"] == group]
+    fig, (top, bottom) = _figure(2, 1)
+    x = range(len(rows))
+    top.bar([i - 0.2 for i in x], rows["revenue_won"], width=0.4, label="revenue won")
+    top.bar([i + 0.2 for i in x], rows["pipeline_created"], width=0.4, label="pipeline created", alpha=0.6)
+    top.set_title(f"Revenue won and pipeline created per period ({group})")
+    top.set_ylabel("amount")
+    _money(top)
+    top.legend(loc="upper left")
+    bottom.plot(list(x), rows["win_rate"], marker="o", label="win rate (won / closed)")
+    bottom.plot(list(x), rows["close_ratio"], marker="s", label="close ratio (won / created)")
+    bottom.set_title("Win rate and close ratio")
+    bottom.set_ylabel("share")
+    bottom.set_ylim(0, max(0.05, float(rows[["win_rate", "close_ratio"]].max().max()) * 1.2))
+    bottom.legend(loc="upper left")
+    for ax in (top, bottom):
+        ax.set_xticks(list(x), rows["period"], rotation=45, ha="right")
+        ax.set_xlabel("period")
+    fig.tight_layout()
+    return fig
+
+
+def funnel_chart(funnel: pd.DataFrame):
+    """Horizontal funnel: deals that reached each stage, with stage-to-stage conversion."""
+    fig, (ax,) = _figure(height=3.2)
+    rows = funnel.iloc[::-1]
+    ax.barh(rows["stage"], rows["reached"], color="tab:blue")
+    for y, (reached, conv) in enumerate(zip(rows["reached"], rows["conversion"])):
+        label = f"{reached:,}" + ("" if pd.isna(conv) else f"  ({conv:.0%} of previous)")
+        ax.text(reached, y, " " + label, va="center", fontsize=8)
+    ax.set_title("Funnel: deals that reached each stage")
+    ax.set_xlabel("deals")
+    ax.set_xlim(0, float(funnel["reached"].max()) * 1.35)
+    fig.tight_layout()
+    return fig
+
+
+def activity_chart(report: pd.DataFrame, by: str = "owner"):
+    """Stacked activities per rep and type (summed over the report's periods)."""
+    types = [c for c in report.columns if c not in ("period", by, "total")]
+    totals = report.groupby(by)[types].sum().sort_values(types[0] if types else by)
+    fig, (ax,) = _figure(height=max(3.0, 0.28 * len(totals)))
+    totals.plot.barh(stacked=True, ax=ax)
+    ax.set_title(f"Activities per {by} and type")
+    ax.set_xlabel("activities")
+    ax.set_ylabel(by)
+    fig.tight_layout()
+    return fig
+
+
+def attribution_chart(attribution: pd.DataFrame, title: str = "Lead attribution"):
+    """Conversions per channel with their conversion rate."""
+    fig, (ax,) = _figure(height=3.2)
+    rows = attribution.iloc[::-1]
+    ax.barh(rows["channel"], rows["converted"], color="tab:green")
+    for y, (conv, rate) in enumerate(zip(rows["converted"], rows["conversion_rate"])):
+        ax.text(conv, y, f" {rate:.1%}", va="center", fontsize=8)
+    ax.set_title(title)
+    ax.set_xlabel("converted leads (label: conversion rate)")
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, path) -> None:
+    """Save a figure as PNG atomically."""
+    from .data.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")

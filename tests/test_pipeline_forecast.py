@@ -1,0 +1,316 @@
+"""Pipeline forecasting: as-of snapshots, stage win rates, weighted and Monte Carlo forecasts."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.data import DataError, DataWarning
+from forecasting.data.demo import make_demo
+from forecasting.pipeline import (
+    METHODS,
+    PipelineData,
+    categorize,
+    forecast_period,
+    snapshot,
+    stage_win_rates,
+)
+
+T = pd.Timestamp
+
+
+def hand_crm() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Five deals whose history is written out by hand.
+
+    O1 Prospecting -> Proposal (amount 1000 -> 1200), close date pushed 03-31 -> 04-30, won 04-20 at 1500.
+    O2 Qualification from 02-01, lost 05-01.      O3 created 03-15, still open.
+    O4 Negotiation, won 02-28 at 800.             O5 created 04-10 (after the as-of dates), won 05-15.
+    """
+    opps = pd.DataFrame({
+        "opportunity_id": ["O1", "O2", "O3", "O4", "O5"],
+        "account_id": ["A1", "A2", "A3", "A4", "A5"],
+        "owner": ["ava", "ben", "ava", "ben", "ava"],
+        "segment": ["SMB", "SMB", "Enterprise", "SMB", "Enterprise"],
+        "amount": [1500.0, 500.0, 2000.0, 800.0, 3000.0],
+        "created_at": pd.to_datetime(["2025-01-05", "2025-02-01", "2025-03-15", "2025-01-10", "2025-04-10"]),
+        "stage": ["Closed Won", "Closed Lost", "Prospecting", "Closed Won", "Closed Won"],
+        "close_date": pd.to_datetime(["2025-04-20", "2025-05-01", "2025-06-30", "2025-02-28", "2025-05-15"]),
+        "status": ["won", "lost", "open", "won", "won"],
+    })
+    rows = [
+        ("O1", "Prospecting", "2025-01-05", 1000.0, "2025-03-31"),
+        ("O1", "Proposal", "2025-02-01 10:00", 1200.0, "2025-03-31"),
+        ("O1", "Proposal", "2025-03-10", 1200.0, "2025-04-30"),
+        ("O1", "Closed Won", "2025-04-20", 1500.0, "2025-04-20"),
+        ("O2", "Qualification", "2025-02-01", 500.0, "2025-05-31"),
+        ("O2", "Closed Lost", "2025-05-01", 500.0, "2025-05-01"),
+        ("O3", "Prospecting", "2025-03-15 16:00", 2000.0, "2025-06-30"),
+        ("O4", "Prospecting", "2025-01-10", 800.0, "2025-02-28"),
+        ("O4", "Negotiation", "2025-02-20", 800.0, "2025-02-28"),
+        ("O4", "Closed Won", "2025-02-28", 800.0, "2025-02-28"),
+        ("O5", "Prospecting", "2025-04-10", 3000.0, "2025-05-31"),
+        ("O5", "Closed Won", "2025-05-15", 3000.0, "2025-05-15"),
+    ]
+    history = pd.DataFrame(rows, columns=["opportunity_id", "stage", "entered_at", "amount", "close_date"])
+    history["entered_at"] = pd.to_datetime(history["entered_at"], format="ISO8601")
+    history["close_date"] = pd.to_datetime(history["close_date"])
+    return opps, history
+
+
+@pytest.fixture(scope="module")
+def demo():
+    tables = make_demo(seed=3, n_leads=3000)
+    return tables["opportunities"], tables["stage_history"]
+
+
+# --- snapshots --------------------------------------------------------------------------
+
+
+def test_snapshot_reproduces_stage_amount_close_date_and_pushes_of_that_day():
+    opps, history = hand_crm()
+    snap = snapshot(opps, history, "2025-03-15").set_index("opportunity_id")
+    assert list(snap.index) == ["O1", "O2", "O3"]  # O4 closed 02-28, O5 not created yet
+    o1 = snap.loc["O1"]
+    assert (o1["stage"], o1["amount"], o1["close_date"], o1["pushes"]) == ("Proposal", 1200.0, T("2025-04-30"), 1)
+    # In Proposal since 02-01 10:00; the snapshot is taken at the end of 03-15.
+    assert o1["days_in_stage"] == pytest.approx((T("2025-03-16") - T("2025-02-01 10:00")) / pd.Timedelta(days=1))
+    assert o1["age_days"] == pytest.approx(70.0)
+    assert snap.loc["O3", "stage"] == "Prospecting"  # created late on the as-of day: included
+
+
+def test_snapshot_before_a_change_shows_the_old_values():
+    opps, history = hand_crm()
+    snap = snapshot(opps, history, "2025-01-20").set_index("opportunity_id")
+    assert list(snap.index) == ["O1", "O4"]
+    assert (snap.loc["O1", "stage"], snap.loc["O1", "amount"], snap.loc["O1", "pushes"]) == ("Prospecting", 1000.0, 0)
+    assert snap.loc["O1", "close_date"] == T("2025-03-31")
+
+
+def test_snapshot_without_history_warns_and_uses_current_table():
+    opps, _ = hand_crm()
+    with pytest.warns(DataWarning, match="approximate"):
+        snap = snapshot(opps, None, "2025-03-15").set_index("opportunity_id")
+    # O1 and O2 closed later: open then, stage unknown (first stage), close date unknown.
+    assert list(snap.index) == ["O1", "O2", "O3"]
+    assert snap.loc["O1", "stage"] == "Prospecting" and pd.isna(snap.loc["O1", "close_date"])
+    assert snap.loc["O3", "close_date"] == T("2025-06-30")
+
+
+def test_snapshot_names_unknown_stages():
+    opps, history = hand_crm()
+    history.loc[4, "stage"] = "Discovery"
+    with pytest.raises(DataError, match="Discovery"):
+        snapshot(opps, history, "2025-03-01")
+
+
+# --- stage win rates --------------------------------------------------------------------
+
+
+def test_stage_win_rates_count_reached_deals_and_shrink_toward_defaults():
+    opps, history = hand_crm()
+    rates = stage_win_rates(opps, history, as_of="2025-06-30", strength=10).set_index("stage")
+    # Closed by then: O1, O4, O5 won (passed every stage), O2 lost in Qualification.
+    assert rates.loc["Prospecting", ["reached", "won"]].tolist() == [4, 3]
+    assert rates.loc["Qualification", ["reached", "won"]].tolist() == [4, 3]
+    assert rates.loc["Demo", ["reached", "won"]].tolist() == [3, 3]
+    assert rates.loc["Prospecting", "probability"] == pytest.approx((3 + 10 * 0.1) / (4 + 10))
+    assert rates.loc["Demo", "probability"] == pytest.approx((3 + 10 * 0.4) / (3 + 10))
+    raw = stage_win_rates(opps, history, as_of="2025-06-30", strength=0).set_index("stage")
+    assert raw.loc["Qualification", "probability"] == pytest.approx(0.75)
+
+
+def test_stage_win_rates_ignore_deals_closed_after_the_date():
+    opps, history = hand_crm()
+    rates = stage_win_rates(opps, history, as_of="2025-03-31", strength=0).set_index("stage")
+    assert rates.loc["Prospecting", ["reached", "won"]].tolist() == [1, 1]  # only O4
+
+
+def test_segment_rates_shrink_toward_the_all_deals_rate():
+    opps, history = hand_crm()
+    rates = stage_win_rates(opps, history, as_of="2025-06-30", strength=10, by="segment")
+    overall = rates[rates["segment"] == "all"].set_index("stage")["probability"]
+    ent = rates[rates["segment"] == "Enterprise"].set_index("stage")
+    # Enterprise: only O5 closed (won).
+    assert ent.loc["Demo", "probability"] == pytest.approx((1 + 10 * overall["Demo"]) / 11)
+
+
+# --- weighted forecast ------------------------------------------------------------------
+
+
+def test_default_weighted_pipeline_is_amount_times_stage_probability():
+    opps, history = hand_crm()
+    fc, deals = forecast_period(opps, history, as_of="2025-03-31", period="2025Q2", method="default",
+                                n_sims=2000)
+    row = fc.iloc[0]
+    # O1 Proposal 1200 x 0.6 + O2 Qualification 500 x 0.2 + O3 Prospecting 2000 x 0.1.
+    assert row["weighted"] == pytest.approx(1200 * 0.6 + 500 * 0.2 + 2000 * 0.1)
+    assert row["open_pipeline"] == pytest.approx(3700.0)
+    assert row["closed_won"] == 0.0
+    d = deals.set_index("opportunity_id")
+    assert d.loc["O1", "expected_value"] == pytest.approx(720.0)
+    assert d["category"].tolist() == ["Best case", "Pipeline", "Pipeline"]  # 0.6, 0.2, 0.1
+
+
+def test_deals_expected_after_the_period_are_omitted_by_default_weights():
+    opps, history = hand_crm()
+    fc, deals = forecast_period(opps, history, as_of="2025-03-15", period="2025Q1", method="default",
+                                n_sims=500)
+    # As of 03-15, O1's close date is 04-30 (after Q1): omitted; O2 (05-31) too; O3 (06-30) too.
+    assert fc.iloc[0]["weighted"] == 0.0
+    assert set(deals["category"]) == {"Omitted"}
+    assert fc.iloc[0]["closed_won"] == 800.0  # O4 won 02-28
+
+
+def test_closed_won_so_far_counts_wins_in_the_period_up_to_the_date():
+    opps, history = hand_crm()
+    fc, deals = forecast_period(opps, history, as_of="2025-04-25", period="2025Q2", method="default",
+                                n_sims=500)
+    assert fc.iloc[0]["closed_won"] == 1500.0
+    assert "O1" not in set(deals["opportunity_id"])
+
+
+def test_breakdown_groups_add_up_to_all(demo):
+    opps, history = demo
+    fc, _ = forecast_period(opps, history, as_of="2025-06-30", period="2025Q3", method="historical",
+                            by="owner", n_sims=500)
+    total, groups = fc[fc["group"] == "all"].iloc[0], fc[fc["group"] != "all"]
+    assert len(groups) >= 3
+    for column in ("closed_won", "open_pipeline", "weighted", "new_deals"):
+        assert groups[column].sum() == pytest.approx(total[column])
+
+
+def test_categories_follow_probability_bands():
+    cats = categorize([0.95, 0.7, 0.69, 0.4, 0.39, 0.5], [True, True, True, True, True, False])
+    assert cats.tolist() == ["Commit", "Commit", "Best case", "Best case", "Pipeline", "Omitted"]
+
+
+# --- Monte Carlo ------------------------------------------------------------------------
+
+
+def test_monte_carlo_mean_matches_the_expected_value_and_quantiles_are_ordered():
+    opps, history = hand_crm()
+    fc, _ = forecast_period(opps, history, as_of="2025-03-31", period="2025Q2", method="default",
+                            n_sims=20_000, seed=1)
+    row = fc.iloc[0]
+    # No past periods or won amounts to learn from: outcomes are the three Bernoulli deals.
+    assert row["new_deals"] == 0.0
+    assert row["p10"] <= row["p50"] <= row["p90"]
+    # P(total = 0) = 0.4 * 0.8 * 0.9 = 0.288 > 0.1, so P10 is 0; P90 includes O1 and O3 or more.
+    assert row["p10"] == 0.0 and row["p90"] >= 1200.0
+
+
+def test_monte_carlo_is_deterministic_per_seed(demo):
+    opps, history = demo
+    data = PipelineData.build(opps, history)
+    kwargs = dict(as_of="2025-03-31", period="2025Q2", method="historical", n_sims=2000, data=data)
+    a, b = forecast_period(None, **kwargs, seed=7)[0], forecast_period(None, **kwargs, seed=7)[0]
+    c = forecast_period(None, **kwargs, seed=8)[0]
+    pd.testing.assert_frame_equal(a, b)
+    assert (a[["p10", "p50", "p90"]].to_numpy() != c[["p10", "p50", "p90"]].to_numpy()).any()
+    assert (a["p10"] <= a["p50"]).all() and (a["p50"] <= a["p90"]).all()
+
+
+def test_simulated_mean_agrees_with_expected_total(demo):
+    opps, history = demo
+    data = PipelineData.build(opps, history)
+    fc, deals = forecast_period(None, as_of="2025-06-30", period="2025Q3", method="default", n_sims=4000,
+                                data=data)
+    row = fc.iloc[0]
+    # The median of a sum of many deals sits near its mean (amount noise has mean near 1).
+    assert row["p50"] == pytest.approx(row["expected"], rel=0.35)
+    assert row["expected"] == pytest.approx(row["closed_won"] + deals["expected_value"].sum() + row["new_deals"])
+
+
+# --- no look-ahead ----------------------------------------------------------------------
+
+
+def _rewrite_future(opps: pd.DataFrame, history: pd.DataFrame, cutoff: pd.Timestamp):
+    """Change everything that happened after the cutoff: later history rows, later deals, outcomes."""
+    rng = np.random.default_rng(0)
+    past = history[history["entered_at"] < cutoff]
+    later = history[history["entered_at"] >= cutoff].copy()
+    later["stage"] = np.where(rng.random(len(later)) < 0.5, "Closed Won", "Closed Lost")
+    later["amount"] = later["amount"] * 3
+    later["entered_at"] = later["entered_at"] + pd.Timedelta(days=5)
+    history2 = pd.concat([past, later.iloc[::2]], ignore_index=True)
+    opps2 = opps.copy()
+    unresolved = ~opps2["opportunity_id"].isin(
+        past.loc[past["stage"].isin(["Closed Won", "Closed Lost"]), "opportunity_id"])
+    opps2.loc[unresolved, "status"] = "won"
+    opps2.loc[unresolved, "stage"] = "Closed Won"
+    opps2.loc[unresolved, "amount"] = 1.0
+    opps2.loc[unresolved, "close_date"] = cutoff + pd.Timedelta(days=3)
+    extra = opps.tail(20).copy()
+    extra["opportunity_id"] = [f"X{i}" for i in range(20)]
+    extra["created_at"] = cutoff + pd.Timedelta(days=10)
+    extra["segment"] = "Brand New Segment"
+    extra_history = pd.DataFrame({"opportunity_id": extra["opportunity_id"], "stage": "Closed Won",
+                                  "entered_at": cutoff + pd.Timedelta(days=11), "amount": 1e6,
+                                  "close_date": cutoff + pd.Timedelta(days=11)})
+    return pd.concat([opps2, extra], ignore_index=True), pd.concat([history2, extra_history], ignore_index=True)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_nothing_after_the_as_of_date_changes_the_forecast(demo, method):
+    opps, history = demo
+    as_of = "2025-06-30"
+    opps2, history2 = _rewrite_future(opps, history, T("2025-07-01"))
+    kwargs = dict(as_of=as_of, period="2025Q3", method=method, by="segment", n_sims=1000, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        fc1, deals1 = forecast_period(opps, history, **kwargs)
+        fc2, deals2 = forecast_period(opps2, history2, **kwargs)
+    pd.testing.assert_frame_equal(fc1, fc2)
+    pd.testing.assert_frame_equal(deals1.drop(columns=["account_id", "product"], errors="ignore"),
+                                  deals2.drop(columns=["account_id", "product"], errors="ignore"))
+
+
+def test_learned_probabilities_are_probabilities_and_rank_stages(demo):
+    opps, history = demo
+    fc, deals = forecast_period(opps, history, as_of="2025-06-30", period="2025Q3", method="learned",
+                                n_sims=500)
+    assert deals["probability"].between(0, 1).all()
+    by_stage = deals.groupby("stage")["probability"].mean()
+    assert by_stage.get("Negotiation", 1.0) > by_stage.get("Prospecting", 0.0)
+
+
+def test_without_history_the_forecast_warns_that_it_is_approximate():
+    opps, _ = hand_crm()
+    with pytest.warns(DataWarning, match="approximate"):
+        fc, _ = forecast_period(opps, None, as_of="2025-03-31", period="2025Q2", method="default", n_sims=200)
+    assert fc.iloc[0]["closed_won"] == 0.0
+
+
+def test_bad_period_and_method_are_refused():
+    opps, history = hand_crm()
+    with pytest.raises(DataError, match="period"):
+        forecast_period(opps, history, as_of="2025-03-31", period="next quarter")
+    with pytest.raises(ValueError, match="method"):
+        forecast_period(opps, history, as_of="2025-03-31", period="2025Q2", method="magic")
+
+
+def test_without_history_stage_rates_shift_default_odds_to_the_overall_win_rate():
+    opps, _ = hand_crm()
+    with pytest.warns(DataWarning, match="overall win rate"):
+        rates = stage_win_rates(opps, None, as_of="2025-06-30", strength=10)
+    p = rates["probability"].to_numpy()
+    # Closed by then: 3 won of 4; the first stage gets the shrunk overall rate, the others keep their odds ratios.
+    assert p[0] == pytest.approx((3 + 10 * 0.1) / (4 + 10))
+    odds = p / (1 - p)
+    assert odds[3] / odds[0] == pytest.approx((0.6 / 0.4) / (0.1 / 0.9))
+
+
+def test_learned_training_rows_only_use_windows_that_ended_by_the_as_of_date(demo):
+    from forecasting.pipeline.forecast import _training, _window
+    from forecasting.pipeline.snapshot import cutoff_of
+
+    opps, history = demo
+    data = PipelineData.build(opps, history)
+    win = _window("2025Q3", cutoff_of("2025-06-30"))
+    train = _training(data, win)
+    assert len(train) > 100 and train["won_in_window"].nunique() == 2
+    assert (train["window_end"] <= win.cutoff).all()
+    assert (train["snapshot_at"] < win.cutoff - pd.Timedelta(days=80)).all()
