@@ -20,12 +20,22 @@ def register(sub) -> None:
     p.set_defaults(func=_demo)
 
 
+# The demo CRM's "today": its last day of data.
+_AS_OF = "2026-06-30"
+
+
 def _steps(db: str, out: str, seed: int) -> list[tuple[str, list[str]]]:
     """The demo's commands, in order; each is an ordinary CLI call."""
     return [
         ("kpis", ["kpis", "--opportunities", db, "--leads", db, "--activities", db,
                   "--spend", f"{db}:spend", "--quotas", f"{db}:quotas", "--accounts", f"{db}:accounts",
                   "--by", "segment", "--out", f"{out}/kpis"]),
+        ("pipeline forecast", ["pipeline", "forecast", "--opportunities", db, "--stage-history", db,
+                               "--as-of", _AS_OF, "--period", "2026Q3", "--by", "segment",
+                               "--seed", str(seed), "--out", f"{out}/pipeline_forecast"]),
+        ("pipeline backtest", ["pipeline", "backtest", "--opportunities", db, "--stage-history", db,
+                               "--periods", "2024Q1:2026Q2", "--seed", str(seed),
+                               "--out", f"{out}/pipeline_backtest"]),
     ]
 
 
