@@ -334,7 +334,8 @@ def test_write_demo_round_trips_through_duckdb_csv_and_parquet(tmp_path):
     expected = make_demo(**kwargs)
     with duckdb.connect(str(path), read_only=True) as con:
         names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        assert names == set(DEMO_TABLES)
+        assert names == set(DEMO_TABLES) | {"demo_meta"}
+        assert con.execute("SELECT seed FROM demo_meta").fetchone() == (7,)
         for name in DEMO_TABLES:
             pd.testing.assert_frame_equal(con.execute(f'SELECT * FROM "{name}"').df(), expected[name])
     for name in DEMO_TABLES:
@@ -358,3 +359,15 @@ def test_default_demo_writes_every_table_in_seconds(tmp_path, demo):
     with duckdb.connect(str(path), read_only=True) as con:
         for name in DEMO_TABLES:
             assert con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] == len(demo[name]), name
+
+
+def test_stale_demo_file_is_regenerated(tmp_path, monkeypatch):
+    """A demo database made by another seed or generator version is rewritten on use."""
+    from forecasting.data import load_table
+    from forecasting.data.embedded import ensure_demo
+
+    monkeypatch.setenv("FORECASTING_HOME", str(tmp_path))
+    path = write_demo(tmp_path / "data" / "demo", seed=3, n_leads=500)
+    assert len(load_table("leads", path)) == 500
+    assert ensure_demo(seed=0) == path
+    assert len(load_table("leads", "demo")) == 24_000

@@ -141,13 +141,13 @@ generate and about 0.3 s more to write to DuckDB (measured on 2 shared cores).
 
 from __future__ import annotations
 
-import os
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .io import atomic_path, quote_identifier, write_csv, write_parquet
+from .io import write_csv, write_duckdb, write_parquet
 from .schema import DEFAULT_STAGES
 
 __all__ = [
@@ -973,6 +973,11 @@ def make_demo(
     }
 
 
+def generator_fingerprint() -> str:
+    """Hash of this module's source: a demo file made by other code is stale."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
 def write_demo(out_dir, seed: int = 0, formats=("duckdb",), **kwargs) -> Path:
     """Make the demo CRM and write it to ``out_dir/crm.duckdb`` (one table per name).
 
@@ -1002,28 +1007,15 @@ def write_demo(out_dir, seed: int = 0, formats=("duckdb",), **kwargs) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     tables = make_demo(seed=seed, **kwargs)
     path = out / "crm.duckdb"
-    _write_duckdb(tables, path)
+    meta = pd.DataFrame({"seed": [seed], "generator": [generator_fingerprint()],
+                         "parameters": [repr(sorted(kwargs.items()))]})
+    write_duckdb({**tables, "demo_meta": meta}, path)
     for name, frame in tables.items():
         if "csv" in formats:
             write_csv(frame, out / f"{name}.csv")
         if "parquet" in formats:
             write_parquet(frame, out / f"{name}.parquet")
     return path
-
-
-def _write_duckdb(tables: dict[str, pd.DataFrame], path: Path) -> None:
-    import duckdb
-
-    with atomic_path(path) as tmp:
-        tmp.unlink()  # DuckDB refuses an existing empty file
-        con = duckdb.connect(os.fspath(tmp))
-        try:
-            for name, frame in tables.items():
-                con.register("_demo_frame", frame)
-                con.execute(f"CREATE TABLE {quote_identifier(name)} AS SELECT * FROM _demo_frame")
-                con.unregister("_demo_frame")
-        finally:
-            con.close()
 
 
 def simulate_remaining(

@@ -14,12 +14,27 @@ __all__ = ["DEMO", "ensure_demo", "resolve_source"]
 DEMO = "demo"
 
 
+def _is_current(path: Path, seed: int) -> bool:
+    """Whether the demo file was made with this seed by this version of the generator."""
+    import duckdb
+
+    from .demo import generator_fingerprint
+
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            meta = con.execute("SELECT seed, generator FROM demo_meta").fetchone()
+    except duckdb.Error:
+        return False
+    return meta == (seed, generator_fingerprint())
+
+
 def ensure_demo(seed: int = 0) -> Path:
-    """Return ``data/demo/crm.duckdb``, writing the demo CRM first if it is missing."""
+    """Return ``data/demo/crm.duckdb``, (re)writing the demo CRM when it is missing or
+    was made by another version of the generator (so stored report outputs match)."""
     from ..paths import demo_database
 
     path = demo_database()
-    if not path.exists():
+    if not (path.exists() and _is_current(path, seed)):
         from .demo import write_demo
 
         write_demo(path.parent, seed=seed)
