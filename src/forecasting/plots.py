@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ._figures import money_axis, save_figure
+
 __all__ = ["kpi_trends", "funnel_chart", "activity_chart", "attribution_chart", "save_figure"]
 
 
@@ -16,13 +18,6 @@ def _figure(nrows=1, ncols=1, width=9.0, height=3.6):
 
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height * nrows), squeeze=False)
     return fig, axes.ravel()
-
-
-def _money(ax) -> None:
-    from matplotlib.ticker import FuncFormatter
-
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v / 1e6:.1f}M" if abs(v) >= 1e6
-                                               else f"${v / 1e3:.0f}k"))
 
 
 def kpi_trends(kpis: pd.DataFrame, group: str = "all"):
@@ -42,7 +37,7 @@ def kpi_trends(kpis: pd.DataFrame, group: str = "all"):
     top.bar([i + 0.2 for i in x], rows["pipeline_created"], width=0.4, label="pipeline created", alpha=0.6)
     top.set_title(f"Revenue won and pipeline created per period ({group})")
     top.set_ylabel("amount")
-    _money(top)
+    money_axis(top)
     top.legend(loc="upper left")
     bottom.plot(list(x), rows["win_rate"], marker="o", label="win rate (won / closed)")
     bottom.plot(list(x), rows["close_ratio"], marker="s", label="close ratio (won / created)")
@@ -96,11 +91,3 @@ def attribution_chart(attribution: pd.DataFrame, title: str = "Lead attribution"
     ax.set_xlabel("converted leads (label: conversion rate)")
     fig.tight_layout()
     return fig
-
-
-def save_figure(fig, path) -> None:
-    """Save a figure as PNG atomically."""
-    from .data.io import atomic_path
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")

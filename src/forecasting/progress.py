@@ -20,8 +20,10 @@ def progress(iterable=None, *, desc: str | None = None, total: int | None = None
     enabled : bool, optional
         Force the bar on or off; default: on when stderr is a terminal.
     """
-    from tqdm.auto import tqdm
-
     if enabled is None:
         enabled = sys.stderr.isatty()
+    if enabled:
+        from tqdm.auto import tqdm
+    else:  # tqdm.auto warns about ipywidgets inside notebooks even with the bar off
+        from tqdm.std import tqdm
     return tqdm(iterable, desc=desc, total=total, disable=not enabled, leave=False)

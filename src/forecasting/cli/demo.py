@@ -26,7 +26,16 @@ _AS_OF = "2026-06-30"
 
 def _steps(db: str, out: str, seed: int) -> list[tuple[str, list[str]]]:
     """The demo's commands, in order; each is an ordinary CLI call."""
+    from ..paths import models_dir
+
+    model = str(models_dir() / "demo")
+    # Leads younger than 45 days may still convert: their label is not final yet.
+    leads = ["--min-age-days", "45", "--seed", str(seed)]
     return [
+        ("leads compare", ["leads", "compare", db, "--out", f"{out}/leads", *leads]),
+        ("leads train", ["leads", "train", db, "--model", "best", "--leaderboard", f"{out}/leads",
+                         "--out", model, *leads]),
+        ("leads score", ["leads", "score", db, "--model", model, "--out", f"{out}/leads_scores/scores.csv"]),
         ("kpis", ["kpis", "--opportunities", db, "--leads", db, "--activities", db,
                   "--spend", f"{db}:spend", "--quotas", f"{db}:quotas", "--accounts", f"{db}:accounts",
                   "--by", "segment", "--out", f"{out}/kpis"]),

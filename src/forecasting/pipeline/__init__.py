@@ -7,6 +7,7 @@ forecasts, pipeline health and backtests.
 
 from ._context import PipelineData
 from .backtest import BACKTEST_COLUMNS, METRIC_COLUMNS, backtest, backtest_metrics, plot_backtest
+from .health import funnel, pipeline_health
 from .forecast import DEAL_COLUMNS, FORECAST_COLUMNS, METHODS, categorize, forecast_period
 from .snapshot import cutoff_of, parse_periods, period_bounds, snapshot
 from .stages import stage_win_rates
@@ -15,6 +16,8 @@ __all__ = [
     "PipelineData",
     "snapshot",
     "stage_win_rates",
+    "pipeline_health",
+    "funnel",
     "forecast_period",
     "backtest",
     "backtest_metrics",

@@ -119,10 +119,9 @@ def plot_backtest(frame: pd.DataFrame, path=None):
 
     Returns the matplotlib Figure; writes a PNG atomically when ``path`` is given.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+
+    from .._figures import money_axis, save_figure
 
     methods = list(dict.fromkeys(frame["method"]))
     fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.4), sharey=True, squeeze=False)
@@ -134,13 +133,13 @@ def plot_backtest(frame: pd.DataFrame, path=None):
         ax.plot(x, part["actual"], marker="s", color="black", label="actual")
         ax.set_title(method)
         ax.set_xticks(x, part["period"], rotation=45, fontsize=8)
+        ax.set_xlabel("period (forecast as of its first day)")
     axes[0][0].set_ylabel("revenue won in period")
+    money_axis(axes[0][0])
     axes[0][0].legend(fontsize=8)
+    fig.suptitle("Pipeline backtest: forecast range against revenue actually won")
     fig.tight_layout()
     if path is not None:
-        from ..data.io import atomic_path
-
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=110)
+        save_figure(fig, path)
         plt.close(fig)
     return fig

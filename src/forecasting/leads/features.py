@@ -1,0 +1,622 @@
+"""Lead features from any columns: typing, the leakage guard and preprocessing.
+
+Three steps, each usable alone in a notebook:
+
+1. :func:`infer_types` sorts the columns of a leads table into ``numeric``,
+   ``categorical``, ``boolean`` and ``datetime`` features, and drops ids,
+   constants and free text (with a warning).
+2. :func:`screen_features` adds the leakage guard: a column that on its own
+   separates converted from lost leads almost perfectly (single-feature ROC AUC
+   above ``threshold``), or that the dataset lists as leaky, is excluded and
+   reported; ``include`` forces it back, ``exclude`` removes more.
+3. :class:`LeadFeatures` is the scikit-learn transformer that turns the typed
+   columns into model inputs, in one of three styles: ``linear`` (imputation,
+   quantile-spline bases, rare levels grouped, one-hot or target encoding),
+   ``bins`` (quantile bins and levels one-hot: a scorecard's points table) and
+   ``tree`` (raw numbers with missing values, categories as pandas categoricals
+   or ordinal codes).
+
+``lead_id``, ``created_at``, the label and ``converted_at`` are never features.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..data.validate import DataWarning
+from ..metrics.classification import roc_auc
+
+__all__ = [
+    "NEVER_FEATURES",
+    "FEATURE_TYPES",
+    "infer_types",
+    "screen_features",
+    "FeatureSet",
+    "LeadFeatures",
+    "coerce",
+    "add_response_time",
+]
+
+NEVER_FEATURES = ("lead_id", "created_at", "converted", "converted_at")
+FEATURE_TYPES = ("numeric", "categorical", "boolean", "datetime")
+MISSING = "(missing)"
+OTHER = "(other)"
+
+_TRUE = {"1", "1.0", "true", "t", "yes", "y"}
+_FALSE = {"0", "0.0", "false", "f", "no", "n"}
+_DATE_TEXT = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4})")
+_ID_NAME = re.compile(r"(^id$|_id$|^id_)", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- typing
+
+
+def _is_boolean(values: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(values):
+        return True
+    distinct = values.dropna().unique()
+    if len(distinct) != 2:
+        return False
+    if pd.api.types.is_numeric_dtype(values):
+        return set(np.asarray(distinct, dtype=float)) == {0.0, 1.0}
+    text = {str(v).strip().lower() for v in distinct}
+    return text <= (_TRUE | _FALSE) and bool(text & _TRUE) and bool(text & _FALSE)
+
+
+def _looks_like_dates(values: pd.Series) -> bool:
+    sample = values.dropna().astype(str).head(200)
+    return len(sample) > 0 and sample.str.match(_DATE_TEXT).mean() > 0.95
+
+
+def _text_kind(values: pd.Series) -> str | None:
+    """``text`` for free text, ``id`` for near-unique short strings, else None."""
+    sample = values.dropna().astype(str)
+    if sample.empty:
+        return None
+    words = sample.head(2000).str.split().str.len().mean()
+    unique = sample.nunique() / len(sample)
+    if words >= 5 or (unique > 0.5 and sample.head(2000).str.len().mean() > 25):
+        return "text"
+    if unique > 0.95 and len(sample) >= 20:
+        return "id"
+    return None
+
+
+def _column_kind(name: str, values: pd.Series) -> tuple[str, str | None]:
+    """(kind, reason it is dropped or None)."""
+    if values.nunique(dropna=True) <= 1:
+        return "constant", "constant or empty column"
+    if _ID_NAME.search(str(name)):
+        return "id", "id-like column (named like an id)"
+    if _is_boolean(values):
+        return "boolean", None
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "datetime", None
+    if pd.api.types.is_numeric_dtype(values):
+        nonnull = values.dropna()
+        integral = np.all(np.mod(nonnull.to_numpy(float), 1) == 0)
+        if integral and len(nonnull) >= 50 and nonnull.is_unique:
+            return "id", "id-like column (unique integers)"
+        return "numeric", None
+    if _looks_like_dates(values):
+        return "datetime", None
+    kind = _text_kind(values)
+    if kind == "text":
+        return "text", "free text (not used; derive features from it yourself)"
+    if kind == "id":
+        return "id", "id-like column (a different value on almost every row)"
+    return "categorical", None
+
+
+def infer_types(
+    frame: pd.DataFrame, *, target: str = "converted", skip: Iterable[str] = ()
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Type the feature columns of a leads table.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A leads table (canonical columns plus any features).
+    target : str
+        Label column (never a feature).
+    skip : iterable of str
+        Further columns to leave out silently.
+
+    Returns
+    -------
+    types : dict
+        Feature column -> one of :data:`FEATURE_TYPES`.
+    dropped : dict
+        Column -> why it is not a feature (id-like, constant, free text).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"lead_id": ["a", "b", "c"], "visits": [1, 5, 2],
+    ...                       "vip": [True, False, True], "plan": ["x", "x", "x"]})
+    >>> infer_types(frame)
+    ({'visits': 'numeric', 'vip': 'boolean'}, {'plan': 'constant or empty column'})
+    """
+    never = set(NEVER_FEATURES) | {target} | set(skip)
+    types: dict[str, str] = {}
+    dropped: dict[str, str] = {}
+    for column in frame.columns:
+        if column in never:
+            continue
+        kind, reason = _column_kind(column, frame[column])
+        if reason:
+            dropped[column] = reason
+            if kind == "text":
+                warnings.warn(f"leads.{column}: {reason}", DataWarning, stacklevel=2)
+        else:
+            types[column] = kind
+    return types, dropped
+
+
+# --------------------------------------------------------------------------- coercion
+
+
+def _as_bool(values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        return pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+    text = values.astype(object).map(lambda v: str(v).strip().lower() if pd.notna(v) else None)
+    return np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan))
+
+
+def _as_days(values: pd.Series) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stamps = pd.to_datetime(values, errors="coerce", format="mixed") \
+            if not pd.api.types.is_datetime64_any_dtype(values) else values
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps.astype("datetime64[ns]")
+
+
+def _as_text(values: pd.Series) -> np.ndarray:
+    text = values.astype(object).map(lambda v: str(v).strip() if pd.notna(v) and str(v).strip() else MISSING)
+    return text.to_numpy(dtype=object)
+
+
+def coerce(frame: pd.DataFrame, types: Mapping[str, str]) -> pd.DataFrame:
+    """Cast feature columns to their type's representation.
+
+    Numbers and booleans become floats (NaN = missing); categories become strings
+    (``"(missing)"`` for missing); a datetime column ``d`` becomes ``d__days``
+    (days since 1970), ``d__weekday`` and ``d__month`` (categories). Robust to the
+    way chunks of a file are read (a boolean read as text, an all-empty chunk).
+    """
+    out: dict[str, object] = {}
+    n = len(frame)
+    for column, kind in types.items():
+        values = frame[column] if column in frame.columns else pd.Series([np.nan] * n, index=frame.index)
+        if kind == "numeric":
+            out[column] = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+        elif kind == "boolean":
+            out[column] = _as_bool(values)
+        elif kind == "datetime":
+            stamps = _as_days(values)
+            days = (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy() / 86400.0
+            out[f"{column}__days"] = days
+            out[f"{column}__weekday"] = np.where(stamps.isna(), MISSING, stamps.dt.day_name().astype(object))
+            out[f"{column}__month"] = np.where(stamps.isna(), MISSING, stamps.dt.month.astype("Int64").astype(str))
+        else:
+            out[column] = _as_text(values)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _derived_kinds(types: Mapping[str, str]) -> dict[str, str]:
+    """Kinds of the columns :func:`coerce` makes: ``numeric``, ``boolean`` or ``categorical``."""
+    kinds = {}
+    for column, kind in types.items():
+        if kind == "datetime":
+            kinds.update({f"{column}__days": "numeric", f"{column}__weekday": "categorical",
+                          f"{column}__month": "categorical"})
+        else:
+            kinds[column] = kind
+    return kinds
+
+
+# --------------------------------------------------------------------------- leakage guard
+
+
+def single_feature_auc(values: pd.Series, kind: str, y: np.ndarray, seed=0) -> float:
+    """How well one column alone ranks converted above lost leads (0.5..1, either direction).
+
+    Categories are replaced by their conversion rate computed on the other half of
+    the rows (cross-fitted), so a many-levelled column does not look perfect by
+    memorising the label. Missing values count as information (a value of their own).
+    """
+    derived = coerce(pd.DataFrame({"c": values}), {"c": kind})
+    best = 0.5
+    for name, col in derived.items():
+        col_kind = _derived_kinds({"c": kind})[name]
+        if col_kind == "categorical":
+            x = _crossfit_rates(np.asarray(col, dtype=object), y, seed)
+        else:
+            x = np.asarray(col, dtype=float)
+            finite = x[np.isfinite(x)]
+            x = np.where(np.isfinite(x), x, (finite.min() - 1) if finite.size else 0.0)
+        auc = roc_auc(y, x)
+        if np.isfinite(auc):
+            best = max(best, auc, 1 - auc)
+    return float(best)
+
+
+def _crossfit_rates(levels: np.ndarray, y: np.ndarray, seed) -> np.ndarray:
+    half = np.random.default_rng(seed).random(len(y)) < 0.5
+    prior = y.mean()
+    out = np.empty(len(y))
+    for fit_part in (half, ~half):
+        rates = pd.Series(y[fit_part]).groupby(levels[fit_part]).agg(["sum", "count"])
+        smooth = (rates["sum"] + 10 * prior) / (rates["count"] + 10)  # shrink small levels
+        out[~fit_part] = pd.Series(levels[~fit_part]).map(smooth).fillna(prior).to_numpy()
+    return out
+
+
+@dataclass
+class FeatureSet:
+    """The features a scorer uses and why the other columns are not used.
+
+    Attributes
+    ----------
+    types : dict
+        Feature -> type (``numeric``, ``categorical``, ``boolean``, ``datetime``).
+    excluded : dict
+        Column -> reason (leakage, user exclusion, id-like, constant, free text).
+    single_auc : dict
+        Column -> single-feature ROC AUC (the leakage guard's measure).
+    target : str
+    """
+
+    types: dict[str, str]
+    excluded: dict[str, str] = field(default_factory=dict)
+    single_auc: dict[str, float] = field(default_factory=dict)
+    target: str = "converted"
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.types)
+
+    def report(self) -> pd.DataFrame:
+        """One row per column: ``column, type, used, reason, single_auc``."""
+        rows = [(c, t, True, "") for c, t in self.types.items()]
+        rows += [(c, "", False, r) for c, r in self.excluded.items()]
+        frame = pd.DataFrame(rows, columns=["column", "type", "used", "reason"])
+        frame["single_auc"] = frame["column"].map(self.single_auc).round(4)
+        return frame
+
+    def to_dict(self) -> dict:
+        return {"types": dict(self.types), "excluded": dict(self.excluded),
+                "single_auc": {k: round(float(v), 4) for k, v in self.single_auc.items()},
+                "target": self.target}
+
+
+def screen_features(
+    frame: pd.DataFrame,
+    target: str = "converted",
+    *,
+    exclude: Iterable[str] = (),
+    include: Iterable[str] = (),
+    leaky: Iterable[str] = (),
+    threshold: float = 0.95,
+    seed=0,
+) -> FeatureSet:
+    """Pick the feature columns of a labelled leads table, guarding against leakage.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Leads with the label column ``target`` (0/1).
+    target : str
+        Label column.
+    exclude : iterable of str
+        Columns the user leaves out.
+    include : iterable of str
+        Columns kept even if the guard flags them (leaky by the dataset's list or
+        by their single-feature AUC).
+    leaky : iterable of str
+        Columns known to be filled in after the outcome (e.g. a dataset adapter's
+        ``leaky`` list); excluded unless in ``include``.
+    threshold : float
+        A column whose single-feature ROC AUC exceeds this is excluded as leakage.
+    seed : int
+        Seed of the cross-fitting of category rates.
+
+    Returns
+    -------
+    FeatureSet
+    """
+    from ..data.errors import DataError, problem
+
+    exclude, include, leaky = set(exclude), set(include), set(leaky)
+    unknown = sorted((exclude | include) - set(frame.columns))
+    if unknown:
+        raise DataError([problem("leads", c, "is named in --exclude/--include but is not a column")
+                         for c in unknown])
+    types, dropped = infer_types(frame, target=target)
+    excluded = {c: ("leakage by definition (known only after conversion)" if c == "converted_at"
+                    else "not a feature (id, date of record or label)")
+                for c in NEVER_FEATURES if c in frame.columns and c != target}
+    excluded.update(dropped)
+    y = frame[target].to_numpy(dtype=float)
+    single = {}
+    for column in list(types):
+        single[column] = single_feature_auc(frame[column], types[column], y, seed)
+        reason = None
+        if column in exclude:
+            reason = "excluded by the user"
+        elif column in leaky and column not in include:
+            reason = "listed as leaky by the dataset (known only after the outcome)"
+        elif single[column] > threshold and column not in include:
+            reason = (f"suspected leakage: alone it separates the label (single-feature AUC "
+                      f"{single[column]:.3f} > {threshold}); pass --include {column} to keep it")
+        if reason:
+            excluded[column] = reason
+            del types[column]
+    for column in include & set(dropped):  # force an id-like/text column back only if it has a usable type
+        kind, _ = _column_kind(column, frame[column])
+        if kind in FEATURE_TYPES:
+            types[column] = kind
+            excluded.pop(column, None)
+    return FeatureSet(types=types, excluded=excluded, single_auc=single, target=target)
+
+
+# --------------------------------------------------------------------------- transformer
+
+
+class LeadFeatures(TransformerMixin, BaseEstimator):
+    """Turn typed lead columns into model inputs (a scikit-learn transformer).
+
+    Columns that are empty or constant in the training data are dropped inside
+    ``fit`` (so a cross-validation fold where a column is all missing still fits).
+
+    Parameters
+    ----------
+    types : dict, optional
+        Column -> type as from :func:`infer_types`; inferred in ``fit`` if None.
+    style : {"linear", "bins", "tree"}
+        ``linear``: numbers imputed (median, plus a missing indicator), mapped to
+        quantiles and expanded in a cubic spline basis; booleans 0/1; categories
+        one-hot, or target-encoded above ``max_onehot`` levels.
+        ``bins``: numbers cut into ``n_bins`` quantile bins plus a missing bin,
+        everything one-hot (a points scorecard).
+        ``tree``: numbers as they are (missing stays NaN), categories as pandas
+        categoricals (``categories="category"``) or codes ordered by conversion
+        rate (``categories="ordinal"``).
+    n_knots : int
+        Spline knots (``linear``).
+    n_bins : int
+        Quantile bins (``bins``).
+    min_frequency : int
+        Levels seen fewer times in training are grouped as ``"(other)"``.
+    max_onehot : int
+        Above this many levels a category is target-encoded (``linear``).
+    max_levels : int
+        Most levels kept per category (``tree``; gradient boosting allows 255).
+    categories : {"category", "ordinal"}
+        Category representation for ``tree``.
+    random_state : int
+        Seed of the target encoder's cross-fitting.
+    """
+
+    def __init__(self, types=None, style="linear", n_knots=5, n_bins=5, min_frequency=20,
+                 max_onehot=30, max_levels=250, categories="category", random_state=0):
+        self.types = types
+        self.style = style
+        self.n_knots = n_knots
+        self.n_bins = n_bins
+        self.min_frequency = min_frequency
+        self.max_onehot = max_onehot
+        self.max_levels = max_levels
+        self.categories = categories
+        self.random_state = random_state
+
+    # -- fit ---------------------------------------------------------------------------
+    def fit(self, X, y=None):
+        if self.style not in ("linear", "bins", "tree"):
+            raise ValueError(f"style must be 'linear', 'bins' or 'tree', got {self.style!r}")
+        X = _frame(X)
+        types = dict(self.types) if self.types is not None else infer_types(X)[0]
+        self.types_ = {c: t for c, t in types.items()}
+        data = coerce(X, self.types_)
+        kinds = _derived_kinds(self.types_)
+        self.dropped_ = [c for c in data.columns if _constant(data[c])]
+        self.kinds_ = {c: k for c, k in kinds.items() if c not in self.dropped_}
+        numeric = [c for c, k in self.kinds_.items() if k in ("numeric", "boolean")]
+        categorical = [c for c, k in self.kinds_.items() if k == "categorical"]
+        self.levels_ = {c: _frequent(data[c], self.min_frequency, self.max_levels) for c in categorical}
+        self.medians_ = {c: float(np.nanmedian(data[c])) for c in numeric}
+        self.missing_ = [c for c in numeric if data[c].isna().any()]
+        y = None if y is None else np.asarray(y, dtype=float)
+        getattr(self, f"_fit_{self.style}")(data, y, numeric, categorical)
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_out_ = [str(n) for n in self._transform(data.head(2))[1]]
+        return self
+
+    def _fit_linear(self, data, y, numeric, categorical):
+        from sklearn.preprocessing import OneHotEncoder, QuantileTransformer, SplineTransformer, TargetEncoder
+
+        cont = [c for c in numeric if self.kinds_[c] == "numeric" and data[c].nunique() > 2]
+        self.spline_cols_ = cont
+        if cont:
+            filled = self._impute(data[cont])
+            self.quantile_ = QuantileTransformer(n_quantiles=min(200, len(data)), subsample=None,
+                                                 random_state=self.random_state).fit(filled)
+            self.spline_ = SplineTransformer(n_knots=self.n_knots, degree=3).fit(
+                self.quantile_.transform(filled))
+        self.plain_cols_ = [c for c in numeric if c not in cont]
+        grouped = self._group(data, categorical)
+        self.onehot_cols_ = [c for c in categorical if len(self.levels_[c]) <= self.max_onehot]
+        self.target_cols_ = [c for c in categorical if c not in self.onehot_cols_]
+        if self.onehot_cols_:
+            self.onehot_ = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(
+                grouped[self.onehot_cols_])
+        if self.target_cols_:
+            if y is None:
+                raise ValueError("target encoding needs y in fit")
+            self.target_ = TargetEncoder(target_type="binary", random_state=self.random_state).fit(
+                grouped[self.target_cols_], y)
+
+    def _fit_bins(self, data, y, numeric, categorical):
+        from sklearn.preprocessing import OneHotEncoder
+
+        self.edges_ = {}
+        for c in numeric:
+            if self.kinds_[c] == "numeric" and data[c].nunique() > self.n_bins:
+                qs = np.nanquantile(data[c], np.linspace(0, 1, self.n_bins + 1)[1:-1])
+                self.edges_[c] = sorted(set(np.round(qs, 6)))
+        binned = self._binned(data)
+        self.onehot_ = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(binned)
+
+    def _fit_tree(self, data, y, numeric, categorical):
+        self.tree_numeric_ = numeric
+        self.codes_ = {}
+        if self.categories == "ordinal":
+            grouped = self._group(data, categorical)
+            for c in categorical:
+                # Order levels by conversion rate so a tree's threshold splits are meaningful.
+                rate = (pd.Series(y).groupby(grouped[c].to_numpy()).mean() if y is not None
+                        else pd.Series(dtype=float))
+                order = sorted(self.levels_[c] + [OTHER], key=lambda v: (rate.get(v, 0.0), v))
+                self.codes_[c] = {v: float(i) for i, v in enumerate(order)}
+
+    # -- helpers -------------------------------------------------------------------------
+    def _impute(self, frame: pd.DataFrame) -> np.ndarray:
+        return frame.fillna({c: self.medians_[c] for c in frame.columns}).to_numpy(dtype=float)
+
+    def _group(self, data: pd.DataFrame, columns) -> pd.DataFrame:
+        out = {}
+        for c in columns:
+            keep = set(self.levels_[c])
+            out[c] = np.where(pd.Series(data[c]).isin(keep), data[c], OTHER).astype(object)
+        return pd.DataFrame(out, index=data.index)
+
+    def _binned(self, data: pd.DataFrame) -> pd.DataFrame:
+        out = {}
+        for c, kind in self.kinds_.items():
+            values = data[c]
+            if kind == "categorical":
+                out[c] = self._group(data, [c])[c]
+            elif c in self.edges_:
+                labels = _bin_labels(self.edges_[c])
+                idx = np.searchsorted(self.edges_[c], values.to_numpy(float), side="right")
+                out[c] = np.where(values.isna(), MISSING, np.asarray(labels, dtype=object)[idx])
+            else:
+                out[c] = np.where(values.isna(), MISSING, values.map(_fmt).astype(object))
+        return pd.DataFrame(out, index=data.index)
+
+    # -- transform -----------------------------------------------------------------------
+    def transform(self, X):
+        check_is_fitted(self, "kinds_")
+        return self._transform(coerce(_frame(X), self.types_))[0]
+
+    def _transform(self, data):
+        """(model inputs, their names) of coerced data."""
+        return getattr(self, f"_transform_{self.style}")(data)
+
+    def _transform_linear(self, data):
+        parts, names = [], []
+        if self.spline_cols_:
+            basis = self.spline_.transform(self.quantile_.transform(self._impute(data[self.spline_cols_])))
+            parts.append(basis)
+            per = basis.shape[1] // len(self.spline_cols_)
+            names += [f"{c}__spline{i}" for c in self.spline_cols_ for i in range(per)]
+        if self.plain_cols_:
+            parts.append(self._impute(data[self.plain_cols_]))
+            names += self.plain_cols_
+        if self.missing_:
+            parts.append(data[self.missing_].isna().to_numpy(dtype=float))
+            names += [f"{c}__missing" for c in self.missing_]
+        categorical = self.onehot_cols_ + self.target_cols_
+        grouped = self._group(data, categorical)
+        if self.onehot_cols_:
+            parts.append(self.onehot_.transform(grouped[self.onehot_cols_]))
+            names += list(self.onehot_.get_feature_names_out())
+        if self.target_cols_:
+            parts.append(self.target_.transform(grouped[self.target_cols_]))
+            names += [f"{c}__target" for c in self.target_cols_]
+        return (np.hstack(parts) if parts else np.zeros((len(data), 0))), names
+
+    def _transform_bins(self, data):
+        return self.onehot_.transform(self._binned(data)), list(self.onehot_.get_feature_names_out())
+
+    def _transform_tree(self, data):
+        out = {c: data[c].to_numpy(dtype=float) for c in self.tree_numeric_}
+        categorical = [c for c, k in self.kinds_.items() if k == "categorical"]
+        grouped = self._group(data, categorical)
+        for c in categorical:
+            if self.categories == "ordinal":
+                out[c] = grouped[c].map(self.codes_[c]).astype(float).to_numpy()
+            else:
+                levels = self.levels_[c] + [OTHER]
+                out[c] = pd.Categorical(grouped[c], categories=levels)
+        frame = pd.DataFrame(out, index=data.index)
+        return frame, list(frame.columns)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "feature_names_out_")
+        return np.asarray(self.feature_names_out_, dtype=object)
+
+
+def _frame(X) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    raise TypeError("lead features need a DataFrame with named columns, got " + type(X).__name__)
+
+
+def _constant(values: pd.Series) -> bool:
+    return values.nunique(dropna=True) <= 1 and not (values.isna().any() and values.notna().any())
+
+
+def _frequent(values: pd.Series, min_frequency: int, max_levels: int) -> list[str]:
+    counts = pd.Series(values).value_counts()
+    counts = counts[counts >= min_frequency]
+    return [str(v) for v in counts.index[:max_levels]]
+
+
+def _fmt(value) -> str:
+    return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
+def _bin_labels(edges) -> list[str]:
+    bounds = ["-inf", *(_fmt(e) for e in edges), "inf"]
+    return [f"[{lo}, {hi})" for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def add_response_time(leads: pd.DataFrame, activities: pd.DataFrame,
+                      column: str = "response_minutes") -> pd.DataFrame:
+    """Add the lead response time (minutes from ``created_at`` to the first activity).
+
+    Lead response time is a strong signal (a fast first touch converts better) that
+    lives in the activities table, not in the leads table. It is known minutes to
+    hours after the lead arrives, so score after the first touch to use it.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        Canonical leads (``lead_id``, ``created_at``).
+    activities : DataFrame
+        Canonical activities (``lead_id``, ``occurred_at``).
+    column : str
+        Name of the new column (missing for leads never touched).
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``leads`` with the new column.
+    """
+    touched = activities.dropna(subset=["lead_id"])
+    first = touched.groupby(touched["lead_id"].astype(str))["occurred_at"].min()
+    start = pd.to_datetime(leads["created_at"])
+    minutes = (pd.to_datetime(leads["lead_id"].astype(str).map(first)) - start).dt.total_seconds() / 60
+    out = leads.copy()
+    out[column] = minutes.where(minutes >= 0).to_numpy()
+    return out

@@ -1,0 +1,211 @@
+"""A trained lead scorer with its card: train on all data, score, grade, explain.
+
+>>> model = train_model(leads, "logistic")                    # doctest: +SKIP
+>>> model.score(new_leads).head()                             # doctest: +SKIP
+>>> model.save("models/logistic")                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from ..data.errors import DataError, problem
+from ..metrics.classification import METRICS, bootstrap_ci
+
+__all__ = ["LeadModel", "train_model", "fingerprint", "SCHEMA_VERSION", "OUTPUT_COLUMNS"]
+
+SCHEMA_VERSION = 1
+OUTPUT_COLUMNS = ("lead_id", "score", "grade", "reasons")
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """SHA-256 of a table's column names and values (order-sensitive): which data trained a model."""
+    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class LeadModel:
+    """A fitted scorer and its card (the JSON-ready facts about it).
+
+    Attributes
+    ----------
+    estimator : fitted classifier
+        ``predict_proba`` on a leads DataFrame gives calibrated probabilities.
+    card : dict
+        Features and types, target, excluded columns, training fingerprint, CV
+        metrics, threshold, grade cuts, reference values, drift reference,
+        versions, created_at, ``schema_version``.
+    """
+
+    estimator: object
+    card: dict = field(default_factory=dict)
+
+    @property
+    def features(self) -> dict[str, str]:
+        return dict(self.card["features"])
+
+    def check_columns(self, frame: pd.DataFrame, table: str = "leads") -> None:
+        """Raise :class:`DataError` naming the model's feature columns missing from ``frame``."""
+        missing = [c for c in self.features if c not in frame.columns]
+        if missing:
+            raise DataError([problem(table, c, "is a feature of the model but is missing from the data "
+                                     "to score") for c in missing])
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated conversion probabilities."""
+        self.check_columns(frame)
+        return self.estimator.predict_proba(frame[list(self.features)])[:, 1]
+
+    def score(self, frame: pd.DataFrame, *, reasons: bool = True) -> pd.DataFrame:
+        """``lead_id, score, grade, reasons`` for each lead (the ``leads score`` output)."""
+        from .decisions import assign_grades, reason_codes
+
+        self.check_columns(frame)
+        X = frame[list(self.features)].reset_index(drop=True)
+        scores = self.estimator.predict_proba(X)[:, 1]
+        ids = frame["lead_id"].astype(str).to_numpy() if "lead_id" in frame.columns else np.arange(len(frame))
+        out = pd.DataFrame({"lead_id": ids, "score": scores,
+                            "grade": assign_grades(scores, self.card["grades"]["cuts"])})
+        if reasons:
+            predict = lambda f: self.estimator.predict_proba(f)[:, 1]  # noqa: E731
+            out["reasons"] = reason_codes(predict, X, self.card["reference_values"])
+        else:
+            out["reasons"] = ""
+        return out
+
+    def save(self, path) -> "Path":  # noqa: F821
+        from .store import save_model
+
+        return save_model(self, path)
+
+    @classmethod
+    def load(cls, path) -> "LeadModel":
+        from .store import load_model
+
+        return load_model(path)
+
+
+def _cv_metrics(y, oof, n_boot, seed) -> dict:
+    metrics = {name: round(float(fn(y, oof)), 6) for name, fn in METRICS.items()}
+    for name in ("roc_auc", "pr_auc"):
+        _, lo, hi = bootstrap_ci(METRICS[name], y, oof, n_boot=n_boot, seed=seed)
+        metrics[f"{name}_lo"], metrics[f"{name}_hi"] = round(lo, 6), round(hi, 6)
+    return metrics
+
+
+def _leads_per_week(data: pd.DataFrame) -> float | None:
+    if "created_at" not in data.columns:
+        return None
+    created = pd.to_datetime(data["created_at"]).dropna()
+    weeks = (created.max() - created.min()).total_seconds() / (7 * 86400)
+    return float(len(created) / weeks) if weeks > 0 else None
+
+
+def train_model(
+    leads: pd.DataFrame,
+    name: str = "logistic",
+    target: str = "converted",
+    *,
+    exclude: Iterable[str] = (),
+    include: Iterable[str] = (),
+    leaky: Iterable[str] = (),
+    calibration: str = "auto",
+    seed: int = 0,
+    min_age_days: float = 0,
+    cv_metrics: Mapping | None = None,
+    capacity_per_week: float | None = None,
+    deal_value: float | None = None,
+    call_cost: float | None = None,
+    grade_shares=(0.1, 0.2, 0.3),
+    rules=None,
+    n_boot: int = 300,
+) -> LeadModel:
+    """Fit a candidate on all labelled leads, calibrated, with its card.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        Canonical leads with the label.
+    name : str
+        Candidate name (:data:`~forecasting.leads.candidates.CANDIDATES`).
+    target, exclude, include, leaky, seed, min_age_days, rules
+        As in :func:`~forecasting.leads.compare.compare_models`.
+    calibration : {"auto", "none", "sigmoid", "isotonic"}
+        ``auto`` picks by cross-fitted log loss on internal out-of-fold scores.
+    cv_metrics : mapping, optional
+        Metrics to store in the card (e.g. the model's leaderboard row); by default
+        the internal 5-fold out-of-fold metrics with bootstrap CIs.
+    capacity_per_week : float, optional
+        Leads the team can work per week: sets the threshold (with the training
+        data's leads per week). Else ``deal_value`` and ``call_cost`` (expected
+        value); else the threshold keeps the top 30 % (grades A and B).
+    grade_shares : tuple of float
+        Shares of leads in grades A, B, C (D is the rest), on out-of-fold scores.
+
+    Returns
+    -------
+    LeadModel
+    """
+    from ..provenance import package_versions
+    from .calibration import Calibrated
+    from .candidates import make_candidate
+    from .compare import labelled
+    from .decisions import choose_threshold, grade_cuts, reference_values
+    from .drift import drift_reference
+    from .features import screen_features
+
+    data = labelled(leads, target, min_age_days)
+    y = data[target].to_numpy(dtype=int)
+    features = screen_features(data, target, exclude=exclude, include=include, leaky=leaky, seed=seed)
+    if not features.types:
+        raise DataError(problem("leads", None, "no usable feature columns to train on"))
+    X = data[list(features.types)]
+    estimator = Calibrated(make_candidate(name, features.types, seed=seed, rules=rules),
+                           method=calibration, cv=5, random_state=seed).fit(X, y)
+    oof = estimator.oof_
+    per_week = _leads_per_week(data)
+    if capacity_per_week is not None:
+        threshold = choose_threshold(oof, capacity_per_week=capacity_per_week, leads_per_week=per_week)
+    elif deal_value is not None and call_cost is not None:
+        threshold = choose_threshold(oof, deal_value=deal_value, call_cost=call_cost)
+    else:
+        weekly = per_week or 100.0
+        threshold = choose_threshold(oof, capacity_per_week=0.3 * weekly, leads_per_week=weekly)
+    created = pd.to_datetime(data["created_at"]) if "created_at" in data.columns else None
+    card = {
+        "schema_version": SCHEMA_VERSION,
+        "model": name,
+        "target": target,
+        "features": features.types,
+        "dtypes": {c: str(data[c].dtype) for c in features.types},
+        "excluded": features.excluded,
+        "single_feature_auc": features.to_dict()["single_auc"],
+        "calibration": estimator.method_,
+        "training": {
+            "rows": int(len(data)),
+            "conversion_rate": round(float(y.mean()), 6),
+            "fingerprint": fingerprint(data),
+            "created_at_min": str(created.min()) if created is not None else None,
+            "created_at_max": str(created.max()) if created is not None else None,
+            "leads_per_week": round(per_week, 3) if per_week else None,
+            "min_age_days": min_age_days,
+        },
+        "cv_metrics": dict(cv_metrics) if cv_metrics else _cv_metrics(y, oof, n_boot, seed),
+        "threshold": threshold.to_dict(),
+        "grades": {"labels": ["A", "B", "C", "D"], "shares": list(grade_shares),
+                   "cuts": grade_cuts(oof, grade_shares)},
+        "reference_values": reference_values(X, features.types),
+        "drift_reference": drift_reference(X, features.types, oof),
+        "seed": seed,
+        "versions": package_versions(),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    return LeadModel(estimator, card)
