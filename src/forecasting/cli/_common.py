@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import warnings
 from pathlib import Path
 
-__all__ = ["run", "add_map_option", "mapping_from", "output_dir", "say"]
+__all__ = ["run", "add_map_option", "mapping_from", "output_dir", "parameters_of", "say"]
 
 
 def say(message: str = "") -> None:
@@ -61,16 +62,31 @@ def mapping_from(args: argparse.Namespace) -> dict[str, str]:
     return dict(getattr(args, "mapping", None) or [])
 
 
+def parameters_of(args: argparse.Namespace) -> dict:
+    """The command's options as the user gave them, for run.json."""
+    return {k: v for k, v in vars(args).items() if k not in ("func", "debug", "commands")}
+
+
 @contextlib.contextmanager
 def output_dir(out: str | Path, command: str, parameters: dict):
     """Yield ``out`` and a :class:`~forecasting.provenance.RunLog`; write run.json on success.
 
     Every file in ``out`` is written atomically by the command; run.json comes last,
-    so its presence says the outputs are complete.
+    so its presence says the outputs are complete. Warnings raised meanwhile (approximate
+    snapshots, model fallbacks...) are printed once each as a plain line and kept in run.json.
     """
     from ..provenance import RunLog
 
     path = Path(out)  # created by the first atomic write: bad input leaves no empty folder
     log = RunLog(command, parameters)
-    yield path, log
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            yield path, log
+        finally:
+            messages = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)))
+            for message in messages:
+                say(f"warning: {message}")
+    if messages:
+        log.extra["warnings"] = messages
     log.write(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_map_option, mapping_from, output_dir, say
+from ._common import add_map_option, mapping_from, output_dir, parameters_of, say
 
 
 def register(sub) -> None:
@@ -43,8 +43,7 @@ def _kpis(args: argparse.Namespace) -> int:
     from ..metrics import kpi_table
 
     mapping = mapping_from(args)
-    params = {k: v for k, v in vars(args).items() if k not in ("func", "debug")}
-    with output_dir(args.out, "kpis", params) as (out, log):
+    with output_dir(args.out, "kpis", parameters_of(args)) as (out, log):
         opportunities = load_table("opportunities", args.opportunities, mapping)
         leads = load_table("leads", args.leads, mapping) if args.leads else None
         activities = load_table("activities", args.activities, mapping) if args.activities else None

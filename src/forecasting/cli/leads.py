@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_map_option, mapping_from, output_dir, say
+from ._common import add_map_option, mapping_from, output_dir, parameters_of, say
 
 _MODELS = "rule_scorecard, learned_scorecard, logistic, hist_gb, random_forest"
 
@@ -91,10 +91,6 @@ def _score_parser(sub) -> None:
     p.set_defaults(func=_score)
 
 
-def _params(args) -> dict:
-    return {k: v for k, v in vars(args).items() if k not in ("func", "debug")}
-
-
 def _load(args):
     from ..data import load_table
 
@@ -108,7 +104,7 @@ def _compare(args: argparse.Namespace) -> int:
     from ..data import write_csv
     from ..leads import compare_models
 
-    with output_dir(args.out, "leads compare", _params(args)) as (out, log):
+    with output_dir(args.out, "leads compare", parameters_of(args)) as (out, log):
         leads = _load(args)
         log.step("load")
         result = compare_models(leads, args.target, models=args.models, cv=args.cv, folds=args.folds,
@@ -165,7 +161,7 @@ def _train(args: argparse.Namespace) -> int:
     from ..provenance import RunLog
 
     out = Path(args.out)
-    log = RunLog("leads train", _params(args))
+    log = RunLog("leads train", parameters_of(args))
     leads = _load(args)
     log.step("load")
     model = train_model(leads, name, args.target, exclude=args.exclude, include=args.include,
@@ -188,7 +184,7 @@ def _score(args: argparse.Namespace) -> int:
     from ..leads import load_model, score_source
 
     out = Path(args.out)
-    with output_dir(out.parent, "leads score", _params(args)) as (folder, log):
+    with output_dir(out.parent, "leads score", parameters_of(args)) as (folder, log):
         model = load_model(args.model)
         log.step("load model")
         result = score_source(model, args.source, out, chunksize=args.chunksize,

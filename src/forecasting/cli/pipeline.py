@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import warnings
 
-from ._common import add_map_option, mapping_from, output_dir, say
+from ._common import add_map_option, mapping_from, output_dir, parameters_of, say
 
 _METHODS = ("learned", "historical", "default")
 
@@ -66,25 +64,6 @@ def _inputs(p: argparse.ArgumentParser) -> None:
     add_map_option(p)
 
 
-@contextlib.contextmanager
-def _warnings_to_stderr(log):
-    """Print each distinct warning once as a plain line (and keep them in run.json)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            messages = list(dict.fromkeys(str(w.message) for w in caught))
-            if messages:
-                log.extra["warnings"] = messages
-            for message in messages:
-                say(f"warning: {message}")
-
-
-def _params(args) -> dict:
-    return {k: v for k, v in vars(args).items() if k not in ("func", "debug")}
-
-
 def _load(args):
     """Validated opportunities, stage history (or None) and stages."""
     from ..data import Stages, load_table
@@ -104,7 +83,7 @@ def _forecast(args: argparse.Namespace) -> int:
     from ..pipeline import PipelineData, forecast_period
     from ..pipeline.health import pipeline_health
 
-    with output_dir(args.out, "pipeline forecast", _params(args)) as (out, log), _warnings_to_stderr(log):
+    with output_dir(args.out, "pipeline forecast", parameters_of(args)) as (out, log):
         opportunities, history, stages = _load(args)
         data = PipelineData.build(opportunities, history, stages)
         log.step("load")
@@ -128,7 +107,7 @@ def _backtest(args: argparse.Namespace) -> int:
     from ..data import write_csv
     from ..pipeline import PipelineData, backtest, plot_backtest
 
-    with output_dir(args.out, "pipeline backtest", _params(args)) as (out, log), _warnings_to_stderr(log):
+    with output_dir(args.out, "pipeline backtest", parameters_of(args)) as (out, log):
         opportunities, history, stages = _load(args)
         data = PipelineData.build(opportunities, history, stages)
         log.step("load")

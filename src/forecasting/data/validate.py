@@ -212,7 +212,7 @@ def infer_frequency(dates) -> tuple[str | None, int]:
     return freq, _SEASON.get(base, _SEASON.get(base.rstrip("S"), 1))
 
 
-def _check_revenue(frame, kind, season_length, allow_short) -> list[Problem]:
+def _check_revenue(frame, kind, season_length, allow_short, allow_gaps) -> list[Problem]:
     problems = []
     keys = frame["segment"] if "segment" in frame.columns else pd.Series("all", index=frame.index)
     dup = frame.assign(_k=keys).duplicated(["_k", "date"], keep=False).to_numpy()
@@ -231,7 +231,8 @@ def _check_revenue(frame, kind, season_length, allow_short) -> list[Problem]:
         gaps = full.difference(pd.DatetimeIndex(dates))
         if len(gaps):
             problems.append(problem(kind, "date", f"{label} has gaps: periods with no row",
-                                    [str(d.date()) for d in gaps]))
+                                    [str(d.date()) for d in gaps],
+                                    severity="warning" if allow_gaps else "error"))
         season = season_length or season
         if season > 1 and len(full) < 2 * season:
             problems.append(problem(
@@ -250,6 +251,7 @@ def check(
     require_label: bool = False,
     season_length: int | None = None,
     allow_short: bool = False,
+    allow_gaps: bool = False,
 ) -> list[Problem]:
     """List the problems of a conformed table (see :func:`conform`).
 
@@ -267,6 +269,8 @@ def check(
         For ``revenue``: the season to check length against (inferred if None).
     allow_short : bool
         For ``revenue``: a too-short series is a warning instead of an error.
+    allow_gaps : bool
+        For ``revenue``: missing periods are a warning (the caller fills them).
 
     Returns
     -------
@@ -313,7 +317,7 @@ def check(
             problems.append(problem(kind, "amount", "is negative (refunds?); multiplicative models will "
                                     "be skipped", _row_ids(frame, negative, None), severity="warning"))
         if frame["date"].notna().any():
-            problems += _check_revenue(frame, kind, season_length, allow_short)
+            problems += _check_revenue(frame, kind, season_length, allow_short, allow_gaps)
     return problems
 
 

@@ -1,0 +1,42 @@
+"""Time-series revenue forecasting: models, many-series forecasts and rolling-origin backtests.
+
+>>> from forecasting.revenue import forecast, backtest, backtest_metrics, select_model, ETS
+"""
+
+from forecasting.revenue.backtest import DEFAULT_MODELS, backtest, backtest_metrics, select_model
+from forecasting.revenue.forecast import FILL_GAPS, TOTAL, forecast, prepare_series
+from forecasting.revenue.models import (
+    ARIMA,
+    ETS,
+    MODELS,
+    Drift,
+    Ensemble,
+    Naive,
+    SeasonalNaive,
+    Theta,
+    future_index,
+    make_model,
+    season_length_of,
+)
+
+__all__ = [
+    "Naive",
+    "SeasonalNaive",
+    "Drift",
+    "ETS",
+    "ARIMA",
+    "Theta",
+    "Ensemble",
+    "MODELS",
+    "make_model",
+    "season_length_of",
+    "future_index",
+    "forecast",
+    "prepare_series",
+    "TOTAL",
+    "FILL_GAPS",
+    "backtest",
+    "backtest_metrics",
+    "select_model",
+    "DEFAULT_MODELS",
+]

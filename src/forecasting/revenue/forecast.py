@@ -1,0 +1,360 @@
+"""Forecast many revenue series at once: a long frame in, the contract frame out.
+
+Input is the canonical ``revenue`` table (``date``, ``amount`` and an optional
+``segment`` or ``series`` column naming the series). Output is the
+``revenue forecast`` contract of DESIGN.md::
+
+    series, date, mean, lo_80, hi_80, lo_95, hi_95, model
+
+Policies (each warns with a :class:`~forecasting.data.validate.DataWarning`
+naming the series, so nothing happens silently):
+
+- **Gaps** (periods with no row, or a missing amount) are filled with 0 by
+  default: in a revenue table a month with no row is usually a month with no
+  booked revenue. ``fill_gaps="interpolate"`` draws a straight line instead
+  (for extraction gaps). With ``common_end=True`` (the default) every series
+  runs to the last date of the table, so a segment that stopped reporting is
+  treated the same way and all forecasts start on the same date; pass
+  ``common_end=False`` for a panel of unrelated series that end on different
+  dates (each is then forecast from its own end, and no total is added
+  unless all ends agree).
+- **Zeros** are fine. **Negative values** are fine too; only additive model
+  forms are then considered (multiplicative ETS/Theta need positive data).
+- **Constant series** (including all-zero) get that constant as forecast with
+  zero-width intervals (a :class:`~forecasting.revenue.models.Naive` fit).
+- **Too-short series**: ETS, ARIMA, Theta and the Ensemble need two full
+  seasons (and at least 8 periods); shorter series fall back to
+  SeasonalNaive when one full season exists, else Naive. A model that fails
+  to fit falls back the same way. The ``model`` column names the model used.
+- **Total**: with several series a ``total`` series is added. Its mean is the
+  bottom-up sum of the series' means (coherent with them); its interval
+  half-widths come from fitting the same model to the summed series directly,
+  placed around the bottom-up mean. Its ``model`` is ``"bottom-up"``.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from forecasting.data.errors import DataError, problem
+from forecasting.revenue.models import (
+    Drift,
+    Naive,
+    SeasonalNaive,
+    _level_name,
+    make_model,
+    season_length_of,
+)
+
+__all__ = ["forecast", "TOTAL", "FILL_GAPS"]
+
+TOTAL = "total"
+FILL_GAPS = ("zero", "interpolate")
+_ID_COLUMNS = ("series", "segment")
+
+
+def _warning_class():
+    try:
+        from forecasting.data.validate import DataWarning
+    except ImportError:  # pragma: no cover - validate is optional at import time
+        return UserWarning
+    return DataWarning
+
+
+# ---------------------------------------------------------------- input
+
+def _id_column(df: pd.DataFrame) -> str | None:
+    return next((c for c in _ID_COLUMNS if c in df.columns), None)
+
+
+def _infer_offset(dates: pd.DatetimeIndex):
+    """Frequency of the table's dates; tolerates gaps, rejects irregular dates."""
+    from forecasting.data.validate import infer_frequency
+
+    freq, _ = infer_frequency(dates)
+    if freq is None:
+        raise DataError([problem("revenue", "date", "dates are irregular (need monthly, quarterly, "
+                                 "weekly or daily periods, at least 3 distinct dates)",
+                                 [str(d.date()) for d in dates[:5]])])
+    if freq == "W":  # anchor weeks on the weekday the data uses
+        freq = f"W-{dates[0].day_name()[:3].upper()}"
+    full = pd.date_range(dates[0], dates[-1], freq=freq)
+    off_grid = dates.difference(full)
+    if len(off_grid):
+        raise DataError([problem("revenue", "date", f"dates do not fall on one {freq} grid",
+                                 [str(d.date()) for d in off_grid])])
+    return full.freq
+
+
+def prepare_series(df: pd.DataFrame, fill_gaps: str = "zero", common_end: bool = True) -> dict[str, pd.Series]:
+    """Split a long revenue frame into regular series, applying the gap policy.
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+        Columns ``date``, ``amount`` and optionally ``series`` or ``segment``.
+    fill_gaps : {"zero", "interpolate"}
+        How to fill periods with no row or a missing amount.
+    common_end : bool, default True
+        Run every series to the table's last date (missing trailing periods
+        are gaps); False keeps each series' own last date.
+
+    Returns
+    -------
+    dict of str to pd.Series
+        One series per id, indexed by a ``DatetimeIndex`` with its frequency
+        set, each running from its own first date to the table's last date
+        (or its own, with ``common_end=False``).
+        A table without an id column gives one series named ``"total"``.
+    """
+    if fill_gaps not in FILL_GAPS:
+        raise ValueError(f"fill_gaps must be one of {FILL_GAPS}, found {fill_gaps!r}")
+    missing = [c for c in ("date", "amount") if c not in df.columns]
+    if missing:
+        raise DataError([problem("revenue", c, "is missing (need date, amount and optionally segment)")
+                         for c in missing])
+    if len(df) == 0:
+        raise DataError([problem("revenue", None, "the table is empty")])
+    id_col = _id_column(df)
+    ids = df[id_col].astype(str) if id_col else pd.Series(TOTAL, index=df.index)
+    dates = pd.to_datetime(df["date"], errors="coerce")
+    if dates.isna().any():
+        raise DataError([problem("revenue", "date", "has missing or unparsable dates",
+                                 [f"row {i}" for i in np.flatnonzero(dates.isna().to_numpy())])])
+    amounts = pd.to_numeric(df["amount"], errors="coerce")
+    # A missing amount is a gap (filled by policy); text that is not a number is an error.
+    garbage = (amounts.isna() & df["amount"].notna()).to_numpy()
+    if garbage.any():
+        raise DataError([problem("revenue", "amount", "is not a number",
+                                 [f"row {i}" for i in np.flatnonzero(garbage)])])
+    frame = pd.DataFrame({"series": ids.to_numpy(), "date": dates.to_numpy(), "amount": amounts.to_numpy()})
+    dup = frame.duplicated(["series", "date"], keep=False).to_numpy()
+    if dup.any():
+        raise DataError([problem("revenue", "date", "has more than one amount for the same date and "
+                                 "series (aggregate to one row per period first)",
+                                 [f"row {i}" for i in np.flatnonzero(dup)])])
+    offset = _infer_offset(pd.DatetimeIndex(np.unique(frame["date"])))
+    last = frame["date"].max()
+    series = {}
+    for key, part in frame.groupby("series", sort=True):
+        end = last if common_end else part["date"].max()
+        index = pd.date_range(part["date"].min(), end, freq=offset, name="date")
+        y = part.set_index("date")["amount"].reindex(index).astype(float)
+        series[str(key)] = _fill(y, str(key), fill_gaps)
+    return series
+
+
+def _fill(y: pd.Series, key: str, how: str) -> pd.Series:
+    gaps = y.index[y.isna().to_numpy()]
+    if len(gaps) == 0:
+        return y
+    shown = ", ".join(str(d.date()) for d in gaps[:5]) + (" ..." if len(gaps) > 5 else "")
+    warnings.warn(f"series {key!r}: {len(gaps)} missing period(s) ({shown}) filled "
+                  f"{'with 0' if how == 'zero' else 'by linear interpolation'}",
+                  _warning_class(), stacklevel=3)
+    if how == "zero":
+        return y.fillna(0.0)
+    filled = y.interpolate(method="linear", limit_direction="both")
+    return filled.fillna(0.0)  # an all-missing series has nothing to interpolate from
+
+
+# ---------------------------------------------------------------- one series
+
+def _min_length(model, m: int) -> int:
+    """Fewest periods for ``model`` before falling back to a simpler one."""
+    cls = type(make_model(model))
+    if cls is Naive:
+        return 1
+    if cls is SeasonalNaive:
+        return m
+    if cls is Drift:
+        return 2
+    return max(2 * m, 8)  # ETS, ARIMA, Theta, Ensemble: two full seasons
+
+
+def _fallback(n: int, m: int):
+    return SeasonalNaive(season_length=m) if m > 1 and n >= m else Naive(season_length=m)
+
+
+def fit_predict(y: pd.Series, model, horizon: int, level=(80, 95), season_length: int | None = None,
+                seed: int = 0, key: str = "series") -> tuple[pd.DataFrame, str]:
+    """Fit one series with the policies of this module and forecast it.
+
+    Returns the prediction frame (indexed by future dates) and the name of
+    the model actually used. Warns instead of raising for short, constant or
+    unfittable series.
+    """
+    m = int(season_length) if season_length else season_length_of(y.index)
+    values = y.to_numpy()
+    n = len(values)
+    if np.ptp(values) == 0:
+        what = "all zero" if values[0] == 0 else f"constant ({values[0]:g})"
+        warnings.warn(f"series {key!r} is {what}: forecasting that value", _warning_class(), stacklevel=2)
+        chosen = Naive(season_length=m)
+    elif n < _min_length(model, m):
+        chosen = _fallback(n, m)
+        warnings.warn(f"series {key!r} has {n} periods, too short for {_display(model)} (needs "
+                      f"{_min_length(model, m)}): using {type(chosen).__name__}", _warning_class(), stacklevel=2)
+    else:
+        chosen = make_model(model, season_length=m, seed=seed)
+    try:
+        frame = chosen.fit(y).predict(horizon, level)
+    except Exception as exc:  # noqa: BLE001 - policy: a bad fit never stops a batch
+        simple = _fallback(n, m)
+        warnings.warn(f"series {key!r}: {type(chosen).__name__} failed ({exc}); using "
+                      f"{type(simple).__name__}", _warning_class(), stacklevel=2)
+        chosen = simple
+        frame = chosen.fit(y).predict(horizon, level)
+    return frame, type(chosen).__name__
+
+
+def _display(model) -> str:
+    return type(make_model(model)).__name__
+
+
+def _call_recording_warnings(fn, *args, **kwargs):
+    """Run ``fn`` and return ``(result, warning messages)``.
+
+    Worker processes do not pass warnings back to the parent, so every task
+    records its own and the parent re-issues them, the same with 1 or many jobs.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn(*args, **kwargs)
+    return result, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
+def _forecast_task(key, y, model, horizon, level, season_length, seed):
+    frame, used = fit_predict(y, model, horizon, level, season_length, seed, key)
+    return key, frame, used
+
+
+# ---------------------------------------------------------------- parallel runner
+
+def run_tasks(fn, tasks: list[tuple], n_jobs: int = 1, desc: str = "", progress: bool | None = None) -> list:
+    """Run ``fn(*task)`` for every task, in worker processes when ``n_jobs > 1``.
+
+    Shows a tqdm progress bar on a terminal (``progress=None`` decides by
+    whether stderr is a TTY). Warnings raised inside tasks are re-issued here,
+    in task order. Results come back in task order.
+    """
+    from tqdm.auto import tqdm
+
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    if n_jobs == 1 or len(tasks) <= 1:
+        outputs = (_call_recording_warnings(fn, *t) for t in tasks)
+    else:
+        from joblib import Parallel, delayed
+
+        outputs = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_call_recording_warnings)(fn, *t) for t in tasks)
+    results = []
+    for result, messages in tqdm(outputs, total=len(tasks), desc=desc, disable=not show, leave=False):
+        for message in messages:
+            warnings.warn(message, _warning_class(), stacklevel=3)
+        results.append(result)
+    return results
+
+
+# ---------------------------------------------------------------- public
+
+def _rows(key: str, frame: pd.DataFrame, used: str) -> pd.DataFrame:
+    out = frame.rename_axis("date").reset_index()
+    out.insert(0, "series", key)
+    out["model"] = used
+    return out
+
+
+def _sum_series(parts: list[pd.Series]) -> pd.Series:
+    """Sum of series that share an end date; a series counts 0 before its first date."""
+    index = pd.date_range(min(p.index[0] for p in parts), parts[0].index[-1],
+                          freq=parts[0].index.freq, name="date")
+    return sum(p.reindex(index, fill_value=0.0) for p in parts).rename(TOTAL)
+
+
+def _bottom_up_total(parts: list[pd.DataFrame], direct: pd.DataFrame, level) -> pd.DataFrame:
+    """Sum of the series' means with the direct total fit's half-widths around it."""
+    mean = sum(p["mean"].to_numpy() for p in parts)
+    total = pd.DataFrame({"mean": mean}, index=direct.index)
+    for lv in level:
+        lo, hi = f"lo_{_level_name(lv)}", f"hi_{_level_name(lv)}"
+        total[lo] = mean - (direct["mean"] - direct[lo]).to_numpy()
+        total[hi] = mean + (direct[hi] - direct["mean"]).to_numpy()
+    return total
+
+
+def forecast(df: pd.DataFrame, horizon: int, model="ensemble", level=(80, 95),
+             season_length: int | None = None, n_jobs: int = 1, seed: int = 0,
+             fill_gaps: str = "zero", common_end: bool = True, total: bool = True,
+             progress: bool | None = None) -> pd.DataFrame:
+    """Forecast every revenue series in a long frame.
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+        Canonical revenue table: ``date``, ``amount`` and optionally
+        ``segment`` (or ``series``) naming one series per value.
+    horizon : int
+        Periods to forecast.
+    model : str or forecaster, default "ensemble"
+        A name in :data:`forecasting.revenue.models.MODELS` or a model instance.
+    level : sequence of float, default (80, 95)
+        Prediction-interval levels in percent.
+    season_length : int, optional
+        Override the season length inferred from the dates (12 monthly, 4 quarterly, 52 weekly).
+    n_jobs : int, default 1
+        Worker processes (joblib); -1 uses every core.
+    seed : int, default 0
+        Seed for simulated intervals; the same for every series.
+    fill_gaps : {"zero", "interpolate"}, default "zero"
+        Gap policy (see the module docstring).
+    common_end : bool, default True
+        Treat every series as running to the table's last date (see the module docstring).
+    total : bool, default True
+        Add a coherent ``total`` series when there are several series that end
+        on the same date.
+    progress : bool, optional
+        Force the progress bar on or off (default: on when stderr is a terminal).
+
+    Returns
+    -------
+    pd.DataFrame
+        ``series, date, mean, lo_80, hi_80, lo_95, hi_95, model``, one row per
+        series and future period; the ``total`` series comes last.
+
+    Examples
+    --------
+    >>> dates = pd.date_range("2020-01-01", periods=36, freq="MS")
+    >>> df = pd.DataFrame({"date": dates, "amount": np.arange(36.0) + 10})
+    >>> out = forecast(df, horizon=3, model="drift")
+    >>> out[["series", "mean"]].round(1).to_dict("list")
+    {'series': ['total', 'total', 'total'], 'mean': [46.0, 47.0, 48.0]}
+    """
+    horizon = int(horizon)
+    if horizon < 1:
+        raise ValueError(f"horizon must be a positive integer, found {horizon}")
+    level = tuple(level)
+    series = prepare_series(df, fill_gaps, common_end)
+    add_total = total and len(series) > 1
+    if add_total and len({y.index[-1] for y in series.values()}) > 1:
+        warnings.warn("series end on different dates: no total is added (use common_end=True to "
+                      "treat missing trailing periods as gaps)", _warning_class(), stacklevel=2)
+        add_total = False
+    if add_total and TOTAL in series:
+        raise DataError([problem("revenue", "segment", f"a series is named {TOTAL!r}, which is reserved "
+                                 "for the sum of all series (rename it or pass total=False)")])
+    tasks = [(key, y, model, horizon, level, season_length, seed) for key, y in series.items()]
+    if add_total:
+        summed = _sum_series(list(series.values()))
+        tasks.append((TOTAL, summed, model, horizon, level, season_length, seed))
+    results = run_tasks(_forecast_task, tasks, n_jobs=n_jobs, desc="revenue forecast", progress=progress)
+    rows = [_rows(key, frame, used) for key, frame, used in (results[:-1] if add_total else results)]
+    if add_total:
+        parts = [frame for _, frame, _ in results[:-1]]
+        rows.append(_rows(TOTAL, _bottom_up_total(parts, results[-1][1], level), "bottom-up"))
+    columns = ["series", "date", "mean"] + [f"{s}_{_level_name(lv)}" for lv in level for s in ("lo", "hi")] + ["model"]
+    return pd.concat(rows, ignore_index=True)[columns]
