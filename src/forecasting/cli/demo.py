@@ -12,8 +12,8 @@ def register(sub) -> None:
     p = sub.add_parser(
         "demo", help="make demo data and run every part on it (the README's `make demo`)",
         description="Make the demo CRM under data/demo/ (DuckDB), then run every part on it: "
-        "sales KPIs, lead-scorer comparison, pipeline and revenue forecasts, reports. "
-        "Outputs go to reports/demo/<part>/.",
+        "sales KPIs, lead-scorer comparison, pipeline and revenue forecasts, then every report "
+        "notebook. Outputs go to reports/demo/<part>/ and the reports' HTML to reports/demo/reports/.",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the demo data and models (default 0)")
     p.add_argument("--out", default=None, help="output folder (default: <project>/reports/demo)")
@@ -74,5 +74,24 @@ def _demo(args: argparse.Namespace) -> int:
         say(f"[demo] {name}: {status} ({time.perf_counter() - t:.1f}s)")
         if code:
             failed.append(name)
+    failed += _reports(out, str(db))
     say(f"[demo] outputs in {out} ({time.perf_counter() - t0:.1f}s in all)")
     return 1 if failed else 0
+
+
+def _reports(out: str, db: str) -> list[str]:
+    """Run every report notebook with its defaults on the demo data into ``out/reports``."""
+    from pathlib import Path
+
+    from ..reports import available_reports, report_parameters, run_report
+
+    failed = []
+    for name in available_reports():
+        t = time.perf_counter()
+        params = {"source": db} if "source" in report_parameters(name) else {}
+        result = run_report(name, params, Path(out) / "reports" / name, force=True)
+        where = result.html if result.ok else f"FAILED: {result.error} (see {result.notebook})"
+        say(f"[demo] report {name}: {where} ({time.perf_counter() - t:.1f}s)")
+        if not result.ok:
+            failed.append(name)
+    return failed
