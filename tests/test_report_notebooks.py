@@ -11,6 +11,9 @@ from forecasting.reports import available_reports, report_parameters, run_report
 
 # Non-default parameters per report; a new notebook must be added here.
 NON_DEFAULT = {
+    "lead_scoring_comparison": {"models": "logistic,learned_scorecard", "folds": "2", "n_boot": "100",
+                                "seed": "1", "exclude": "campaign", "min_age_days": "60",
+                                "capacity_per_week": "100"},
     "sales_kpis": {"freq": "M", "by": "segment", "as_of": "2026-03-31"},
     "pipeline_forecast": {"period": "2026Q2", "as_of": "2026-04-01", "method": "historical",
                           "target": "5000000.0", "backtest_periods": "2025Q3:2026Q1", "n_sims": "500",

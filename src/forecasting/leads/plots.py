@@ -1,8 +1,11 @@
-"""Figures of a lead-scorer comparison: ROC, precision-recall, reliability, cumulative gain.
+"""Figures of lead scoring: the comparison, the decisions and drift.
 
-Each function takes the long out-of-fold frame of a
-:class:`~forecasting.leads.compare.Comparison` (``model, y, score``) and returns
-a matplotlib Figure with one line per model.
+The comparison figures (ROC, precision-recall, reliability, cumulative gain)
+take the long out-of-fold frame of a :class:`~forecasting.leads.compare.Comparison`
+(``model, y, score``) and draw one line per model. :func:`leaderboard_figure`
+draws the leaderboard's intervals, :func:`capacity_figure` the calling point of
+a threshold, :func:`grades_figure` the conversion rate per grade and
+:func:`drift_figure` a PSI table. Each returns a matplotlib Figure.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["comparison_figures", "roc_figure", "pr_figure", "reliability_figure", "gain_figure"]
+__all__ = ["comparison_figures", "roc_figure", "pr_figure", "reliability_figure", "gain_figure",
+           "leaderboard_figure", "capacity_figure", "grades_figure", "drift_figure"]
 
 
 def _axes(title: str, xlabel: str, ylabel: str):
@@ -72,13 +76,17 @@ def reliability_figure(oof: pd.DataFrame, order=None, n_bins: int = 10):
     return fig
 
 
+def _gain_curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Share of leads called (best scores first) and share of conversions captured, from (0, 0)."""
+    ranked = y[np.argsort(-p, kind="mergesort")]
+    return np.r_[0, np.arange(1, len(y) + 1) / len(y)], np.r_[0, np.cumsum(ranked) / max(ranked.sum(), 1)]
+
+
 def gain_figure(oof: pd.DataFrame, order=None):
     """Cumulative gain: share of conversions captured when calling the top x % of leads."""
     fig, ax = _axes("Cumulative gain", "Share of leads called (by score)", "Share of conversions captured")
     for name, y, p in _models(oof, order):
-        ranked = y[np.argsort(-p, kind="mergesort")]
-        share = np.arange(1, len(y) + 1) / len(y)
-        ax.plot(np.r_[0, share], np.r_[0, np.cumsum(ranked) / max(ranked.sum(), 1)], label=name)
+        ax.plot(*_gain_curve(y, p), label=name)
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="random")
     ax.legend(loc="lower right", fontsize=8)
     return fig
@@ -92,3 +100,135 @@ def comparison_figures(oof: pd.DataFrame, order=None) -> dict:
         "reliability": reliability_figure(oof, order),
         "gain": gain_figure(oof, order),
     }
+
+
+# --------------------------------------------------------------------------- leaderboard and decisions
+
+_BAND_COLORS = {"stable": "tab:green", "moderate": "tab:orange", "shifted": "tab:red"}
+
+
+def leaderboard_figure(leaderboard: pd.DataFrame):
+    """Each model's ROC AUC with its 95 % bootstrap interval, best on top.
+
+    Parameters
+    ----------
+    leaderboard : DataFrame
+        :attr:`~forecasting.leads.compare.Comparison.leaderboard` (``model,
+        roc_auc, roc_auc_lo, roc_auc_hi``; optional ``roc_auc_diff_vs_best`` and
+        ``p_value_vs_best`` are written beside each interval).
+    """
+    import matplotlib.pyplot as plt
+
+    board = leaderboard.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(board) + 1.4))
+    rows = np.arange(len(board))[::-1]  # best (first row) on top
+    auc = board["roc_auc"].to_numpy(dtype=float)
+    lo, hi = board["roc_auc_lo"].to_numpy(dtype=float), board["roc_auc_hi"].to_numpy(dtype=float)
+    colors = ["tab:blue"] + ["tab:gray"] * (len(board) - 1)
+    ax.hlines(rows, lo, hi, colors=colors, linewidth=3, alpha=0.6)
+    ax.scatter(auc, rows, color=colors, zorder=3)
+    for i, row in board.iterrows():
+        text = f"{row['roc_auc']:.3f} [{row['roc_auc_lo']:.3f}, {row['roc_auc_hi']:.3f}]"
+        if i > 0 and "p_value_vs_best" in board.columns:
+            p = row["p_value_vs_best"]
+            text += f"  {row['roc_auc_diff_vs_best']:+.3f} vs best, " + (f"p {p:.2f}" if p >= 0.01 else "p < 0.01")
+        ax.annotate(text, (hi[i], rows[i]), xytext=(6, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(rows, board["model"].astype(str))
+    ax.set_ylim(-0.6, len(board) - 0.4)
+    span = max(hi.max() - lo.min(), 0.02)
+    ax.set_xlim(lo.min() - 0.1 * span, hi.max() + 1.6 * span)  # room for the labels
+    ax.set_title("ROC AUC with 95 % interval (out-of-fold)")
+    ax.set_xlabel("ROC AUC (0.5 = random, 1 = perfect ranking)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def capacity_figure(scores: pd.DataFrame, threshold: float):
+    """Cumulative gain of one model with the calling point marked.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        ``y, score`` of one model (e.g. ``Comparison.scores()``).
+    threshold : float
+        Leads scoring at least this are called: the marked point is the share
+        of leads called and the share of conversions among them.
+    """
+    y = scores["y"].to_numpy(dtype=int)
+    p = scores["score"].to_numpy(dtype=float)
+    called = p >= threshold
+    share, captured = called.mean(), y[called].sum() / max(y.sum(), 1)
+    name = str(scores["model"].iloc[0]) if "model" in scores.columns and len(scores) else "model"
+    fig, ax = _axes(f"Calling leads scoring at least {threshold:.2f}", "Share of leads called (by score)",
+                    "Share of conversions captured")
+    ax.plot(*_gain_curve(y, p), label=name)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="random")
+    ax.plot([share, share, 0], [0, captured, captured], color="tab:red", linestyle="--", linewidth=1)
+    ax.scatter([share], [captured], color="tab:red", zorder=3,
+               label=f"call {share:.0%} of leads: {captured:.0%} of conversions")
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def grades_figure(grades: pd.DataFrame, base_rate: float | None = None):
+    """Conversion rate of each grade, with the number of leads on each bar.
+
+    Parameters
+    ----------
+    grades : DataFrame
+        Indexed by grade (A-D) with columns ``leads`` and ``conversion_rate``.
+    base_rate : float, optional
+        Conversion rate of all leads, drawn as a dotted line.
+    """
+    fig, ax = _axes("Conversion rate by grade", "Grade", "Conversion rate")
+    bars = ax.bar(grades.index.astype(str), grades["conversion_rate"], color="tab:blue")
+    for bar, n, rate in zip(bars, grades["leads"], grades["conversion_rate"]):
+        ax.annotate(f"{rate:.0%}\n{n:,} leads", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=8,
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+    if base_rate is not None:
+        ax.axhline(base_rate, color="grey", linestyle=":", label=f"all leads {base_rate:.0%}")
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_ylim(0, max(grades["conversion_rate"].max(), base_rate or 0) * 1.25 or 1)
+    ax.yaxis.set_major_formatter(_percent())
+    ax.grid(axis="x", visible=False)
+    return fig
+
+
+def drift_figure(drift: pd.DataFrame):
+    """PSI of each feature and of the score, coloured by band, with the 0.1 and 0.25 limits.
+
+    Parameters
+    ----------
+    drift : DataFrame
+        ``feature, psi, band`` (:meth:`~forecasting.leads.drift.DriftCounter.table`).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    from .drift import SCORE
+
+    table = drift.sort_values("psi", kind="mergesort").reset_index(drop=True)  # largest on top
+    fig, ax = plt.subplots(figsize=(6, 0.28 * len(table) + 1.5))
+    colors = [_BAND_COLORS.get(band, "tab:gray") for band in table["band"]]
+    bars = ax.barh(table["feature"].astype(str), table["psi"], color=colors)
+    for bar, feature in zip(bars, table["feature"]):
+        if feature == SCORE:
+            bar.set_edgecolor("black")
+            bar.set_linewidth(1.2)
+    for limit in (0.1, 0.25):
+        ax.axvline(limit, color="grey", linestyle=":")
+    ax.set_xlim(0, max(0.3, float(table["psi"].max()) * 1.1))
+    ax.set_title("Drift since training: population stability index")
+    ax.set_xlabel("PSI (below 0.1 stable, 0.1-0.25 moderate, above 0.25 shifted)")
+    ax.legend(handles=[Patch(color=c, label=b) for b, c in _BAND_COLORS.items()], loc="lower right", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _percent():
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0, decimals=0)
