@@ -11,6 +11,8 @@ from forecasting.reports import available_reports, report_parameters, run_report
 
 # Non-default parameters per report; a new notebook must be added here.
 NON_DEFAULT = {
+    "revenue_forecast": {"as_of": "2026-04-30", "horizon": "7", "level": "95", "models": "naive,ets,arima",
+                         "model": "auto", "backtest_horizon": "3", "folds": "2", "seed": "1"},
     "lead_scoring_comparison": {"models": "logistic,learned_scorecard", "folds": "2", "n_boot": "100",
                                 "seed": "1", "exclude": "campaign", "min_age_days": "60",
                                 "capacity_per_week": "100"},

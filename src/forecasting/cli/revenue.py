@@ -32,8 +32,9 @@ def register(sub) -> None:
         "forecast", help="forecast every series and their total",
         description="Fit the model to every series (one per segment) and their total, and write "
         "forecast.csv (series, date, mean, lo_80, hi_80, lo_95, hi_95, model; the total series is "
-        "'total', bottom-up coherent with the segments) and run.json to --out. --model auto runs a "
-        "backtest first and uses the most accurate model (by MASE).",
+        "'total', bottom-up coherent with the segments), fan_chart.png (history and forecast per "
+        "series) and run.json to --out. --model auto runs a backtest first and uses the most accurate "
+        "model (by MASE).",
     )
     _common(fc)
     fc.add_argument("--model", default="ensemble", help=f"model: {_MODELS} or auto (default ensemble)")
@@ -45,7 +46,7 @@ def register(sub) -> None:
         description="Refit each model at --folds forecast origins (expanding window) and score the "
         "forecasts against what happened: metrics.csv (model, mase, smape, wape, coverage_80, "
         "coverage_95, bias, width_80, width_95; best MASE first), metrics_by_series.csv, cv.csv "
-        "(forecasts next to actuals) and run.json to --out.",
+        "(forecasts next to actuals), backtest.png and run.json to --out.",
     )
     _common(bt)
     bt.add_argument("--folds", type=int, default=3, help="forecast origins (default 3)")
@@ -66,9 +67,24 @@ def _options(args) -> dict:
                 seed=args.seed, fill_gaps=args.fill_gaps or "zero")
 
 
+def _save_figure(fig, path, log, name: str) -> None:
+    """Write a figure as PNG (atomically), record it in run.json and free its memory."""
+    import matplotlib.pyplot as plt
+
+    from .._figures import save_figure
+
+    save_figure(fig, path)
+    plt.close(fig)
+    log.outputs[name] = str(path)
+
+
 def _forecast(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
     from ..data import write_csv
     from ..revenue import backtest, forecast, select_model
+    from ..revenue.plots import fan_charts
 
     with output_dir(args.out, "revenue forecast", parameters_of(args)) as (out, log):
         revenue = _load(args)
@@ -83,13 +99,18 @@ def _forecast(args: argparse.Namespace) -> int:
         table = forecast(revenue, args.horizon, model=model, **_options(args))
         log.step("forecast")
         log.outputs["forecast"] = str(write_csv(table, out / "forecast.csv"))
+        _save_figure(fan_charts(table, revenue), out / "fan_chart.png", log, "fan_chart")
     say(f"revenue forecast: {table['series'].nunique()} series x {args.horizon} periods ({model}) -> {out}")
     return 0
 
 
 def _backtest(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
     from ..data import write_csv
     from ..revenue import backtest, backtest_metrics
+    from ..revenue.plots import backtest_chart
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     with output_dir(args.out, "revenue backtest", parameters_of(args)) as (out, log):
@@ -102,6 +123,7 @@ def _backtest(args: argparse.Namespace) -> int:
         log.outputs["metrics_by_series"] = str(write_csv(backtest_metrics(cv, by_series=True),
                                                          out / "metrics_by_series.csv"))
         log.outputs["cv"] = str(write_csv(cv, out / "cv.csv"))
+        _save_figure(backtest_chart(cv, revenue), out / "backtest.png", log, "backtest_chart")
     for row in metrics.itertuples():
         say(f"  {row.model:<15} MASE {row.mase:.3f}  sMAPE {row.smape:5.2f}  "
             f"coverage 80 {row.coverage_80:.2f}  95 {row.coverage_95:.2f}")

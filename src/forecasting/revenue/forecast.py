@@ -34,7 +34,6 @@ naming the series, so nothing happens silently):
 
 from __future__ import annotations
 
-import sys
 import warnings
 
 import numpy as np
@@ -242,9 +241,8 @@ def run_tasks(fn, tasks: list[tuple], n_jobs: int = 1, desc: str = "", progress:
     whether stderr is a TTY). Warnings raised inside tasks are re-issued here,
     in task order. Results come back in task order.
     """
-    from tqdm.auto import tqdm
+    from forecasting.progress import progress as bar
 
-    show = sys.stderr.isatty() if progress is None else bool(progress)
     if n_jobs == 1 or len(tasks) <= 1:
         outputs = (_call_recording_warnings(fn, *t) for t in tasks)
     else:
@@ -253,7 +251,7 @@ def run_tasks(fn, tasks: list[tuple], n_jobs: int = 1, desc: str = "", progress:
         outputs = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_call_recording_warnings)(fn, *t) for t in tasks)
     results = []
-    for result, messages in tqdm(outputs, total=len(tasks), desc=desc, disable=not show, leave=False):
+    for result, messages in bar(outputs, total=len(tasks), desc=desc, enabled=progress):
         for message in messages:
             warnings.warn(message, _warning_class(), stacklevel=3)
         results.append(result)
