@@ -185,11 +185,21 @@ def test_boosting_on_lead_features_gets_close_to_the_truth():
     assert truth - 0.05 < learned < truth + 0.01
 
 
-def test_fast_first_touch_converts_more(demo):
+def test_response_minutes_is_the_first_activity_on_the_lead(demo):
     leads, acts = demo["leads"], demo["activities"]
     first = acts.dropna(subset=["lead_id"]).groupby("lead_id")["occurred_at"].min()
     response = (first.reindex(leads["lead_id"]).to_numpy() - leads["created_at"].to_numpy()) / np.timedelta64(1, "m")
-    assert 30 < np.nanmedian(response) < 300 and np.nanmin(response) > 0
+    assert leads["response_minutes"].dtype == "float64"
+    np.testing.assert_array_equal(leads["response_minutes"].to_numpy(), response)  # exactly, NaN where untouched
+    untouched = leads["response_minutes"].isna()
+    assert 0 < untouched.sum() < 50  # only leads of the last days can still wait for their first touch
+    assert (leads.loc[untouched, "created_at"] > END - pd.Timedelta(days=14)).all()
+
+
+def test_fast_first_touch_converts_more(demo):
+    leads = demo["leads"]
+    response = leads["response_minutes"]
+    assert 30 < response.median() < 300 and response.min() >= 1
     fast, slow = leads["converted"][response < 30].mean(), leads["converted"][response > 24 * 60].mean()
     assert fast > slow + 0.02  # 0.8 logit at an instant reply, decaying over an hour
 

@@ -204,20 +204,38 @@ def test_cli_exits_2_on_bad_input(leads, saved, tmp_path):
 
 
 def test_demo_best_model_is_close_to_the_truth_and_calibrated():
-    """On the demo CRM (24k leads, true probabilities known), time-aware CV."""
+    """Issue 4's criterion on the demo CRM (24k leads, true probabilities known).
+
+    The ``compare`` default (every candidate, 5 forward-chaining folds on ``created_at``,
+    labels older than 45 days) ranks the models by pooled out-of-fold ROC AUC. The best
+    one's *test* AUC is measured on the final fold: the newest sixth of the labelled leads,
+    scored by the model fitted on all older ones (the split a deployed model faces), and
+    compared with the AUC of ``p_true`` on the same rows; calibration error on the same rows.
+    The pooled gap is larger (0.009 here, 0.011-0.013 on seeds 1-5) because the first folds
+    train on 3-7k leads: in the first one even a logistic regression with the generator's
+    exact functional form is ~0.008 short, against 0.001-0.006 in the final one.
+    ``response_minutes`` (a lead column) carries the response-time term of the truth.
+    """
     from forecasting.data.demo import make_demo
-    from forecasting.leads import add_response_time, compare_models
+    from forecasting.leads import compare_models
     from forecasting.metrics.classification import ece, roc_auc
 
     demo = make_demo(seed=0)
-    leads = add_response_time(demo["leads"], demo["activities"])
-    result = compare_models(leads, cv="time", folds=5, seed=0, n_boot=100, min_age_days=45)
+    # n_boot only sizes the intervals and p-values; the ranking and the scores do not depend on it.
+    result = compare_models(demo["leads"], cv="time", folds=5, seed=0, n_boot=20, min_age_days=45)
     assert "lead_status" in result.features.excluded  # the leaky CRM status is caught by the guard
+    assert "response_minutes" in result.features.types  # the response time is an ordinary lead column
     rows = result.scores()
     p_true = demo["lead_truth"].set_index("lead_id")["p_true"].reindex(rows["lead_id"]).to_numpy()
-    gap = roc_auc(rows["y"], p_true) - roc_auc(rows["y"], rows["score"])
-    # Measured 0.0125 (seed 0). A logistic regression with the true functional form reaches
-    # ~0.007 under 5-fold CV: the rest is estimation error of 40 campaign levels and the
-    # seniority x size interaction.
-    assert gap < 0.015
-    assert ece(rows["y"], rows["score"]) <= 0.02
+    last = (rows["fold"] == 4).to_numpy()
+    assert rows.loc[last, "created_at"].min() >= rows.loc[~last, "created_at"].max()
+    assert 5 * last.sum() == len(rows)  # five equal test blocks: the final one is the newest sixth
+    y, score = rows["y"].to_numpy(), rows["score"].to_numpy()
+    test_gap = roc_auc(y[last], p_true[last]) - roc_auc(y[last], score[last])
+    # Measured 0.0030 (seed 0; 0.003-0.009 on seeds 0-5; 0.010-0.012 without the category x
+    # number interactions of the linear features, 0.016 without the response time either).
+    assert test_gap <= 0.01
+    assert ece(y[last], score[last]) <= 0.02
+    # The pooled out-of-fold view stays in sight too (0.0090 measured; 0.0125 without interactions).
+    assert roc_auc(y, p_true) - roc_auc(y, score) < 0.015
+    assert ece(y, score) <= 0.02

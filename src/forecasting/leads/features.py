@@ -11,7 +11,8 @@ Three steps, each usable alone in a notebook:
    reported; ``include`` forces it back, ``exclude`` removes more.
 3. :class:`LeadFeatures` is the scikit-learn transformer that turns the typed
    columns into model inputs, in one of three styles: ``linear`` (imputation,
-   quantile-spline bases, rare levels grouped, one-hot or target encoding),
+   quantile-spline bases, rare levels grouped, one-hot or target encoding,
+   small categories times numbers),
    ``bins`` (quantile bins and levels one-hot: a scorecard's points table) and
    ``tree`` (raw numbers with missing values, categories as pandas categoricals
    or ordinal codes).
@@ -49,6 +50,11 @@ NEVER_FEATURES = ("lead_id", "created_at", "converted", "converted_at")
 FEATURE_TYPES = ("numeric", "categorical", "boolean", "datetime")
 MISSING = "(missing)"
 OTHER = "(other)"
+# Interactions (``linear`` style) need data: at least this many leads of the rarer class per
+# interaction column (the events-per-variable rule), else the model stays additive ...
+_INTERACTION_EVENTS = 20
+# ... and their columns are halved, so the L2 penalty shrinks them 4x harder than main effects.
+_INTERACTION_SCALE = 0.5
 
 _TRUE = {"1", "1.0", "true", "t", "yes", "y"}
 _FALSE = {"0", "0.0", "false", "f", "no", "n"}
@@ -385,7 +391,13 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
     style : {"linear", "bins", "tree"}
         ``linear``: numbers imputed (median, plus a missing indicator), mapped to
         quantiles and expanded in a cubic spline basis; booleans 0/1; categories
-        one-hot, or target-encoded above ``max_onehot`` levels.
+        one-hot, or target-encoded above ``max_onehot`` levels; plus, for
+        every category with at most ``interaction_levels`` levels, each level
+        times each spline-coded number's centred quantile (an additive model
+        cannot say "seniority matters differently in small and large firms").
+        Interactions are added only when the training data has at least 20
+        leads of the rarer class per interaction column, and are shrunk more
+        than main effects.
         ``bins``: numbers cut into ``n_bins`` quantile bins plus a missing bin,
         everything one-hot (a points scorecard).
         ``tree``: numbers as they are (missing stays NaN), categories as pandas
@@ -399,6 +411,10 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         Levels seen fewer times in training are grouped as ``"(other)"``.
     max_onehot : int
         Above this many levels a category is target-encoded (``linear``).
+    interaction_levels : int
+        Categories with at most this many levels interact with the numbers
+        (``linear``; 0: no interactions). Wider categories would add too many
+        columns for the data to pin down.
     max_levels : int
         Most levels kept per category (``tree``; gradient boosting allows 255).
     categories : {"category", "ordinal"}
@@ -408,13 +424,14 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, types=None, style="linear", n_knots=5, n_bins=5, min_frequency=20,
-                 max_onehot=30, max_levels=250, categories="category", random_state=0):
+                 max_onehot=30, interaction_levels=8, max_levels=250, categories="category", random_state=0):
         self.types = types
         self.style = style
         self.n_knots = n_knots
         self.n_bins = n_bins
         self.min_frequency = min_frequency
         self.max_onehot = max_onehot
+        self.interaction_levels = interaction_levels
         self.max_levels = max_levels
         self.categories = categories
         self.random_state = random_state
@@ -459,11 +476,24 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         if self.onehot_cols_:
             self.onehot_ = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(
                 grouped[self.onehot_cols_])
+        self.interaction_onehot_ = self._interacting(y)
         if self.target_cols_:
             if y is None:
                 raise ValueError("target encoding needs y in fit")
             self.target_ = TargetEncoder(target_type="binary", random_state=self.random_state).fit(
                 grouped[self.target_cols_], y)
+
+    def _interacting(self, y) -> list[int]:
+        """Positions in the one-hot block of the small categories' levels that interact with
+        the spline-coded numbers (none if the data is too small to estimate them)."""
+        if not (self.onehot_cols_ and self.spline_cols_) or y is None:
+            return []
+        sizes = [len(c) for c in self.onehot_.categories_]
+        starts = np.cumsum([0] + sizes[:-1])
+        levels = [int(start + i) for start, size in zip(starts, sizes)
+                  if size <= self.interaction_levels for i in range(size)]
+        events = min(np.sum(y == 1), np.sum(y == 0))
+        return levels if events >= _INTERACTION_EVENTS * len(levels) * len(self.spline_cols_) else []
 
     def _fit_bins(self, data, y, numeric, categorical):
         from sklearn.preprocessing import OneHotEncoder
@@ -538,8 +568,15 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         categorical = self.onehot_cols_ + self.target_cols_
         grouped = self._group(data, categorical)
         if self.onehot_cols_:
-            parts.append(self.onehot_.transform(grouped[self.onehot_cols_]))
-            names += list(self.onehot_.get_feature_names_out())
+            onehot = self.onehot_.transform(grouped[self.onehot_cols_])
+            parts.append(onehot)
+            onehot_names = list(self.onehot_.get_feature_names_out())
+            names += onehot_names
+            if self.interaction_onehot_:
+                centred = self.quantile_.transform(self._impute(data[self.spline_cols_])) - 0.5
+                level = onehot[:, self.interaction_onehot_]
+                parts.append(_INTERACTION_SCALE * (level[:, :, None] * centred[:, None, :]).reshape(len(data), -1))
+                names += [f"{onehot_names[i]}:{c}" for i in self.interaction_onehot_ for c in self.spline_cols_]
         if self.target_cols_:
             parts.append(self.target_.transform(grouped[self.target_cols_]))
             names += [f"{c}__target" for c in self.target_cols_]
