@@ -277,3 +277,29 @@ def test_data_public_writes_a_database_every_command_can_read(tmp_path, capsys):
     stages = tmp_path / "maven.stages.yaml"
     assert main(["data", "check", "opportunities", str(out), "--stages", str(stages)]) == 0
     assert "'won': 4238" in capsys.readouterr().err
+
+
+BAD_TABLES = {
+    # kind, frame, extra CLI args, expected "table.column" and words in the message
+    "one_class_label": ("leads", leads(8, converted=[False] * 8), ["--label"], "leads.converted", "only one class"),
+    "bad_label": ("leads", leads(4).assign(converted=["yes", "no", "perhaps", "no"]), ["--label"],
+                  "leads.converted", "L2"),
+    "duplicate_lead": ("leads", leads(4).assign(lead_id=["L1", "L1", "L2", "L3"]), [], "leads.lead_id", "duplicate"),
+    "missing_column": ("leads", leads(4).drop(columns="created_at"), [], "leads.created_at", "required column"),
+    "revenue_gap": ("revenue", revenue(36, drop=[3]), [], "revenue.date", "2022-04-01"),
+    "revenue_short": ("revenue", revenue(18), [], "revenue.date", "too short for its season"),
+    "revenue_irregular": ("revenue", pd.DataFrame({"date": ["2024-01-01", "2024-01-09", "2024-03-17", "2024-08-02"],
+                                                   "amount": [1.0, 2.0, 3.0, 4.0]}), [], "revenue.date", "irregular"),
+    "revenue_text_amount": ("revenue", revenue(36).assign(amount=["ten"] + [1.0] * 35), [], "revenue.amount",
+                            "not numbers"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TABLES))
+def test_data_check_on_bad_leads_and_revenue_exits_2_naming_table_column(case, tmp_path, capsys):
+    kind, frame, args, where, words = BAD_TABLES[case]
+    path = tmp_path / f"{kind}.csv"
+    frame.to_csv(path, index=False)
+    assert main(["data", "check", kind, str(path), *args]) == 2
+    err = capsys.readouterr().err
+    assert where in err and words in err and "Traceback" not in err
