@@ -25,6 +25,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
+# Opt-in, not part of `make test`: every report on the demo data opened in headless Chromium
+# (figures and tables present, screenshots in reports/browser/). Installs Debian's chromium
+# the first time (needs root; a few minutes).
+.PHONY: test-browser
+test-browser: $(STAMP)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	FORECASTING_BROWSER=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests/browser -v --durations=0
+
 # Rebuild the stored notebooks from their py:percent twins with a clean top-to-bottom run.
 notebooks: $(STAMP)
 	for py in notebooks/*.py; do \

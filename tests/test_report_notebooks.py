@@ -1,12 +1,14 @@
-"""Every report notebook, run through the runner with non-default parameters."""
+"""The report notebooks through the runner: non-default parameters, same run same tables, a failing cell."""
 
 from __future__ import annotations
 
 import json
 
+import nbformat
 import pandas as pd
 import pytest
 
+from forecasting.cli import main
 from forecasting.reports import available_reports, report_parameters, run_report
 
 # Non-default parameters per report; a new notebook must be added here.
@@ -47,3 +49,38 @@ def test_sales_kpis_monthly_by_segment_tables(tmp_path):
     kpis = pd.read_csv(result.out_dir / "tables" / "kpis.csv")
     assert set(kpis["group"]) == {"all", "SMB", "Mid-Market", "Enterprise"}
     assert kpis["period"].iloc[-1] == "2026-03"  # monthly, up to as_of
+
+
+def _table_hashes(result) -> dict[str, str]:
+    assert result.ok, result.error
+    return json.loads(result.run_json.read_text())["tables"]
+
+
+def test_sales_kpis_twice_gives_identical_tables(tmp_path):
+    first, second = (_table_hashes(run_report("sales_kpis", {}, tmp_path / run)) for run in ("a", "b"))
+    assert set(first) == {"kpis.csv", "funnel.csv", "attribution_first_touch.csv"}
+    assert first == second
+
+
+def test_pipeline_forecast_simulation_is_seeded(tmp_path):
+    small = {"n_sims": "300", "backtest_periods": "2025Q4:2026Q1"}
+    first, second = (run_report("pipeline_forecast", small, tmp_path / run) for run in ("a", "b"))
+    assert _table_hashes(first) == _table_hashes(second)
+    # The hashed tables hold simulated quantiles with a real spread, so unseeded draws would show.
+    forecast = pd.read_csv(first.out_dir / "tables" / "forecast.csv")
+    assert (forecast["p10"] < forecast["p90"]).all()
+
+
+def test_a_failing_cell_of_a_real_report(tmp_path, capsys):
+    # "W" passes the parameter check (a str) and fails inside the notebook, in kpi_table.
+    out = tmp_path / "weekly"
+    assert main(["report", "run", "sales_kpis", "-p", "freq", "W", "--out", str(out)]) == 1
+    assert "report sales_kpis FAILED" in capsys.readouterr().err
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "failed" and record["parameters"]["freq"] == "W"
+    assert record["error"].startswith("ValueError: freq must be") and record["tables"] == {}
+    assert not (out / "sales_kpis.html").exists() and "html" not in record["outputs"]
+    cells = [c for c in nbformat.read(out / "sales_kpis.ipynb", as_version=4).cells if c.cell_type == "code"]
+    failed = [i for i, c in enumerate(cells) if any(o.output_type == "error" for o in c.outputs)]
+    assert len(failed) == 1 and "kpi_table(" in cells[failed[0]].source
+    assert all(c.execution_count is None for c in cells[failed[0] + 1:])  # execution stopped there
