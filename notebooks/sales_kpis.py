@@ -33,9 +33,9 @@ import pandas as pd
 
 from forecasting import plots
 from forecasting.data import load_table, read_source
-from forecasting.metrics import activity_report, funnel_report, kpi_table, lead_attribution
+from forecasting.metrics import activity_report, funnel_report, kpi_table, last_complete_period, lead_attribution
 
-pd.set_option("display.float_format", "{:,.3f}".format)
+pd.set_option("display.float_format", "{:,.2f}".format)
 opportunities = load_table("opportunities", source)
 stage_history = load_table("stage_history", source, opportunities=opportunities)
 leads = load_table("leads", source)
@@ -43,7 +43,7 @@ activities = load_table("activities", source)
 extras = {name: read_source(f"{source}:{name}", kind=name) for name in ("spend", "quotas", "accounts")}
 kpis = kpi_table(opportunities, leads, activities, freq=freq, by=by, as_of=as_of, **extras)
 totals = kpis[kpis["group"] == "all"].set_index("period")
-last = totals.index[-2] if len(totals) > 1 else totals.index[-1]  # last complete period
+last = last_complete_period(totals.index, as_of)
 
 # %% [markdown]
 # ## The last complete period
@@ -118,7 +118,15 @@ first_touch = lead_attribution(leads, opportunities=opportunities, by="source")
 last_touch = lead_attribution(leads, activities, opportunities, touch="last")
 fig = plots.attribution_chart(first_touch, "First-touch attribution by source")
 plt.show()
+
+# %% [markdown]
+# First touch, by the source that brought the lead in:
+
+# %%
 first_touch
+
+# %% [markdown]
+# Last touch, by the kind of activity that came last before conversion:
 
 # %%
 last_touch

@@ -83,7 +83,7 @@ def activity_chart(report: pd.DataFrame, by: str = "owner"):
 def attribution_chart(attribution: pd.DataFrame, title: str = "Lead attribution"):
     """Conversions per channel with their conversion rate."""
     fig, (ax,) = _figure(height=3.2)
-    rows = attribution.iloc[::-1]
+    rows = attribution.sort_values("converted")  # longest bar on top
     ax.barh(rows["channel"], rows["converted"], color="tab:green")
     for y, (conv, rate) in enumerate(zip(rows["converted"], rows["conversion_rate"])):
         ax.text(conv, y, f" {rate:.1%}", va="center", fontsize=8)

@@ -44,6 +44,7 @@ __all__ = [
     "lead_response_times",
     "funnel_report",
     "lead_attribution",
+    "last_complete_period",
 ]
 
 # ---------------------------------------------------------------------------
@@ -1240,3 +1241,20 @@ def lead_attribution(
         out["deals_won"] = out["deals_won"].astype(int)
         sort = "revenue_won"
     return out.sort_values([sort, "leads"], ascending=False).reset_index()
+
+
+def last_complete_period(periods, as_of) -> str:
+    """The latest of ``periods`` (labels like "2026Q2" or "2026-05") that ended by ``as_of``.
+
+    Examples
+    --------
+    >>> last_complete_period(["2026Q1", "2026Q2"], "2026-06-30")
+    '2026Q2'
+    >>> last_complete_period(["2026Q1", "2026Q2"], "2026-06-29")
+    '2026Q1'
+    """
+    cutoff = pd.Timestamp(as_of).normalize() + _DAY
+    done = [p for p in periods if pd.Period(str(p)).end_time < cutoff]
+    if not done:
+        raise ValueError(f"no period in {list(periods)[:3]}... ended by {as_of}")
+    return str(done[-1])
