@@ -50,6 +50,7 @@ def test_run_writes_notebook_html_without_code_and_run_json(project):
     assert result.ok
     html = result.html.read_text()
     assert "rows=4" in html and "table.to_csv" not in html  # outputs shown, code hidden
+    assert 'src="http' not in html  # self-contained: no script or image fetched from the web
     record = json.loads((project / "out" / "run.json").read_text())
     assert record["status"] == "ok" and record["parameters"]["n"] == 4
     assert set(record["tables"]) == {"table.csv"} and record["versions"]["pandas"]

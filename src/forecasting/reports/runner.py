@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ __all__ = [
     "run_report",
 ]
 
+_REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", re.IGNORECASE)
 _TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict}
 
 
@@ -158,6 +160,9 @@ def _export_html(notebook: Path, html: Path) -> None:
 
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    # Self-contained: reports use no math or widgets, so drop the template's CDN scripts
+    # (require.js, MathJax) that a browser would try to fetch.
+    body = _REMOTE_SCRIPT.sub("", body)
     write_text(html, body)
 
 
