@@ -212,6 +212,21 @@ def infer_frequency(dates) -> tuple[str | None, int]:
     return freq, _SEASON.get(base, _SEASON.get(base.rstrip("S"), 1))
 
 
+def _off_grid(dates: pd.Series) -> list[str]:
+    """Dates that break the series' most common step (all of them if there is none)."""
+    days = pd.Series(pd.DatetimeIndex(dates)).diff().dt.days
+    if len(days) < 3:
+        return [str(d.date()) for d in dates]
+    step = days.mode().iloc[0]
+    # Monthly steps vary from 28 to 31 days: compare on the month grid when the step is ~a month.
+    if 28 <= step <= 31:
+        index = pd.DatetimeIndex(dates)
+        bad = index.day != pd.Series(index.day).mode().iloc[0]
+    else:
+        bad = (days.fillna(step) != step).to_numpy()
+    return [str(d.date()) for d in pd.DatetimeIndex(dates)[bad]]
+
+
 def _check_revenue(frame, kind, season_length, allow_short, allow_gaps) -> list[Problem]:
     problems = []
     keys = frame["segment"] if "segment" in frame.columns else pd.Series("all", index=frame.index)
@@ -225,7 +240,7 @@ def _check_revenue(frame, kind, season_length, allow_short, allow_gaps) -> list[
         label = f"series {key!r}"
         if freq is None:
             problems.append(problem(kind, "date", f"{label} has irregular dates (need monthly, quarterly, "
-                                    "weekly or daily periods, at least 3)", [str(d.date()) for d in dates[:5]]))
+                                    "weekly or daily periods, at least 3)", _off_grid(dates)))
             continue
         full = pd.date_range(dates.iloc[0], dates.iloc[-1], freq=freq)
         gaps = full.difference(pd.DatetimeIndex(dates))

@@ -1,9 +1,21 @@
-"""Time-series revenue forecasting: models, many-series forecasts and rolling-origin backtests.
+"""Time-series revenue forecasting: models, many-series forecasts, rolling-origin backtests and the
+blend with the pipeline forecast.
 
 >>> from forecasting.revenue import forecast, backtest, backtest_metrics, select_model, ETS
+>>> from forecasting.revenue import bookings, period_forecast, blend, blend_backtest
 """
 
 from forecasting.revenue.backtest import DEFAULT_MODELS, backtest, backtest_metrics, select_model
+from forecasting.revenue.blend import (
+    blend,
+    blend_backtest,
+    blend_metrics,
+    blend_weights,
+    bookings,
+    forecast_periods,
+    period_forecast,
+    time_series_backtest,
+)
 from forecasting.revenue.forecast import FILL_GAPS, TOTAL, forecast, prepare_series
 from forecasting.revenue.models import (
     ARIMA,
@@ -39,4 +51,12 @@ __all__ = [
     "backtest_metrics",
     "select_model",
     "DEFAULT_MODELS",
+    "bookings",
+    "period_forecast",
+    "forecast_periods",
+    "time_series_backtest",
+    "blend_weights",
+    "blend",
+    "blend_backtest",
+    "blend_metrics",
 ]
