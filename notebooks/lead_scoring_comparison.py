@@ -36,34 +36,28 @@ out_dir: str = ""  # when set, result tables are written here as CSV
 
 # %%
 # %matplotlib inline
-import warnings
-
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from forecasting.data import DataWarning, load_table
-from forecasting.leads import (DriftCounter, assign_grades, choose_threshold, compare_models, grade_cuts,
-                               load_model, train_model)
+from forecasting.data import load_table
+from forecasting.leads import (choose_threshold, compare_models, grade_cuts, grade_table, leads_per_week,
+                               load_model, train_model, young_leads)
 from forecasting.leads import plots
 from forecasting.leads.drift import SCORE
-from forecasting.metrics.classification import capture_at
 
 assert min_age_days > 0, "min_age_days sets the newest leads, the ones checked for drift"
 pd.set_option("display.float_format", "{:,.3f}".format)
 pd.set_option("display.max_colwidth", 120)
 leads = load_table("leads", source)
-left_out = [c.strip() for c in exclude.split(",") if c.strip()]
-with warnings.catch_warnings():  # columns left out are listed in the leakage section
-    warnings.simplefilter("ignore", DataWarning)
-    comparison = compare_models(leads, target, models=models, folds=folds, seed=seed, exclude=left_out,
-                                n_boot=n_boot, min_age_days=min_age_days)
-    current = load_model(model) if model else train_model(
-        leads, comparison.best, target, exclude=left_out, seed=seed, min_age_days=min_age_days,
-        calibration=comparison.calibration[comparison.best])
+comparison = compare_models(leads, target, models=models, folds=folds, seed=seed, exclude=exclude,
+                            n_boot=n_boot, min_age_days=min_age_days)
+current = load_model(model) if model else train_model(
+    leads, comparison.best, target, exclude=exclude, seed=seed, min_age_days=min_age_days,
+    calibration=comparison.calibration[comparison.best])
 board = comparison.leaderboard
 best = comparison.scores()  # out-of-fold scores of the winner
 # The newest leads: too young for a final label, they are the ones a deployed model scores now.
-recent = leads[leads["created_at"] > leads["created_at"].max() - pd.Timedelta(days=min_age_days)]
+recent = young_leads(leads, min_age_days)
 
 # %% [markdown]
 # ## Leaderboard
@@ -125,24 +119,25 @@ comparison.features.report()
 
 # %% [markdown]
 # ## From scores to a call list
-# The team can call `capacity_per_week` leads a week; the newest leads show how many arrive. The
+# The team can call `capacity_per_week` leads a week; the last 13 weeks show how many arrive. The
 # cut-off keeps that top share of leads by score; the out-of-fold scores of the best model tell
 # what share of the conversions those calls would have found.
 
 # %%
-leads_per_week = len(recent) * 7 / min_age_days  # the current arrival rate
-threshold = choose_threshold(best["score"], capacity_per_week=capacity_per_week, leads_per_week=leads_per_week)
-captured = capture_at(best["y"], best["score"], threshold.share_called)
+arriving = leads_per_week(leads)  # over the last 13 weeks
+threshold = choose_threshold(best["score"], capacity_per_week=capacity_per_week, leads_per_week=arriving,
+                             y=best["y"])
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"{len(recent):,} leads arrived in the last {min_age_days} days: {leads_per_week:.0f} a week")
+print(f"{arriving:.0f} leads a week arrived over the last 13 weeks")
 print(f"calling {capacity_per_week} a week is the top {threshold.share_called:.0%}: "
       f"leads scoring at least {threshold.threshold:.2f}")
-print(f"those calls find {captured:.0%} of the conversions (calling at random: {threshold.share_called:.0%})")
+print(f"those calls find {threshold.captured:.0%} of the conversions (calling at random: "
+      f"{threshold.share_called:.0%})")
 
 # %%
-assert 0 <= threshold.threshold <= 1 and 0 < threshold.share_called <= 1 and 0 <= captured <= 1
+assert 0 <= threshold.threshold <= 1 and 0 < threshold.share_called <= 1 and 0 <= threshold.captured <= 1
 
 # %%
 fig = plots.capacity_figure(best, threshold.threshold)
@@ -155,8 +150,7 @@ plt.show()
 
 # %%
 cuts = grade_cuts(best["score"])
-graded = best.assign(grade=assign_grades(best["score"], cuts))
-grades = graded.groupby("grade")["y"].agg(leads="size", conversion_rate="mean")
+grades = grade_table(best["score"], best["y"], cuts)
 fig = plots.grades_figure(grades, base_rate=best["y"].mean())
 plt.show()
 
@@ -198,9 +192,7 @@ assert scored["score"].between(0, 1).all() and set(scored["grade"]) <= {"A", "B"
 # bar is the score itself.
 
 # %%
-counter = DriftCounter(current.card["drift_reference"], current.features)
-counter.update(recent, scored["score"].to_numpy())
-drift = counter.table()
+drift = current.drift(recent, scored["score"])
 fig = plots.drift_figure(drift)
 plt.show()
 
@@ -223,7 +215,7 @@ if out_dir:
     write_csv(board, Path(out_dir) / "leaderboard.csv")
     write_csv(comparison.features.report(), Path(out_dir) / "features.csv")
     write_csv(comparison.fold_metrics, Path(out_dir) / "folds.csv")
-    write_csv(pd.DataFrame([{**threshold.to_dict(), "captured": captured}]), Path(out_dir) / "threshold.csv")
+    write_csv(pd.DataFrame([threshold.to_dict()]), Path(out_dir) / "threshold.csv")
     write_csv(grades.reset_index(), Path(out_dir) / "grades.csv")
     write_csv(scored, Path(out_dir) / "newest_leads.csv")
     write_csv(drift, Path(out_dir) / "drift.csv")

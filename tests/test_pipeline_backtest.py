@@ -1,16 +1,13 @@
-"""Pipeline backtests, health KPIs and the `forecasting pipeline` commands."""
+"""Pipeline backtests and health KPIs."""
 
 from __future__ import annotations
 
-import json
-
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 from test_pipeline_forecast import hand_crm
 
-from forecasting.cli import main
+from forecasting.data import DataWarning
 from forecasting.data.demo import make_demo
 from forecasting.pipeline import PipelineData, backtest, backtest_metrics
 from forecasting.pipeline.health import pipeline_health
@@ -20,18 +17,6 @@ from forecasting.pipeline.health import pipeline_health
 def demo():
     tables = make_demo(seed=4, n_leads=3000)
     return tables["opportunities"], tables["stage_history"]
-
-
-@pytest.fixture(scope="module")
-def crm_db(tmp_path_factory, demo):
-    path = tmp_path_factory.mktemp("crm") / "crm.duckdb"
-    opps, history = demo
-    with duckdb.connect(str(path)) as con:
-        for name, frame in (("opportunities", opps), ("stage_history", history)):
-            con.register("frame", frame)
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
-            con.unregister("frame")
-    return str(path)
 
 
 # --- backtest ---------------------------------------------------------------------------
@@ -75,7 +60,8 @@ def test_backtest_forecasts_each_period_as_of_its_first_day(demo):
 
 def test_health_kpis_of_the_hand_built_crm():
     opps, history = hand_crm()
-    kpi = pipeline_health(opps, history, as_of="2025-06-30", period="2025Q3", target=2500.0)
+    with pytest.warns(DataWarning, match="last record is on 2025-05-15, 46 days before"):
+        kpi = pipeline_health(opps, history, as_of="2025-06-30", period="2025Q3", target=2500.0)
     kpi = kpi.set_index("kpi")["value"]
     # Closed in the past year: O1 (1500, 105 days), O4 (800, 49 days), O5 (3000, 35 days) won; O2 lost.
     assert kpi["win_rate"] == pytest.approx(0.75)
@@ -89,63 +75,15 @@ def test_health_kpis_of_the_hand_built_crm():
     assert kpi["win_rate:Prospecting"] == pytest.approx(0.75)
 
 
-# --- CLI --------------------------------------------------------------------------------
+def test_backtest_refuses_periods_outside_the_data_and_warns_on_unfinished_ones():
+    from forecasting.data import DataError
 
-
-def test_cli_forecast_writes_forecast_deals_and_run_json(crm_db, tmp_path):
-    out = tmp_path / "fc"
-    code = main(["pipeline", "forecast", "--opportunities", crm_db, "--stage-history", crm_db,
-                 "--as-of", "2026-06-30", "--period", "2026Q3", "--method", "historical", "--by", "segment",
-                 "--sims", "500", "--target", "1000000", "--out", str(out)])
-    assert code == 0
-    forecast = pd.read_csv(out / "forecast.csv")
-    assert list(forecast.columns[:9]) == ["period", "group", "closed_won", "open_pipeline", "weighted",
-                                          "p10", "p50", "p90", "method"]
-    assert forecast["group"].iloc[0] == "all" and len(forecast) >= 3
-    deals = pd.read_csv(out / "deals.csv")
-    assert {"opportunity_id", "probability", "expected_value", "category"} <= set(deals.columns)
-    assert forecast["weighted"].iloc[0] == pytest.approx(deals["expected_value"].sum())
-    run = json.loads((out / "run.json").read_text())
-    assert run["status"] == "ok" and run["parameters"]["period"] == "2026Q3"
-
-
-def test_cli_backtest_writes_backtest_metrics_and_figure(crm_db, tmp_path):
-    out = tmp_path / "bt"
-    code = main(["pipeline", "backtest", "--opportunities", crm_db, "--stage-history", crm_db,
-                 "--periods", "2025Q3:2025Q4", "--methods", "default", "learned", "--sims", "300",
-                 "--out", str(out)])
-    assert code == 0
-    frame = pd.read_csv(out / "backtest.csv")
-    assert list(frame.columns[:6]) == ["period", "method", "actual", "p10", "p50", "p90"]
-    assert len(frame) == 4
-    metrics = pd.read_csv(out / "metrics.csv")
-    assert list(metrics.columns[:4]) == ["method", "wape", "bias", "coverage_80"]
-    assert (out / "backtest.png").stat().st_size > 1000 and (out / "run.json").exists()
-
-
-def test_cli_bad_input_exits_2_naming_the_problem(tmp_path, capsys):
-    opps, _ = hand_crm()
-    opps.loc[1, "amount"] = -5.0
-    path = tmp_path / "opps.csv"
-    opps.to_csv(path, index=False)
-    code = main(["pipeline", "forecast", "--opportunities", str(path), "--as-of", "2025-03-31",
-                 "--period", "2025Q2", "--out", str(tmp_path / "out")])
-    assert code == 2
-    assert "opportunities.amount" in capsys.readouterr().err
-    hand_crm()[0].to_csv(path, index=False)  # valid table, invalid period
-    code = main(["pipeline", "forecast", "--opportunities", str(path), "--as-of", "2025-03-31",
-                 "--period", "someday", "--out", str(tmp_path / "out")])
-    assert code == 2
-    assert "period 'someday'" in capsys.readouterr().err
-    assert not (tmp_path / "out" / "forecast.csv").exists()
-
-
-def test_cli_forecast_without_history_says_the_snapshot_is_approximate(tmp_path, capsys):
-    path = tmp_path / "opps.csv"
-    hand_crm()[0].to_csv(path, index=False)
-    code = main(["pipeline", "forecast", "--opportunities", str(path), "--as-of", "2025-03-31",
-                 "--period", "2025Q2", "--method", "default", "--sims", "200", "--out", str(tmp_path / "out")])
-    assert code == 0
-    assert "warning: no stage history" in capsys.readouterr().err
-    run = json.loads((tmp_path / "out" / "run.json").read_text())
-    assert run["exact_snapshot"] is False and any("approximate" in w for w in run["warnings"])
+    opps, history = hand_crm()  # first deal created 2025-01-05, last record 2025-05-15
+    kwargs = dict(methods=["default"], n_sims=50)
+    with pytest.raises(DataError, match=r"periods: start before the first deal was created.*2024Q4, 2025Q1"):
+        backtest(opps, history, periods="2024Q4:2025Q2", **kwargs)
+    with pytest.raises(DataError, match=r"start after the data's last record \(2025-05-15\).*2025Q3"):
+        backtest(opps, history, periods="2025Q2:2025Q3", **kwargs)
+    with pytest.warns(DataWarning, match="2025Q2 end after the data's last record"):
+        frame, _ = backtest(opps, history, periods="2025Q2", **kwargs)
+    assert frame["actual"].tolist() == [1500.0 + 3000.0]  # O1 and O5, won in Q2

@@ -314,3 +314,135 @@ def test_learned_training_rows_only_use_windows_that_ended_by_the_as_of_date(dem
     assert len(train) > 100 and train["won_in_window"].nunique() == 2
     assert (train["window_end"] <= win.cutoff).all()
     assert (train["snapshot_at"] < win.cutoff - pd.Timedelta(days=80)).all()
+    # Windows are as long as the forecast's and end at month starts, as the forecast window ends at a
+    # period boundary: every quarter end of the lookback ends one of them.
+    assert ((train["window_end"] - train["snapshot_at"]) == win.end - win.cutoff).all()
+    ends = pd.DatetimeIndex(train["window_end"].unique())
+    assert ends.is_month_start.all() and (ends == ends.normalize()).all()
+    assert {"2024-10-01", "2025-01-01", "2025-04-01", "2025-07-01"} <= set(ends.strftime("%Y-%m-%d"))
+
+
+# --- bad input and edge cases -----------------------------------------------------------
+
+
+def test_tables_with_unknown_stages_or_missing_amounts_are_refused_naming_rows():
+    opps, history = hand_crm()
+    bad = opps.assign(stage=opps["stage"].replace("Prospecting", "Discovery"))
+    with pytest.raises(DataError, match=r"opportunities\.stage: has unknown stages \(Discovery\).*O3"):
+        forecast_period(bad, history, as_of="2025-03-31", period="2025Q2")
+    renamed = history.assign(stage=history["stage"].replace("Negotiation", "Contract"))
+    with pytest.raises(DataError, match=r"stage_history\.stage: has unknown stages \(Contract\).*O4"):
+        forecast_period(opps, renamed, as_of="2025-03-31", period="2025Q2")
+    no_amount = opps.assign(amount=opps["amount"].where(opps["opportunity_id"] != "O3"))
+    with pytest.raises(DataError, match=r"opportunities\.amount: is missing an amount.*O3"):
+        forecast_period(no_amount, history, as_of="2025-03-31", period="2025Q2")
+
+
+def test_history_rows_without_amount_take_the_first_recorded_amount():
+    opps, history = hand_crm()
+    history.loc[(history["opportunity_id"] == "O1") & (history["stage"] == "Prospecting"), "amount"] = np.nan
+    snap = snapshot(opps, history, "2025-01-20").set_index("opportunity_id")
+    assert snap.loc["O1", "amount"] == 1200.0  # nothing recorded yet: the first amount the history has
+
+
+def test_as_of_before_the_first_deal_or_long_after_the_data_is_refused():
+    opps, history = hand_crm()  # first deal created 2025-01-05; last record 2025-05-15
+    with pytest.raises(DataError, match="2025-01-04 is before the first deal"):
+        forecast_period(opps, history, as_of="2025-01-04", period="2025Q1")
+    with pytest.raises(DataError, match="32 days after the data's last record"):
+        forecast_period(opps, history, as_of="2025-06-16", period="2025-07")  # a month allows 31 days
+    with pytest.warns(DataWarning, match="31 days before the as-of date"):
+        fc, _ = forecast_period(opps, history, as_of="2025-06-15", period="2025-07", method="default", n_sims=100)
+    assert fc.iloc[0]["period"] == "2025-07"
+
+
+def test_empty_pipeline_gives_closed_won_plus_the_run_rate_with_a_warning():
+    opps, history = hand_crm()
+    opps, history = opps[opps["opportunity_id"] != "O3"], history[history["opportunity_id"] != "O3"]
+    with pytest.warns(DataWarning) as caught:
+        fc, deals = forecast_period(opps, history, as_of="2025-06-30", period="2025Q3", method="learned",
+                                    n_sims=20_000, seed=2)
+    assert any("no open deals as of 2025-06-30" in str(w.message) for w in caught)
+    row = fc.iloc[0]
+    assert deals.empty and row["weighted"] == 0.0 and row["closed_won"] == 0.0
+    # Run-rate: Q2 is the only finished quarter after the first deal, and O5 (3,000) was created and won
+    # inside it: Poisson(1) wins of 3,000 -> P10 0, median 3,000 (P(N <= 1) = 0.74), P90 6,000.
+    assert row["new_deals"] == 3000.0
+    assert (row["p10"], row["p50"], row["p90"]) == (0.0, 3000.0, 6000.0)
+
+
+# --- API conveniences -------------------------------------------------------------------
+
+
+def test_prepared_data_replaces_the_tables_everywhere(demo):
+    from forecasting.pipeline import backtest, pipeline_health
+
+    opps, history = demo
+    data = PipelineData.build(opps, history)
+    pd.testing.assert_frame_equal(stage_win_rates(data=data, as_of="2025-06-30", by="segment"),
+                                  stage_win_rates(opps, history, as_of="2025-06-30", by="segment"))
+    kwargs = dict(as_of="2025-06-30", period="2025Q3", method="default", n_sims=300)
+    pd.testing.assert_frame_equal(forecast_period(data=data, **kwargs)[0], forecast_period(opps, history, **kwargs)[0])
+    assert pipeline_health(data=data, as_of="2025-06-30")["kpi"].iloc[0] == "open_deals"
+    assert len(backtest(data=data, periods="2025Q2", methods=["default"], n_sims=100)[0]) == 1
+    with pytest.raises(TypeError, match="opportunities"):
+        forecast_period(as_of="2025-06-30", period="2025Q3")
+
+
+def test_the_total_does_not_depend_on_the_breakdown(demo):
+    opps, history = demo
+    data = PipelineData.build(opps, history)
+    kwargs = dict(as_of="2025-06-30", period="2025Q3", method="historical", n_sims=2000, seed=3, data=data)
+    totals = [forecast_period(by=by, **kwargs)[0].iloc[0] for by in (None, "owner", "segment")]
+    for row in totals[1:]:
+        assert row["group"] == "all"
+        for column in ("p10", "p50", "p90", "expected"):
+            assert row[column] == pytest.approx(totals[0][column], rel=1e-9)
+
+
+def test_period_target_sums_quotas_inside_and_splits_longer_ones():
+    from forecasting.pipeline import period_target
+
+    quotas = pd.DataFrame({"period": ["2026Q3", "2026Q3", "2026", "2026-07", "2026Q4"],
+                           "owner": ["ava", "ben", "cleo", "dan", "ava"], "quota": [100.0, 200.0, 400.0, 30.0, 5.0]})
+    assert period_target(quotas, "2026Q3") == pytest.approx(100 + 200 + 400 / 4 + 30)
+    assert period_target(quotas, "2026-08") == pytest.approx((100 + 200) / 3 + 400 / 12)
+    assert period_target(quotas, "2026Q4", owner="ava") == 5.0
+    with pytest.raises(DataError, match="no quota covering 2027Q1"):
+        period_target(quotas, "2027Q1")
+    with pytest.raises(DataError, match="'Q3 2026', not a period"):
+        period_target(quotas.assign(period="Q3 2026"), "2026Q3")
+
+
+def _growing_crm() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Deals created on the 15th of each month: 4 a month in 2023, 6 a month in 2024 (growth 1.5).
+
+    All are lost 5 days later except one per quarter, created on the 15th of its second month
+    and won 10 days later for 1,000.
+    """
+    rows = []
+    for month in pd.period_range("2023-01", "2024-12", freq="M"):
+        for i in range(4 if month.year == 2023 else 6):
+            created = month.start_time + pd.Timedelta(days=14)
+            won = i == 0 and month.month % 3 == 2
+            rows.append((f"O{len(rows):03d}", created, created + pd.Timedelta(days=10 if won else 5), won))
+    opps = pd.DataFrame(rows, columns=["opportunity_id", "created_at", "close_date", "won"])
+    opps = opps.assign(owner="ava", account_id="A", amount=1000.0, status=np.where(opps["won"], "won", "lost"),
+                       stage=np.where(opps["won"], "Closed Won", "Closed Lost")).drop(columns="won")
+    history = pd.concat([
+        opps.assign(stage="Prospecting", entered_at=opps["created_at"]),
+        opps.assign(entered_at=opps["close_date"]),
+    ])[["opportunity_id", "stage", "entered_at", "amount"]]
+    return opps, history
+
+
+def test_run_rate_of_deals_not_yet_created_grows_with_deal_creation():
+    opps, history = _growing_crm()
+    with pytest.warns(DataWarning) as caught:  # nothing open, and the last record is on 12-20
+        fc, _ = forecast_period(opps, history, as_of="2024-12-31", period="2025Q1", method="default", n_sims=100)
+    assert {str(w.message)[:14] for w in caught} == {"no open deals ", "the data's las"}
+    # Each of the last four quarters won 1,000 from deals created inside it; deal creation grew
+    # 72 / 48 = 1.5x in a year, so a quarter k days before 2025Q1 counts 1.5 ** (k / 365.25) times.
+    days = [(pd.Timestamp("2025-01-01") - pd.Period(q).start_time).days
+            for q in ("2024Q4", "2024Q3", "2024Q2", "2024Q1")]
+    assert fc.iloc[0]["new_deals"] == pytest.approx(1000 * np.mean([1.5 ** (d / 365.25) for d in days]))

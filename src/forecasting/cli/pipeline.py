@@ -23,16 +23,23 @@ def register(sub) -> None:
         description="Write forecast.csv (period, group, closed_won, open_pipeline, weighted, p10, p50, "
         "p90, method, ...; group 'all' is the total), deals.csv (the open deals as of the date with "
         "win probability, expected value and forecast category), health.csv (pipeline health KPIs) "
-        "and run.json to --out. Without --stage-history the as-of snapshot is approximate.",
+        "and run.json to --out. Without --stage-history the as-of snapshot is approximate. With no deal "
+        "open at the date, the forecast is the closed won so far plus the run-rate of deals not yet "
+        "created (with a warning).",
     )
     _inputs(fc)
-    fc.add_argument("--as-of", required=True, metavar="DATE", help="forecast date (inclusive), e.g. 2026-06-30")
+    fc.add_argument("--as-of", required=True, metavar="DATE",
+                    help="forecast date (inclusive), e.g. 2026-06-30: not before the first deal, at most one "
+                    "period after the data's last record")
     fc.add_argument("--period", required=True, help="period to forecast, e.g. 2026Q3 or 2026-07")
     fc.add_argument("--method", choices=_METHODS, default="learned",
                     help="open-deal probability: learned model, historical stage rates or default "
                     "stage weights (default: learned)")
     fc.add_argument("--by", choices=("owner", "segment"), help="also forecast per owner or segment")
-    fc.add_argument("--target", type=float, metavar="AMOUNT", help="period target: adds pipeline coverage")
+    goal = fc.add_mutually_exclusive_group()
+    goal.add_argument("--target", type=float, metavar="AMOUNT", help="period target: adds pipeline coverage")
+    goal.add_argument("--quotas", metavar="SRC", help="quotas SOURCE (period, owner, quota): the target is the "
+                      "period's quotas summed (file.duckdb reads table 'quotas')")
     fc.add_argument("--sims", type=int, default=10_000, help="Monte Carlo simulations (default 10000)")
     fc.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     fc.add_argument("--out", required=True, help="output folder")
@@ -46,7 +53,9 @@ def register(sub) -> None:
         "backtest.png and run.json to --out.",
     )
     _inputs(bt)
-    bt.add_argument("--periods", required=True, help="inclusive range like 2024Q1:2025Q4")
+    bt.add_argument("--periods", required=True,
+                    help="inclusive range like 2024Q1:2025Q4, within the data (after the first deal, "
+                    "starting by the last record)")
     bt.add_argument("--methods", nargs="+", choices=_METHODS, default=list(_METHODS),
                     help="methods to compare (default: all)")
     bt.add_argument("--sims", type=int, default=2000, help="Monte Carlo simulations per forecast (default 2000)")
@@ -78,6 +87,13 @@ def _load(args):
     return opportunities, history, stages
 
 
+def _quota_target(source: str, period: str) -> float:
+    from ..data import read_source
+    from ..pipeline import period_target
+
+    return period_target(read_source(source, kind="quotas"), period)
+
+
 def _forecast(args: argparse.Namespace) -> int:
     from ..data import write_csv
     from ..pipeline import PipelineData, forecast_period
@@ -86,12 +102,12 @@ def _forecast(args: argparse.Namespace) -> int:
     with output_dir(args.out, "pipeline forecast", parameters_of(args)) as (out, log):
         opportunities, history, stages = _load(args)
         data = PipelineData.build(opportunities, history, stages)
+        target = args.target if args.quotas is None else _quota_target(args.quotas, args.period)
         log.step("load")
-        forecast, deals = forecast_period(None, as_of=args.as_of, period=args.period, method=args.method,
-                                          by=args.by, n_sims=args.sims, seed=args.seed, target=args.target,
-                                          data=data)
+        forecast, deals = forecast_period(as_of=args.as_of, period=args.period, method=args.method, by=args.by,
+                                          n_sims=args.sims, seed=args.seed, target=target, data=data)
         log.step("forecast")
-        health = pipeline_health(None, as_of=args.as_of, period=args.period, target=args.target, data=data)
+        health = pipeline_health(as_of=args.as_of, period=args.period, target=target, data=data)
         log.step("health")
         log.outputs["forecast"] = str(write_csv(forecast, out / "forecast.csv"))
         log.outputs["deals"] = str(write_csv(deals, out / "deals.csv"))
@@ -111,7 +127,7 @@ def _backtest(args: argparse.Namespace) -> int:
         opportunities, history, stages = _load(args)
         data = PipelineData.build(opportunities, history, stages)
         log.step("load")
-        frame, metrics = backtest(None, periods=args.periods, methods=args.methods, n_sims=args.sims,
+        frame, metrics = backtest(periods=args.periods, methods=args.methods, n_sims=args.sims,
                                   seed=args.seed, data=data)
         log.step("backtest")
         log.outputs["backtest"] = str(write_csv(frame, out / "backtest.csv"))

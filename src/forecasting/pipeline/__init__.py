@@ -7,7 +7,7 @@ forecasts, pipeline health and backtests.
 
 from ._context import PipelineData
 from .backtest import BACKTEST_COLUMNS, METRIC_COLUMNS, backtest, backtest_metrics, plot_backtest
-from .health import funnel, pipeline_health
+from .health import funnel, period_target, pipeline_health
 from .forecast import DEAL_COLUMNS, FORECAST_COLUMNS, METHODS, categorize, forecast_period
 from .snapshot import cutoff_of, parse_periods, period_bounds, snapshot
 from .stages import stage_win_rates
@@ -18,6 +18,7 @@ __all__ = [
     "stage_win_rates",
     "pipeline_health",
     "funnel",
+    "period_target",
     "forecast_period",
     "backtest",
     "backtest_metrics",

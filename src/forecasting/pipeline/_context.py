@@ -15,17 +15,18 @@ import numpy as np
 import pandas as pd
 
 from ..data.errors import DataError, problem
-from ..data.schema import Stages
+from ..data.schema import STATUSES, Stages
 from ..data.validate import DataWarning
-from .snapshot import DAY, _Prepared, _prepare_history, snapshot
+from .snapshot import DAY, _Prepared, _prepare_history, snapshot, unknown_stages_message
 from .stages import closings
 
-__all__ = ["PipelineData"]
+__all__ = ["PipelineData", "resolve"]
 
 _OPP_COLUMNS = ("opportunity_id", "owner", "amount", "created_at", "stage", "close_date", "status")
 
 
-def _check_opportunities(opportunities: pd.DataFrame) -> pd.DataFrame:
+def _check_opportunities(opportunities: pd.DataFrame, stages: Stages) -> pd.DataFrame:
+    """Canonical opportunities with the columns a forecast needs, or a DataError listing every problem."""
     missing = [c for c in _OPP_COLUMNS if c not in opportunities.columns]
     if missing:
         raise DataError([problem("opportunities", c, "is a required column but is missing") for c in missing])
@@ -38,9 +39,22 @@ def _check_opportunities(opportunities: pd.DataFrame) -> pd.DataFrame:
         opps["segment"] = opps["segment"].astype(object).where(opps["segment"].notna(), "unknown").astype(str)
     for column in ("created_at", "close_date"):
         opps[column] = pd.to_datetime(opps[column])
-    bad = opps["created_at"].isna().to_numpy()
-    if bad.any():
-        raise DataError([problem("opportunities", "created_at", "is missing a date", opps.loc[bad, "opportunity_id"])])
+    opps["amount"] = pd.to_numeric(opps["amount"], errors="coerce").astype(float)
+    ids = opps["opportunity_id"]
+    unknown = opps["stage"].notna() & ~opps["stage"].isin(stages.all)
+    checks = [
+        ("opportunity_id", ids.duplicated(keep=False), "has duplicate ids"),
+        ("created_at", opps["created_at"].isna(), "is missing a date"),
+        ("amount", opps["amount"].isna(), "is missing an amount (every deal needs one to be forecast)"),
+        ("amount", opps["amount"] < 0, "is negative"),
+        ("stage", opps["stage"].isna(), "is missing a stage"),
+        ("stage", unknown, unknown_stages_message(opps.loc[unknown, "stage"], stages)),
+        ("status", ~opps["status"].isin(STATUSES), "has values other than open / won / lost"),
+    ]
+    problems = [problem("opportunities", column, message, ids[mask.to_numpy()])
+                for column, mask, message in checks if mask.any()]
+    if problems:
+        raise DataError(problems)
     return opps
 
 
@@ -61,7 +75,7 @@ class PipelineData:
     @classmethod
     def build(cls, opportunities, stage_history=None, stages=None) -> "PipelineData":
         stages = Stages.from_config(stages)
-        opps = _check_opportunities(opportunities)
+        opps = _check_opportunities(opportunities, stages)
         prepared = None
         if stage_history is not None:
             prepared = _prepare_history(stage_history, stages, opps)
@@ -74,6 +88,40 @@ class PipelineData:
         created = opps.set_index("opportunity_id")["created_at"]
         events["created_at"] = events["opportunity_id"].map(created).to_numpy()
         return cls(opps, prepared, stages, events)
+
+    @property
+    def first_date(self) -> pd.Timestamp:
+        """When the first deal was created."""
+        return self.opportunities["created_at"].min()
+
+    @property
+    def last_date(self) -> pd.Timestamp:
+        """The latest moment the data records: a deal created, a stage entered or a deal closed."""
+        stamps = [self.opportunities["created_at"].max(), self.closings["closed_at"].max()]
+        if self.prepared is not None:
+            stamps.append(self.prepared.rows["entered_at"].max())
+        return max(s for s in stamps if pd.notna(s))
+
+    def check_as_of(self, cutoff: pd.Timestamp, span: pd.Timedelta) -> None:
+        """Refuse an as-of date the data cannot speak for.
+
+        Before the first deal nothing was known: an error. After the data's last record
+        the pipeline is taken as it stood then, which is fine for a few days (an export
+        made on Friday, a forecast on Monday) but not for longer than ``span`` (the
+        forecast period's length): an error beyond it, a warning beyond a week.
+        """
+        as_of = (cutoff - DAY).date()
+        if cutoff <= self.first_date:
+            raise DataError([problem("as_of", None, f"{as_of} is before the first deal (created "
+                                     f"{self.first_date.date()}): nothing was known then")])
+        gap = (cutoff - DAY) - self.last_date.normalize()
+        if gap > span:
+            raise DataError([problem("as_of", None, f"{as_of} is {gap.days} days after the data's last record "
+                                     f"({self.last_date.date()}), more than the forecast period: the pipeline "
+                                     "then is unknown; load fresher data or forecast as of an earlier date")])
+        if gap > pd.Timedelta(days=7):
+            warnings.warn(f"the data's last record is on {self.last_date.date()}, {gap.days} days before the "
+                          f"as-of date {as_of}: deals are taken as they stood then", DataWarning, stacklevel=3)
 
     @property
     def exact(self) -> bool:
@@ -124,6 +172,15 @@ class PipelineData:
         stats = done.groupby(owner.to_numpy())["won"].agg(["sum", "count"])
         rates = (stats["sum"] + strength * overall) / (stats["count"] + strength)
         return rates, overall
+
+
+def resolve(opportunities, stage_history, stages, data: PipelineData | None) -> PipelineData:
+    """The prepared inputs of a public function: ``data`` as given, else built from the tables."""
+    if data is not None:
+        return data
+    if opportunities is None:
+        raise TypeError("pass the opportunities table (and optionally stage_history) or data=PipelineData")
+    return PipelineData.build(opportunities, stage_history, stages)
 
 
 def log_ratios(values) -> np.ndarray:

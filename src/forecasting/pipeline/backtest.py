@@ -7,12 +7,16 @@ actual is the revenue won in the period per the full tables.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
+from ..data.errors import DataError, problem
+from ..data.validate import DataWarning
 from ..metrics.accuracy import bias, coverage, interval_width, wape
 from ..progress import progress
-from ._context import PipelineData
+from ._context import PipelineData, resolve
 from .forecast import METHODS, _forecast, _window
 from .snapshot import DAY, parse_periods, period_bounds
 
@@ -29,7 +33,7 @@ def actual_won(data: PipelineData, period) -> float:
 
 
 def backtest(
-    opportunities: pd.DataFrame,
+    opportunities: pd.DataFrame | None = None,
     stage_history: pd.DataFrame | None = None,
     periods="2024Q1:2025Q4",
     methods=METHODS,
@@ -45,10 +49,14 @@ def backtest(
 
     Parameters
     ----------
-    opportunities, stage_history : DataFrame
-        Canonical tables (stage history optional: approximate snapshots).
+    opportunities, stage_history : DataFrame, optional
+        Canonical tables (stage history optional: approximate snapshots; neither is
+        needed when ``data`` is given).
     periods : str or sequence
-        ``"2024Q1:2025Q4"`` (inclusive) or a list of periods.
+        ``"2024Q1:2025Q4"`` (inclusive) or a list of periods. Each must start after
+        the first deal was created and by the data's last record (a
+        :class:`~forecasting.data.DataError` otherwise); a period that ends after the
+        last record gets a warning (its actual is incomplete).
     methods : sequence of {"default", "historical", "learned"}
     n_sims, seed, stages, strength, lookback_periods
         As in :func:`~forecasting.pipeline.forecast_period`.
@@ -66,9 +74,11 @@ def backtest(
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown method(s) {', '.join(unknown)}; expected {', '.join(METHODS)}")
-    data = data or PipelineData.build(opportunities, stage_history, stages)
+    data = resolve(opportunities, stage_history, stages, data)
+    periods = parse_periods(periods)
+    _check_periods(data, periods)
     rows = []
-    for period in progress(parse_periods(periods), desc="backtest"):
+    for period in progress(periods, desc="backtest"):
         p, start, _ = period_bounds(period)
         win = _window(p, start + DAY)  # as of the first day of the period
         actual = actual_won(data, p)
@@ -83,6 +93,27 @@ def backtest(
             })
     frame = pd.DataFrame(rows)
     return frame, backtest_metrics(frame)
+
+
+def _check_periods(data: PipelineData, periods: list) -> None:
+    """Backtest periods must lie within the data: known at their first day, actual recorded."""
+    first, last = data.first_date, data.last_date
+    bounds = [period_bounds(p) for p in periods]
+    early = [str(p) for p, start, _ in bounds if start + DAY <= first]
+    late = [str(p) for p, start, _ in bounds if start > last]
+    problems = []
+    if early:
+        problems.append(problem("periods", None, f"start before the first deal was created ({first.date()}): "
+                                "nothing was known on their first day", early))
+    if late:
+        problems.append(problem("periods", None, f"start after the data's last record ({last.date()}): "
+                                "there is no actual to compare with", late))
+    if problems:
+        raise DataError(problems)
+    unfinished = [str(p) for p, _, end in bounds if end > last.normalize() + DAY]
+    if unfinished:
+        warnings.warn(f"backtest period(s) {', '.join(unfinished)} end after the data's last record "
+                      f"({last.date()}): their actual is incomplete", DataWarning, stacklevel=3)
 
 
 def backtest_metrics(frame: pd.DataFrame) -> pd.DataFrame:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data.errors import DataError, problem
 from ..metrics import average_deal_size, pipeline_coverage, pipeline_velocity, win_rate
-from ._context import PipelineData
+from ._context import PipelineData, resolve
 from .snapshot import DAY, cutoff_of, period_bounds
 from .stages import stage_win_rates
 
-__all__ = ["pipeline_health", "funnel", "slippage_rate"]
+__all__ = ["pipeline_health", "funnel", "slippage_rate", "period_target"]
 
 
 def slippage_rate(data: PipelineData, period) -> float:
@@ -72,7 +73,7 @@ def funnel(data: PipelineData, as_of) -> pd.DataFrame:
 
 
 def pipeline_health(
-    opportunities: pd.DataFrame | None,
+    opportunities: pd.DataFrame | None = None,
     stage_history: pd.DataFrame | None = None,
     as_of=None,
     period=None,
@@ -86,9 +87,10 @@ def pipeline_health(
 
     Parameters
     ----------
-    opportunities, stage_history : DataFrame
+    opportunities, stage_history : DataFrame, optional
         Canonical tables (or pass ``data``).
     as_of : date-like
+        Within the data, as for :func:`~forecasting.pipeline.forecast_period`.
     period : str, optional
         The period whose pipeline is measured (default: the quarter of ``as_of``).
     target : float, optional
@@ -106,9 +108,10 @@ def pipeline_health(
         open pipeline / (target - closed won)), then per-stage ``conversion_to_next:<stage>``,
         ``win_rate:<stage>`` and ``median_days_in_stage:<stage>``.
     """
-    data = data or PipelineData.build(opportunities, stage_history, stages)
+    data = resolve(opportunities, stage_history, stages, data)
     cutoff = cutoff_of(as_of)
     p, start, end = period_bounds(period if period is not None else pd.Period(cutoff - DAY, freq="Q"))
+    data.check_as_of(cutoff, end - start)
     deals = data.open_deals(cutoff)
     in_period = deals["close_date"] < end
     open_pipeline = float(deals.loc[in_period, "amount"].sum())
@@ -144,3 +147,59 @@ def pipeline_health(
             kpis[f"{column}:{stage}"] = float(value)
     return pd.DataFrame({"kpi": list(kpis), "value": list(kpis.values()),
                          "period": str(p), "as_of": (cutoff - DAY).date().isoformat()})
+
+
+def period_target(quotas: pd.DataFrame, period, owner: str | None = None) -> float:
+    """The target of ``period``: the quotas that fall in it, summed (all owners, or one).
+
+    A quota of a longer period (a yearly quota for a quarter) is split evenly over the
+    periods it covers, like :func:`forecasting.metrics.kpi_table` does; quotas of shorter
+    periods inside ``period`` (monthly quotas for a quarter) are summed.
+
+    Parameters
+    ----------
+    quotas : DataFrame
+        ``period`` (labels like "2026Q3" or "2026-07"), ``quota`` and optionally ``owner``.
+    period : str or Period
+        The period to get the target of.
+    owner : str, optional
+        Only this owner's quotas.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    DataError
+        Missing columns, a label that is not a period, or no quota covering ``period``.
+
+    Examples
+    --------
+    >>> quotas = pd.DataFrame({"period": ["2026Q3", "2026Q3", "2026", "2026-07"],
+    ...                        "owner": ["ava", "ben", "cleo", "dan"], "quota": [100.0, 200.0, 400.0, 30.0]})
+    >>> period_target(quotas, "2026Q3")  # 100 + 200 + 400 / 4 + 30
+    430.0
+    """
+    target, _, _ = period_bounds(period)
+    missing = [c for c in ("period", "quota") + (("owner",) if owner is not None else ()) if c not in quotas.columns]
+    if missing:
+        raise DataError([problem("quotas", c, "is a required column but is missing") for c in missing])
+    rows = quotas if owner is None else quotas[quotas["owner"].astype(str) == str(owner)]
+    total, found = 0.0, False
+    for label, quota in zip(rows["period"].astype(str), pd.to_numeric(rows["quota"], errors="coerce")):
+        try:
+            p = pd.Period(label)
+        except (TypeError, ValueError):
+            raise DataError([problem("quotas", "period", f"has {label!r}, not a period like 2026Q3 or 2026-07",
+                                     [label])]) from None
+        if p.start_time >= target.start_time and p.end_time <= target.end_time:
+            total, found = total + quota, True  # inside the period (or the period itself)
+        elif p.start_time <= target.start_time and p.end_time >= target.end_time:
+            covered = pd.period_range(p.start_time.to_period(target.freq), p.end_time.to_period(target.freq),
+                                      freq=target.freq)
+            total, found = total + quota / len(covered), True
+    if not found:
+        who = f" for owner {owner!r}" if owner is not None else ""
+        raise DataError([problem("quotas", "period", f"has no quota covering {target}{who}")])
+    return float(total)

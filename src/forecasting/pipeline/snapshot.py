@@ -86,6 +86,12 @@ def parse_periods(periods) -> list[pd.Period]:
     return [period_bounds(p)[0] for p in periods]
 
 
+def unknown_stages_message(names: pd.Series, stages: Stages) -> str:
+    """What to say about stage names that are not in the stages config."""
+    shown = ", ".join(sorted(set(names.astype(str)))[:5])
+    return f"has unknown stages ({shown}); known stages are {', '.join(stages.all)} (pass your stages config)"
+
+
 @dataclass
 class _Prepared:
     """History sorted per deal with as-of state carried forward on every row.
@@ -107,10 +113,16 @@ def _prepare_history(history: pd.DataFrame, stages: Stages, opportunities: pd.Da
                         if c in history.columns]].copy()
     h["opportunity_id"] = h["opportunity_id"].astype(str)
     h["entered_at"] = pd.to_datetime(h["entered_at"])
-    bad = h["entered_at"].isna().to_numpy()
-    if bad.any():
-        raise DataError([problem("stage_history", "entered_at", "is missing a date",
-                                 h.loc[bad, "opportunity_id"])])
+    unknown = (h["stage"].notna() & ~h["stage"].isin(stages.all)).to_numpy()
+    checks = [
+        ("stage", h["stage"].isna().to_numpy(), "is missing a stage"),
+        ("stage", unknown, unknown_stages_message(h.loc[unknown, "stage"], stages)),
+        ("entered_at", h["entered_at"].isna().to_numpy(), "is missing a date"),
+    ]
+    problems = [problem("stage_history", column, message, h.loc[mask, "opportunity_id"])
+                for column, mask, message in checks if mask.any()]
+    if problems:
+        raise DataError(problems)
     if "amount" not in h.columns:
         # No amount history: the current amount is the best we know (not as of the date).
         current = opportunities.set_index(opportunities["opportunity_id"].astype(str))["amount"]
@@ -137,11 +149,13 @@ def _prepare_history(history: pd.DataFrame, stages: Stages, opportunities: pd.Da
     return _Prepared(h.drop(columns=["_row"]), stages)
 
 
+_ATTRIBUTES = ("segment", "account_id", "product")  # static, carried into snapshots
+
+
 def _base(opportunities: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Deals created before the cutoff, with their static attributes."""
     opps = opportunities
-    keep = ["opportunity_id", "owner", "created_at"] + [c for c in ("segment", "account_id", "product")
-                                                         if c in opps.columns]
+    keep = ["opportunity_id", "owner", "created_at"] + [c for c in _ATTRIBUTES if c in opps.columns]
     base = opps.loc[pd.to_datetime(opps["created_at"]) < cutoff, keep].copy()
     base["opportunity_id"] = base["opportunity_id"].astype(str)
     return base
@@ -155,19 +169,18 @@ def _from_history(opportunities, prepared: _Prepared, cutoff) -> pd.DataFrame:
     known = known.set_index("opportunity_id")
     state = base.join(known[["stage", "amount", "close_date", "stage_entered_at", "pushes"]],
                       on="opportunity_id")
-    # Created but not yet in history: first open stage, entered at creation, amount as first recorded.
+    # Created but not yet in history: first open stage, entered at creation.
     fresh = state["stage"].isna()
-    if fresh.any():
-        first = rows.drop_duplicates("opportunity_id", keep="first").set_index("opportunity_id")
-        ids = state.loc[fresh, "opportunity_id"]
-        state.loc[fresh, "stage"] = stages.open[0]
-        state.loc[fresh, "amount"] = ids.map(first["first_amount"]).to_numpy()
-        state.loc[fresh, "stage_entered_at"] = state.loc[fresh, "created_at"]
-        state.loc[fresh, "pushes"] = 0
-        no_amount = fresh & state["amount"].isna()
-        if no_amount.any():
-            current = opportunities.set_index(opportunities["opportunity_id"].astype(str))["amount"]
-            state.loc[no_amount, "amount"] = state.loc[no_amount, "opportunity_id"].map(current).to_numpy()
+    state.loc[fresh, "stage"] = stages.open[0]
+    state.loc[fresh, "stage_entered_at"] = state.loc[fresh, "created_at"]
+    state.loc[fresh, "pushes"] = 0
+    # No amount recorded yet: the first amount the history records, else the current one.
+    no_amount = state["amount"].isna()
+    if no_amount.any():
+        ids = state.loc[no_amount, "opportunity_id"]
+        first = rows.drop_duplicates("opportunity_id", keep="first").set_index("opportunity_id")["first_amount"]
+        current = opportunities.set_index(opportunities["opportunity_id"].astype(str))["amount"]
+        state.loc[no_amount, "amount"] = ids.map(first).fillna(ids.map(current)).to_numpy(dtype=float)
     return state[~state["stage"].isin(stages.closed)]
 
 
@@ -209,10 +222,8 @@ def _finish(state: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
 def _check_stages(state: pd.DataFrame, stages: Stages) -> None:
     unknown = ~state["stage"].isin(stages.open)
     if unknown.any():
-        names = ", ".join(sorted(set(state.loc[unknown, "stage"].astype(str)))[:5])
         raise DataError([problem("stage_history" if "pushes" in state else "opportunities", "stage",
-                                 f"has stages that are not open stages ({names}); known open stages are "
-                                 f"{', '.join(stages.open)} (pass your stages config)",
+                                 unknown_stages_message(state.loc[unknown, "stage"], stages),
                                  state.loc[unknown, "opportunity_id"])])
 
 

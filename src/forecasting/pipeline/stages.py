@@ -14,6 +14,7 @@ small segment borrows strength from the whole pipeline.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ import pandas as pd
 from ..data.schema import Stages
 from ..data.validate import DataWarning
 from .snapshot import _prepare_history, _Prepared, cutoff_of
+
+if TYPE_CHECKING:  # _context imports this module
+    from ._context import PipelineData
 
 __all__ = ["stage_win_rates", "closings"]
 
@@ -115,13 +119,14 @@ def _without_history(opportunities, stages: Stages, cutoff, strength) -> pd.Data
 
 
 def stage_win_rates(
-    opportunities: pd.DataFrame,
+    opportunities: pd.DataFrame | None = None,
     stage_history: pd.DataFrame | None = None,
     stages: Stages | dict | None = None,
     *,
     as_of=None,
     strength: float = 10.0,
     by: str | None = None,
+    data: PipelineData | None = None,
     _prepared: _Prepared | None = None,
     _cutoff=None,
 ) -> pd.DataFrame:
@@ -148,6 +153,9 @@ def stage_win_rates(
         Also estimate per value of this column (``segment``, ``owner``), shrunk
         toward the all-deals rate of the stage (needs stage history; without it
         only the ``"all"`` rows are returned).
+    data : PipelineData, optional
+        Prepared inputs (then the tables and ``stages`` are not needed): reuses the
+        prepared stage history instead of preparing it again.
 
     Returns
     -------
@@ -160,6 +168,10 @@ def stage_win_rates(
     Ten closed deals reached Proposal and 6 were won; default 0.6, k = 10 keeps 0.6;
     with k = 0 the raw share is returned.
     """
+    if data is not None:  # its prepared history stands for stage_history
+        opportunities, stage_history, stages, _prepared = data.opportunities, None, data.stages, data.prepared
+    elif opportunities is None:
+        raise TypeError("pass the opportunities table (and optionally stage_history) or data=PipelineData")
     stages = Stages.from_config(stages)
     cutoff = _cutoff if _cutoff is not None else (cutoff_of(as_of) if as_of is not None else pd.Timestamp.max)
     if stage_history is None and _prepared is None:
