@@ -21,8 +21,12 @@ from forecasting.leads import (
     compare_models,
     crossfit_calibrate,
     drift_reference,
+    feature_effects,
+    format_reasons,
     grade_cuts,
+    grade_table,
     infer_types,
+    leads_per_week,
     learned_scorecard,
     load_rules,
     make_candidate,
@@ -30,7 +34,10 @@ from forecasting.leads import (
     psi,
     reason_codes,
     screen_features,
+    young_leads,
 )
+from forecasting.leads.compare import labelled
+from forecasting.leads.decisions import reference_values
 from forecasting.leads.features import coerce
 from forecasting.metrics.classification import ece, roc_auc
 
@@ -108,6 +115,32 @@ def test_leakage_guard_excludes_a_planted_leaky_column_and_include_forces_it():
     assert forced.excluded["industry"] == "excluded by the user"
     assert "leaky" in forced.excluded["need"]
     assert max(v for k, v in guarded.single_auc.items() if k != "lead_status") < 0.8
+
+
+def test_exclude_include_and_leaky_take_comma_separated_names():
+    leads, _ = simulate_leads(500)
+    leads["lead_status"] = np.where(leads["converted"] == 1, "Won", "Open")
+    as_lists = screen_features(leads, exclude=["industry", "budget"], include=["lead_status"], leaky=["need"])
+    as_text = screen_features(leads, exclude="industry, budget", include="lead_status", leaky="need")
+    assert as_text.types == as_lists.types and as_text.excluded == as_lists.excluded
+    assert "lead_status" in as_text.types and {"industry", "budget", "need"} <= set(as_text.excluded)
+
+
+def test_compare_records_free_text_without_warning():
+    leads, _ = simulate_leads(800)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        result = compare_models(leads, models="logistic", cv="stratified", folds=2, n_boot=20)
+    assert "free text" in result.features.excluded["note"]
+
+
+def test_young_leads_are_exactly_the_ones_left_out_of_training():
+    leads, _ = simulate_leads(500)
+    young = young_leads(leads, 45)
+    trained = labelled(leads, min_age_days=45)
+    assert len(young) + len(trained) == len(leads) and not set(young["lead_id"]) & set(trained["lead_id"])
+    assert (young["created_at"] > leads["created_at"].max() - pd.Timedelta(days=45)).all()
+    assert young["created_at"].min() > trained["created_at"].max()
 
 
 def test_unknown_exclude_column_is_bad_input():
@@ -269,6 +302,60 @@ def test_threshold_from_capacity_and_from_expected_value():
     assert by_value.threshold == pytest.approx(0.05) and by_value.rule == "expected_value"
     with pytest.raises(ValueError):
         choose_threshold(scores)
+
+
+def test_threshold_reports_the_share_of_conversions_the_calls_find():
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0])
+    y = np.array([1, 0, 1, 0, 0, 1, 0, 0, 0, 1])
+    # The team works 3 of 10 leads a week: calls the top 3, which hold 2 of the 4 conversions.
+    rule = choose_threshold(scores, capacity_per_week=3, leads_per_week=10, y=y)
+    assert rule.threshold == 0.7 and rule.share_called == 0.3 and rule.captured == 0.5
+    assert rule.to_dict()["captured"] == 0.5
+    assert choose_threshold(scores, deal_value=10, call_cost=4, y=y).captured == 0.75  # p >= 0.4: 3 of 4
+    assert choose_threshold(scores, capacity_per_week=3, leads_per_week=10).captured is None
+
+
+def test_leads_per_week_uses_the_recent_window():
+    # 2 leads a day for a year, then 10 a day for the last 13 weeks: the flow the team sees now is 70.
+    days = pd.date_range("2025-01-01", periods=365 + 91, freq="D")
+    created = np.concatenate([days[:365].repeat(2), days[365:].repeat(10)])
+    leads = pd.DataFrame({"created_at": created})
+    assert leads_per_week(leads) == pytest.approx(70.0)
+    assert leads_per_week(leads, weeks=52) == pytest.approx((91 * 10 + 273 * 2) / 52)
+    assert leads_per_week(leads.head(14)) == pytest.approx(14.0)  # a week of data: the window shrinks
+    assert leads_per_week(leads, as_of="2025-06-30") == pytest.approx(14.0)
+
+
+def test_grade_table_counts_leads_and_conversions_per_grade():
+    scores = np.arange(100) / 100  # A: >= 0.9, B: >= 0.7, C: >= 0.4 (the default 10/20/30 %)
+    y = (np.arange(100) % 4 == 0).astype(int)
+    table = grade_table(scores, y)
+    assert list(table.index) == ["A", "B", "C", "D"]
+    assert table["leads"].tolist() == [10, 20, 30, 40] and table["share"].tolist() == [0.1, 0.2, 0.3, 0.4]
+    assert table["conversions"].tolist() == [2, 5, 8, 10]  # multiples of 4 in 90-99, 70-89, 40-69, 0-39
+    assert table.loc["A", "conversion_rate"] == 0.2 and table.loc["A", "mean_score"] == pytest.approx(0.945)
+    empty = grade_table([0.1, 0.2], cuts=[0.9, 0.8, 0.7])
+    assert empty["leads"].tolist() == [0, 0, 0, 2] and "conversion_rate" not in empty
+
+
+def test_linear_reason_codes_equal_one_prediction_per_feature():
+    """The coefficient shortcut gives the counterfactual effects exactly, interactions included."""
+    leads, _ = simulate_leads(6000, seed=2)
+    types = {c: t for c, t in screen_features(leads).types.items()}
+    X, y = leads[list(types)], leads["converted"]
+    for name in ("logistic", "learned_scorecard"):
+        model = Calibrated(make_candidate(name, types), method="sigmoid", cv=2).fit(X, y)
+        if name == "logistic":
+            assert model.estimator_.named_steps["features"].interaction_onehot_  # interactions in play
+        lead = X.iloc[:400]
+        reference = reference_values(X, types)
+        scores, columns, fast = feature_effects(model, lead, reference)
+        predict = lambda f: model.predict_proba(f)[:, 1]  # noqa: E731
+        base = predict(lead)
+        slow = np.stack([base - predict(lead.assign(**{c: [reference[c]] * len(lead)})) for c in columns])
+        np.testing.assert_allclose(scores, base, rtol=1e-12)
+        np.testing.assert_allclose(fast, slow, atol=1e-10)
+        assert format_reasons(lead, columns, fast) == reason_codes(predict, lead, reference)
 
 
 def test_reason_codes_name_the_feature_that_moves_the_score():

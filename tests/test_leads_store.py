@@ -130,6 +130,21 @@ def test_scoring_in_chunks_equals_scoring_at_once(leads, saved, tmp_path, fmt):
     assert set(drift.columns) == {"feature", "psi", "band", "n"} and "(score)" in set(drift["feature"])
 
 
+def test_model_drift_is_the_table_batch_scoring_writes(leads, saved, tmp_path):
+    model, path = saved
+    batch = leads.tail(700)
+    source = tmp_path / "batch.csv"
+    batch.to_csv(source, index=False)
+    score_source(path, str(source), tmp_path / "scores.csv", chunksize=300)
+    written = pd.read_csv(tmp_path / "drift.csv").set_index("feature").sort_index()
+    table = model.drift(batch).set_index("feature").sort_index()
+    np.testing.assert_allclose(table["psi"], written["psi"], atol=1e-6)
+    assert (table["n"] == 700).all()
+    moved = model.drift(batch.assign(source="event", company_size=batch["company_size"] * 50)).set_index("feature")
+    assert moved.loc["source", "band"] == moved.loc["company_size", "band"] == "shifted"
+    assert moved.loc["budget", "band"] == "stable"
+
+
 def test_missing_feature_column_is_bad_input_naming_it(leads, saved, tmp_path):
     source = tmp_path / "leads.csv"
     leads.drop(columns=["seniority"]).to_csv(source, index=False)

@@ -21,12 +21,16 @@ def register(sub) -> None:
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def _feature_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default="converted", help="label column (default converted)")
-    p.add_argument("--exclude", action="append", default=[], metavar="COL",
-                   help="leave a column out of the features (repeatable)")
-    p.add_argument("--include", action="append", default=[], metavar="COL",
-                   help="keep a column the leakage guard would exclude (repeatable)")
+    p.add_argument("--exclude", action="extend", type=_names, default=[], metavar="COL[,COL...]",
+                   help="leave columns out of the features (comma-separated or repeated)")
+    p.add_argument("--include", action="extend", type=_names, default=[], metavar="COL[,COL...]",
+                   help="keep columns the leakage guard would exclude (comma-separated or repeated)")
     p.add_argument("--min-age-days", type=float, default=0, metavar="DAYS",
                    help="leave out leads younger than this (label not final yet), default 0")
     p.add_argument("--seed", type=int, default=0, help="seed of every random step (default 0)")
@@ -71,6 +75,8 @@ def _train_parser(sub) -> None:
                    help="calibration (default: the leaderboard's choice, else auto)")
     p.add_argument("--capacity", type=float, metavar="LEADS_PER_WEEK",
                    help="leads the team can work per week: sets the call threshold")
+    p.add_argument("--leads-per-week", type=float, metavar="N",
+                   help="leads arriving per week, for --capacity (default: the last 13 weeks of SOURCE)")
     p.add_argument("--deal-value", type=float, help="value of a won deal (expected-value threshold)")
     p.add_argument("--call-cost", type=float, help="cost of working a lead (expected-value threshold)")
     p.set_defaults(func=_train)
@@ -120,10 +126,16 @@ def _compare(args: argparse.Namespace) -> int:
         log.extra["excluded"] = result.features.excluded
     say(f"leads compare: best {result.best} (ROC AUC {result.leaderboard['roc_auc'].iloc[0]:.3f}) "
         f"-> {out / 'leaderboard.csv'}")
-    for column, reason in result.features.excluded.items():
-        if "leak" in reason:
-            say(f"  excluded {column}: {reason}")
+    _say_excluded(result.features.excluded)
     return 0
+
+
+def _say_excluded(excluded: dict) -> None:
+    """Name the columns a user may have expected as features: leaky ones and free text
+    (ids, dates of record and constants go without saying; all are in features.csv / the card)."""
+    for column, reason in excluded.items():
+        if "leak" in reason or "free text" in reason:
+            say(f"  not used: {column}: {reason}")
 
 
 def _leaderboard_row(path: str, name: str):
@@ -166,8 +178,8 @@ def _train(args: argparse.Namespace) -> int:
     log.step("load")
     model = train_model(leads, name, args.target, exclude=args.exclude, include=args.include,
                         calibration=calibration, seed=args.seed, min_age_days=args.min_age_days,
-                        cv_metrics=row, capacity_per_week=args.capacity, deal_value=args.deal_value,
-                        call_cost=args.call_cost)
+                        cv_metrics=row, capacity_per_week=args.capacity, leads_per_week=args.leads_per_week,
+                        deal_value=args.deal_value, call_cost=args.call_cost)
     log.step("train")
     model.save(out)
     log.step("save")
@@ -175,8 +187,13 @@ def _train(args: argparse.Namespace) -> int:
     log.extra["model"] = name
     log.write(out)  # run.json beside the model card, written last
     cv = model.card["cv_metrics"]
+    threshold = model.card["threshold"]
+    found = f", {threshold['captured']:.0%} of conversions" if threshold.get("captured") is not None else ""
     say(f"leads train: {name} (calibration {model.card['calibration']}, CV ROC AUC "
         f"{float(cv.get('roc_auc', float('nan'))):.3f}) -> {out}")
+    say(f"  call leads scoring >= {threshold['threshold']:.3f} ({threshold['detail']}): "
+        f"{threshold['share_called']:.0%} of leads{found}")
+    _say_excluded(model.card["excluded"])
     return 0
 
 

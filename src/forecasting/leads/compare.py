@@ -26,9 +26,9 @@ import pandas as pd
 from ..data.errors import DataError, problem
 from ..metrics.classification import METRICS, bootstrap_ci, paired_bootstrap, roc_auc
 from .calibration import choose_calibration, crossfit_calibrate
-from .features import FeatureSet, screen_features
+from .features import FeatureSet, screen_features, split_names
 
-__all__ = ["Comparison", "compare_models", "cv_folds", "labelled", "LEADERBOARD_COLUMNS"]
+__all__ = ["Comparison", "compare_models", "cv_folds", "labelled", "young_leads", "LEADERBOARD_COLUMNS"]
 
 LEADERBOARD_COLUMNS = ("model", "roc_auc", "roc_auc_lo", "roc_auc_hi", "pr_auc", "log_loss", "brier",
                        "ece", "ks", "lift_top10", "fit_seconds")
@@ -43,8 +43,10 @@ def labelled(leads: pd.DataFrame, target: str = "converted", min_age_days: float
     Raises
     ------
     DataError
-        If the label column is missing, not 0/1, or has one class only.
+        If the table is empty, or the label column is missing, not 0/1, or has one class only.
     """
+    if leads.empty:
+        raise DataError(problem("leads", None, "is empty: no rows to learn from"))
     if target not in leads.columns:
         raise DataError(problem("leads", target, "label column is missing; columns are: "
                                 + ", ".join(map(str, leads.columns[:20]))))
@@ -57,14 +59,41 @@ def labelled(leads: pd.DataFrame, target: str = "converted", min_age_days: float
                                 "forecasting.data.load_table to convert yes/no, true/false)", ids))
     keep = y.notna()
     if min_age_days and "created_at" in leads.columns:
-        created = pd.to_datetime(leads["created_at"])
-        keep &= created <= created.max() - pd.Timedelta(days=float(min_age_days))
+        keep &= ~_young(leads, min_age_days) & leads["created_at"].notna()
     out = leads.loc[keep].copy()
     out[target] = y[keep].astype(int)
     if out[target].nunique() < 2:
-        raise DataError(problem("leads", target, "label has only one class; a scorer needs both "
-                                "converted and not converted leads"))
+        older = f" older than {min_age_days:g} days" if min_age_days else ""
+        found = f"all {len(out):,} labelled leads{older} are {out[target].iloc[0]}" if len(out) else \
+            f"no labelled leads{older}"
+        raise DataError(problem("leads", target, f"label has only one class ({found}); a scorer needs "
+                                "both converted and not converted leads"))
     return out.reset_index(drop=True)
+
+
+def _young(leads: pd.DataFrame, min_age_days: float) -> pd.Series:
+    created = pd.to_datetime(leads["created_at"])
+    return created > created.max() - pd.Timedelta(days=float(min_age_days))
+
+
+def young_leads(leads: pd.DataFrame, min_age_days: float) -> pd.DataFrame:
+    """The leads too young for a final label: created less than ``min_age_days``
+    before the newest lead.
+
+    They are what :func:`labelled` (and so :func:`compare_models` and
+    ``train_model``) leave out with the same ``min_age_days``, and what a deployed
+    model scores now: the natural batch for a drift check.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b", "c"],
+    ...                       "created_at": pd.to_datetime(["2026-01-01", "2026-03-01", "2026-03-20"])})
+    >>> young_leads(leads, 30)["lead_id"].tolist()
+    ['b', 'c']
+    """
+    if "created_at" not in leads.columns:
+        raise DataError(problem("leads", "created_at", "is needed to tell young leads from old ones"))
+    return leads.loc[_young(leads, min_age_days)].reset_index(drop=True)
 
 
 def cv_folds(leads: pd.DataFrame, y: np.ndarray, *, cv: str = "time", folds: int = 5, seed: int = 0):
@@ -177,9 +206,8 @@ def _resolve_models(models, types, seed, rules) -> dict:
 
     if isinstance(models, Mapping):
         return dict(models)
-    if isinstance(models, str):
-        models = [m.strip() for m in models.split(",") if m.strip()]
-    names = list(models) if models else list(CANDIDATES)
+    models = split_names(models)
+    names = models or list(CANDIDATES)
     unknown = [n for n in names if n not in CANDIDATES]
     if unknown:
         raise ValueError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(CANDIDATES)}")
@@ -232,8 +260,10 @@ def compare_models(
         Number of test folds.
     seed : int
         Seed of every random step: same inputs, same numbers.
-    exclude, include, leaky : iterable of str
-        Passed to :func:`~forecasting.leads.features.screen_features`.
+    exclude, include, leaky : iterable of str or comma-separated str
+        Passed to :func:`~forecasting.leads.features.screen_features`. Free-text,
+        id-like and constant columns are dropped without a warning: they are
+        listed with their reason in ``result.features.excluded``.
     calibration : {"auto", "none", "sigmoid", "isotonic"}
         Calibration of the out-of-fold scores (``auto``: chosen per model by
         cross-fitted log loss).

@@ -3,12 +3,15 @@
 - :func:`grade_cuts` / :func:`assign_grades`: score cut points chosen on training
   scores (A = top 10 %, B = next 20 %, C = next 30 %, D = the rest by default)
   and stored in the model card, so grades mean the same thing on every batch.
+- :func:`grade_table`: leads, mean score and conversion rate of each grade.
 - :func:`choose_threshold`: the score above which sales calls a lead, from the
-  team's capacity (leads it can work per week) or from expected value (call when
-  ``p * deal_value > call_cost``).
-- :func:`reason_codes`: the top features pushing each lead's score up or down,
-  model-agnostic: the score change when one feature is set to its reference
-  value (median or most common level), as ``"seniority=vp +0.12"``.
+  team's capacity (leads it can work per week, see :func:`leads_per_week`) or
+  from expected value (call when ``p * deal_value > call_cost``).
+- :func:`feature_effects` / :func:`format_reasons` (and :func:`reason_codes` for
+  any scoring function): the top features pushing each lead's score up or down,
+  the score change when one feature is set to its reference value (median or
+  most common level), as ``"seniority=vp +0.12"``. Exact for every model; for
+  the linear candidates computed from the coefficients in one pass.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["GRADES", "grade_cuts", "assign_grades", "Threshold", "choose_threshold",
-           "reference_values", "reason_codes"]
+__all__ = ["GRADES", "grade_cuts", "assign_grades", "grade_table", "Threshold", "choose_threshold",
+           "leads_per_week", "reference_values", "feature_effects", "format_reasons", "reason_codes"]
 
 GRADES = ("A", "B", "C", "D")
 
@@ -53,6 +56,47 @@ def assign_grades(scores, cuts) -> np.ndarray:
     return np.asarray(GRADES, dtype=object)[np.minimum(index, len(GRADES) - 1)]
 
 
+def grade_table(scores, y=None, cuts=None, shares=(0.1, 0.2, 0.3)) -> pd.DataFrame:
+    """How many leads each grade holds and how well they convert.
+
+    Parameters
+    ----------
+    scores : array-like
+        Calibrated scores.
+    y : array-like, optional
+        Labels (0/1) of the same leads: adds ``conversions`` and ``conversion_rate``.
+    cuts : list of float, optional
+        Grade cut points (e.g. a model card's ``grades.cuts``); by default
+        :func:`grade_cuts` of ``scores`` with ``shares``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by grade ``A``-``D``: ``leads``, ``share``, ``mean_score`` and, with
+        labels, ``conversions`` and ``conversion_rate`` (NaN for an empty grade).
+
+    Examples
+    --------
+    >>> table = grade_table([0.9, 0.6, 0.5, 0.1, 0.05], [1, 1, 0, 0, 1], cuts=[0.8, 0.55, 0.3])
+    >>> table["leads"].tolist(), table["conversion_rate"].tolist()
+    ([1, 1, 1, 2], [1.0, 1.0, 0.0, 0.5])
+    """
+    scores = np.asarray(scores, dtype=float)
+    cuts = grade_cuts(scores, shares) if cuts is None else cuts
+    frame = pd.DataFrame({"grade": assign_grades(scores, cuts), "score": scores})
+    aggregations = {"leads": ("score", "size"), "mean_score": ("score", "mean")}
+    if y is not None:
+        frame["y"] = np.asarray(y, dtype=float)
+        aggregations.update(conversions=("y", "sum"), conversion_rate=("y", "mean"))
+    table = frame.groupby("grade").agg(**aggregations).reindex(list(GRADES))
+    table.index.name = "grade"
+    table["leads"] = table["leads"].fillna(0).astype(int)
+    if y is not None:
+        table["conversions"] = table["conversions"].fillna(0).astype(int)
+    table.insert(1, "share", table["leads"] / max(len(scores), 1))
+    return table
+
+
 @dataclass(frozen=True)
 class Threshold:
     """A calling rule: call leads scoring at least ``threshold``.
@@ -66,12 +110,16 @@ class Threshold:
         Share of the reference leads at or above the threshold.
     detail : str
         The inputs of the rule, in words.
+    captured : float or None
+        Share of the reference leads' conversions at or above the threshold (what
+        the calls would find), when their labels were given.
     """
 
     threshold: float
     rule: str
     share_called: float
     detail: str
+    captured: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,7 +127,7 @@ class Threshold:
 
 def choose_threshold(scores, *, capacity_per_week: float | None = None,
                      leads_per_week: float | None = None, deal_value: float | None = None,
-                     call_cost: float | None = None) -> Threshold:
+                     call_cost: float | None = None, y=None) -> Threshold:
     """Choose the score threshold for calling leads.
 
     Parameters
@@ -93,6 +141,9 @@ def choose_threshold(scores, *, capacity_per_week: float | None = None,
         Value of a won deal and cost of working a lead: call when the expected
         value ``p * deal_value`` exceeds ``call_cost``, i.e. ``p >= cost / value``
         (scores must be calibrated probabilities).
+    y : array-like, optional
+        Labels of the same leads (e.g. out-of-fold): sets ``captured``, the share
+        of their conversions the calls would find.
 
     Examples
     --------
@@ -100,6 +151,8 @@ def choose_threshold(scores, *, capacity_per_week: float | None = None,
     0.8
     >>> choose_threshold([0.1, 0.3], deal_value=1000, call_cost=50).threshold
     0.05
+    >>> choose_threshold([0.9, 0.6, 0.4, 0.1], capacity_per_week=1, leads_per_week=2, y=[1, 0, 1, 0]).captured
+    0.5
     """
     scores = np.asarray(scores, dtype=float)
     if capacity_per_week is not None:
@@ -107,7 +160,7 @@ def choose_threshold(scores, *, capacity_per_week: float | None = None,
             raise ValueError("a capacity rule needs leads_per_week > 0")
         share = min(1.0, capacity_per_week / leads_per_week)
         threshold = float(np.quantile(scores, 1 - share, method="higher")) if share < 1 else float(scores.min())
-        detail = f"team works {capacity_per_week:g} of {leads_per_week:g} leads a week"
+        detail = f"team works {capacity_per_week:.4g} of {leads_per_week:.4g} leads a week"
         rule = "capacity"
     elif deal_value is not None and call_cost is not None:
         if deal_value <= 0:
@@ -117,7 +170,50 @@ def choose_threshold(scores, *, capacity_per_week: float | None = None,
         rule = "expected_value"
     else:
         raise ValueError("give capacity_per_week and leads_per_week, or deal_value and call_cost")
-    return Threshold(threshold, rule, float(np.mean(scores >= threshold)), detail)
+    called = scores >= threshold
+    captured = None
+    if y is not None and np.sum(y) > 0:
+        y = np.asarray(y, dtype=float)
+        captured = float(y[called].sum() / y.sum())
+    return Threshold(threshold, rule, float(np.mean(called)), detail, captured)
+
+
+def leads_per_week(leads: pd.DataFrame, *, weeks: float = 13, as_of=None) -> float | None:
+    """Leads arriving per week, over the last ``weeks`` weeks before ``as_of``.
+
+    A recent window, not the whole history: lead volume grows and moves with the
+    season, and a capacity threshold must match the flow the team sees now.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        Leads with ``created_at`` (all of them: young leads without a final label count too).
+    weeks : float
+        Length of the window (default 13, a quarter); shortened to the data's span.
+    as_of : date-like, optional
+        End of the window (default: the newest lead).
+
+    Returns
+    -------
+    float or None
+        None without ``created_at`` or with a window of zero length.
+
+    Examples
+    --------
+    >>> days = pd.date_range("2025-01-01", periods=200, freq="D")
+    >>> leads_per_week(pd.DataFrame({"created_at": days.repeat(3)}))  # three a day
+    21.0
+    """
+    if "created_at" not in leads.columns:
+        return None
+    created = pd.to_datetime(leads["created_at"]).dropna()
+    if created.empty:
+        return None
+    end = pd.Timestamp(as_of) if as_of is not None else created.max()
+    start = max(end - pd.Timedelta(weeks=weeks), created.min() - pd.Timedelta(days=1))
+    span = (end - start).total_seconds() / (7 * 86400)
+    arrived = int(((created > start) & (created <= end)).sum())
+    return float(arrived / span) if span > 0 else None
 
 
 def reference_values(frame: pd.DataFrame, types: Mapping[str, str]) -> dict:
@@ -149,13 +245,167 @@ def _label(value) -> str:
     return str(value)
 
 
+# Rows per prediction call of the counterfactual reason codes (memory stays bounded).
+_BATCH_ROWS = 200_000
+
+# "+0.12" for every effect in hundredths (and "" for none): formatting millions of floats
+# one by one is slow, picking them from this list is not.
+_HUNDREDTHS = [f"{k / 100:+.2f}" for k in range(-100, 101)] + [""]
+
+
+def _hundredths(effects: np.ndarray, shown: np.ndarray) -> np.ndarray:
+    """Position in :data:`_HUNDREDTHS` of each effect, rounded half away from zero."""
+    steps = np.sign(effects) * np.floor(np.abs(effects) * 100 + 0.5)
+    return np.where(shown, np.clip(steps, -100, 100) + 100, len(_HUNDREDTHS) - 1).astype(np.int64)
+
+
+def _linear_parts(estimator):
+    """``(LeadFeatures, logistic regression, calibrator or None)`` of a linear candidate, else None."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from .calibration import Calibrated
+    from .features import LeadFeatures
+
+    calibrator = None
+    if isinstance(estimator, Calibrated):
+        calibrator, estimator = estimator.calibrator_, estimator.estimator_
+    if not (isinstance(estimator, Pipeline) and len(estimator.steps) == 2):
+        return None
+    features, model = estimator.steps[0][1], estimator.steps[1][1]
+    if (isinstance(features, LeadFeatures) and features.style in ("linear", "bins")
+            and type(model) is LogisticRegression and len(model.classes_) == 2):
+        return features, model, calibrator
+    return None
+
+
+def _counterfactual_effects(predict, frame: pd.DataFrame, columns, reference) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and ``score - score with one feature at its reference`` by prediction: any model."""
+    from .features import reference_column
+
+    base = np.asarray(predict(frame), dtype=float)
+    if not columns or len(frame) == 0:
+        return base, np.zeros((len(columns), len(frame)))
+    # Counterfactual copies stacked into few predict calls of at most ~_BATCH_ROWS rows.
+    per_call = max(1, _BATCH_ROWS // len(frame))
+    other = []
+    for start in range(0, len(columns), per_call):
+        copies = [frame.assign(**{c: reference_column(reference[c], len(frame), frame.index)})
+                  for c in columns[start:start + per_call]]
+        other.append(np.asarray(predict(pd.concat(copies, ignore_index=True)), dtype=float))
+    return base, base[None, :] - np.concatenate(other).reshape(len(columns), len(frame))
+
+
+def feature_effects(estimator, frame: pd.DataFrame, reference: Mapping) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Scores of leads and how much each feature moves them.
+
+    The effect of feature ``f`` on a lead is ``score(lead) - score(lead with f at
+    its reference value)``. For the linear candidates (lead features + logistic
+    regression, calibrated or not: ``logistic``, ``learned_scorecard``) it is
+    computed exactly from the coefficients with a single transform of the
+    leads; for other models with one batched prediction per feature.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        ``predict_proba`` on a leads DataFrame.
+    frame : DataFrame
+        Leads to explain (feature columns).
+    reference : mapping
+        Feature -> reference value (:func:`reference_values`).
+
+    Returns
+    -------
+    scores : ndarray of shape (n_leads,)
+        ``estimator.predict_proba(frame)[:, 1]``.
+    columns : list of str
+        The features of ``reference`` found in ``frame``.
+    effects : ndarray of shape (n_features, n_leads)
+    """
+    from scipy.special import expit
+
+    from .calibration import apply_calibrator
+
+    columns = [c for c in reference if c in frame.columns]
+    linear = _linear_parts(estimator)
+    if linear is None or len(frame) == 0:
+        scores, effects = _counterfactual_effects(lambda f: estimator.predict_proba(f)[:, 1], frame, columns,
+                                                  reference)
+        return scores, columns, effects
+    features, model, calibrator = linear
+    design, drops = features.effects(frame, model.coef_, reference)
+    scores = apply_calibrator(calibrator, model.predict_proba(design)[:, 1])
+    logit = model.decision_function(design)
+    position = {f: k for k, f in enumerate(features.types_)}
+    drops = np.stack([drops[:, position[c]] if c in position else np.zeros(len(frame)) for c in columns])
+    # Through the same link and calibration as the score itself.
+    other = apply_calibrator(calibrator, expit(logit[None, :] - drops).ravel()).reshape(drops.shape)
+    return scores, columns, apply_calibrator(calibrator, expit(logit))[None, :] - other
+
+
+def format_reasons(frame: pd.DataFrame, columns, effects, *, top: int = 3, min_effect: float = 0.005) -> list[str]:
+    """Reason codes from feature effects: the ``top`` largest (at least ``min_effect``) as
+    ``"col=value +0.12"``, ``;``-separated, largest first.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The leads (their values are shown).
+    columns : list of str
+        Feature of each row of ``effects``.
+    effects : array-like of shape (n_features, n_leads)
+        From :func:`feature_effects`.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"seniority": ["vp", "ic"], "visits": [1.0, 9.0]})
+    >>> format_reasons(frame, ["seniority", "visits"], [[0.12, 0.0], [0.001, 0.08]])
+    ['seniority=vp +0.12', 'visits=9 +0.08']
+    """
+    return _reason_texts(frame, columns, effects, top, min_effect).to_pylist()
+
+
+def _reason_texts(frame: pd.DataFrame, columns, effects, top: int = 3, min_effect: float = 0.005):
+    """:func:`format_reasons` as an Arrow string array (no Python string per lead)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(frame)
+    effects = np.asarray(effects, dtype=float).reshape(len(columns), n)
+    if not len(columns) or n == 0:
+        return pa.array([""] * n, pa.string())
+    rows = np.arange(n)
+    steps = pa.array(_HUNDREDTHS, pa.string())
+    parts = []
+    size = np.abs(effects)
+    # One rank at a time, vectorized over leads: each reason is picked from a short list of
+    # "col=value " texts (one per distinct value shown) and one of "+0.12"; Arrow joins them.
+    for rank in range(min(top, len(columns))):
+        feature = np.argmax(size, axis=0)  # the first largest: ties in column order
+        size[feature, rows] = -1.0
+        effect = effects[feature, rows]
+        shown = np.abs(effect) >= min_effect
+        texts, index = [""], np.zeros(n, dtype=np.int64)
+        leads = np.flatnonzero(shown)
+        leads = leads[np.argsort(feature[leads], kind="stable")]  # grouped by feature
+        groups = np.split(leads, np.cumsum(np.bincount(feature[leads], minlength=len(columns)))[:-1])
+        for k, at in ((k, at) for k, at in enumerate(groups) if len(at)):
+            codes, uniques = pd.factorize(frame[columns[k]].array.take(at), use_na_sentinel=True)
+            lead = f"{';' if rank else ''}{columns[k]}="  # a rank is shown only if the ones before are
+            index[at] = len(texts) + np.where(codes < 0, len(uniques), codes)
+            texts += [f"{lead}{_label(u)} " for u in uniques] + [f"{lead}missing "]
+        parts += [pa.array(texts, pa.string()).take(pa.array(index)), steps.take(pa.array(_hundredths(effect, shown)))]
+    return pc.binary_join_element_wise(*parts, "")
+
+
 def reason_codes(predict, frame: pd.DataFrame, reference: Mapping, *, top: int = 3,
                  min_effect: float = 0.005) -> list[str]:
     """Top features pushing each lead's score up or down, as ``"col=value +0.12"``.
 
     Each feature's effect is ``score(lead) - score(lead with that feature at its
     reference value)``; the ``top`` largest in size (at least ``min_effect``) are
-    listed, ``;``-separated. One batched prediction per feature keeps it fast.
+    listed, ``;``-separated. One batched prediction per feature: works with any
+    scoring function (:func:`feature_effects` is faster for a fitted linear model).
 
     Parameters
     ----------
@@ -166,26 +416,6 @@ def reason_codes(predict, frame: pd.DataFrame, reference: Mapping, *, top: int =
     reference : mapping
         Feature -> reference value (:func:`reference_values`).
     """
-    base = np.asarray(predict(frame), dtype=float)
     columns = [c for c in reference if c in frame.columns]
-    if not columns or len(frame) == 0:
-        return [""] * len(frame)
-    # All counterfactual copies in one frame: one predict call for every feature.
-    copies = []
-    for column in columns:
-        changed = frame.copy()
-        changed[column] = pd.Series([reference[column]] * len(frame), index=frame.index,
-                                    dtype=object if not isinstance(reference[column], float) else float)
-        copies.append(changed)
-    other = np.asarray(predict(pd.concat(copies, ignore_index=True)), dtype=float)
-    effects = base[None, :] - other.reshape(len(columns), len(frame))
-    order = np.argsort(-np.abs(effects), axis=0, kind="stable")[:top]
-    out = []
-    for i in range(len(frame)):
-        parts = []
-        for j in order[:, i]:
-            effect = effects[j, i]
-            if abs(effect) >= min_effect:
-                parts.append(f"{columns[j]}={_label(frame[columns[j]].iloc[i])} {effect:+.2f}")
-        out.append(";".join(parts))
-    return out
+    _, effects = _counterfactual_effects(predict, frame, columns, reference)
+    return format_reasons(frame, columns, effects, top=top, min_effect=min_effect)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .features import coerce
+from .features import _positions, _text_codes, coerce
 
 __all__ = ["psi", "psi_band", "drift_reference", "DriftCounter", "SCORE"]
 
@@ -58,8 +58,8 @@ def _assign(spec: dict, values) -> np.ndarray:
         x = np.asarray(values, dtype=float)
         idx = np.searchsorted(spec["edges"], x, side="right")
         return np.where(np.isnan(x), len(spec["edges"]) + 1, idx)
-    lookup = {v: i for i, v in enumerate(spec["levels"])}
-    return pd.Series(np.asarray(values, dtype=object)).map(lookup).fillna(len(spec["levels"])).to_numpy(int)
+    codes = _positions(spec["levels"], values)
+    return np.where(codes < 0, len(spec["levels"]), codes)
 
 
 def _n_bins(spec: dict) -> int:
@@ -106,15 +106,25 @@ class DriftCounter:
         self.counts = {c: np.zeros(_n_bins(spec), dtype=np.int64) for c, spec in reference.items()}
 
     def update(self, frame: pd.DataFrame, scores=None) -> None:
-        data = coerce(frame, {c: t for c, t in self.types.items() if c in self.reference})
+        """Count a chunk of leads (and their ``scores``, if given) in the training bins."""
         for column, spec in self.reference.items():
             if column == SCORE:
-                values = scores
+                if scores is None:
+                    continue
+                bins = _assign(spec, scores)
             else:
-                kind = self.types.get(column)
-                values = data[f"{column}__days" if kind == "datetime" else column].to_numpy()
-            if values is not None:
-                self.counts[column] += np.bincount(_assign(spec, values), minlength=_n_bins(spec))
+                bins = self._bins(frame, column, spec)
+            self.counts[column] += np.bincount(bins, minlength=_n_bins(spec))
+
+    def _bins(self, frame: pd.DataFrame, column: str, spec: dict) -> np.ndarray:
+        kind = self.types.get(column)
+        if spec["kind"] == "categorical" and column in frame.columns:
+            # The bin of each distinct text, then of each lead: no per-lead string work.
+            codes, texts = _text_codes(frame[column])
+            lookup = {level: i for i, level in enumerate(spec["levels"])}
+            return np.array([lookup.get(t, len(lookup)) for t in texts])[codes]
+        data = coerce(frame, {column: kind})
+        return _assign(spec, data[f"{column}__days" if kind == "datetime" else column].to_numpy())
 
     def table(self) -> pd.DataFrame:
         """``feature, psi, band, n``, most shifted first (the score row is ``(score)``)."""

@@ -43,6 +43,7 @@ __all__ = [
     "FeatureSet",
     "LeadFeatures",
     "coerce",
+    "split_names",
     "add_response_time",
 ]
 
@@ -123,7 +124,7 @@ def _column_kind(name: str, values: pd.Series) -> tuple[str, str | None]:
 
 
 def infer_types(
-    frame: pd.DataFrame, *, target: str = "converted", skip: Iterable[str] = ()
+    frame: pd.DataFrame, *, target: str = "converted", skip: Iterable[str] = (), warn: bool = True
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Type the feature columns of a leads table.
 
@@ -135,6 +136,9 @@ def infer_types(
         Label column (never a feature).
     skip : iterable of str
         Further columns to leave out silently.
+    warn : bool
+        Warn (:class:`~forecasting.data.DataWarning`) about each free-text column
+        dropped; :func:`screen_features` records them in ``excluded`` instead.
 
     Returns
     -------
@@ -159,7 +163,7 @@ def infer_types(
         kind, reason = _column_kind(column, frame[column])
         if reason:
             dropped[column] = reason
-            if kind == "text":
+            if kind == "text" and warn:
                 warnings.warn(f"leads.{column}: {reason}", DataWarning, stacklevel=2)
         else:
             types[column] = kind
@@ -172,7 +176,7 @@ def infer_types(
 def _as_bool(values: pd.Series) -> np.ndarray:
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
         return pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
-    text = values.astype(object).map(lambda v: str(v).strip().lower() if pd.notna(v) else None)
+    text = pd.Series(_as_text(values), index=values.index).str.lower()
     return np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan))
 
 
@@ -186,9 +190,20 @@ def _as_days(values: pd.Series) -> np.ndarray:
     return stamps.astype("datetime64[ns]")
 
 
+def _text_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """``texts[codes]`` is ``str(value).strip()`` of each value, ``"(missing)"`` for missing
+    or blank (code -1 picks the last text, ``"(missing)"``).
+
+    Each distinct value is cast once: batch scoring casts millions of values of a
+    few dozen levels.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, [str(u).strip() or MISSING for u in uniques] + [MISSING]
+
+
 def _as_text(values: pd.Series) -> np.ndarray:
-    text = values.astype(object).map(lambda v: str(v).strip() if pd.notna(v) and str(v).strip() else MISSING)
-    return text.to_numpy(dtype=object)
+    codes, texts = _text_codes(values)
+    return np.array(texts, dtype=object)[codes]
 
 
 def coerce(frame: pd.DataFrame, types: Mapping[str, str]) -> pd.DataFrame:
@@ -211,11 +226,38 @@ def coerce(frame: pd.DataFrame, types: Mapping[str, str]) -> pd.DataFrame:
             stamps = _as_days(values)
             days = (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy() / 86400.0
             out[f"{column}__days"] = days
-            out[f"{column}__weekday"] = np.where(stamps.isna(), MISSING, stamps.dt.day_name().astype(object))
-            out[f"{column}__month"] = np.where(stamps.isna(), MISSING, stamps.dt.month.astype("Int64").astype(str))
+            out[f"{column}__weekday"] = _objects(
+                np.where(stamps.isna(), MISSING, stamps.dt.day_name().astype(object)), frame.index)
+            out[f"{column}__month"] = _objects(
+                np.where(stamps.isna(), MISSING, stamps.dt.month.astype("Int64").astype(str)), frame.index)
         else:
-            out[column] = _as_text(values)
+            out[column] = _objects(_as_text(values), frame.index)
     return pd.DataFrame(out, index=frame.index)
+
+
+def _objects(values: np.ndarray, index) -> pd.Series:
+    # Explicitly object: pandas 3 would convert the strings to its Arrow string dtype, and every
+    # step after (grouping, one-hot, drift bins) would convert them back, at millions of rows.
+    return pd.Series(values, index=index, dtype=object)
+
+
+def _positions(levels, values) -> np.ndarray:
+    """Position of each value among ``levels`` (-1 if absent). Both sides stay Python objects:
+    pandas 3 would convert them to Arrow strings and back, at every chunk of batch scoring."""
+    objects = pd.Index(np.asarray(values, dtype=object), dtype=object)
+    return pd.Index(np.asarray(levels, dtype=object), dtype=object).get_indexer(objects)
+
+
+def _sources(types: Mapping[str, str]) -> dict[str, str]:
+    """Coerced column -> the input feature it comes from (only where they differ)."""
+    return {f"{column}__{part}": column for column, kind in types.items() if kind == "datetime"
+            for part in ("days", "weekday", "month")}
+
+
+def reference_column(value, n: int, index=None) -> pd.Series:
+    """A column holding ``value`` on ``n`` rows, typed the way :func:`coerce` reads it back
+    (floats as floats, anything else as objects): the counterfactual of a reason code."""
+    return pd.Series([value] * n, index=index, dtype=float if isinstance(value, float) else object)
 
 
 def _derived_kinds(types: Mapping[str, str]) -> dict[str, str]:
@@ -305,6 +347,21 @@ class FeatureSet:
                 "target": self.target}
 
 
+def split_names(names: str | Iterable[str] | None) -> list[str]:
+    """Names (of columns, models) from a comma-separated string (``"a, b"``) or an iterable of names.
+
+    Examples
+    --------
+    >>> split_names("lead_status, tags"), split_names(["a,b"]), split_names(None)
+    (['lead_status', 'tags'], ['a,b'], [])
+    """
+    if names is None:
+        return []
+    if isinstance(names, str):
+        return [n.strip() for n in names.split(",") if n.strip()]
+    return [str(n) for n in names]
+
+
 def screen_features(
     frame: pd.DataFrame,
     target: str = "converted",
@@ -323,12 +380,12 @@ def screen_features(
         Leads with the label column ``target`` (0/1).
     target : str
         Label column.
-    exclude : iterable of str
+    exclude : iterable of str or comma-separated str
         Columns the user leaves out.
-    include : iterable of str
+    include : iterable of str or comma-separated str
         Columns kept even if the guard flags them (leaky by the dataset's list or
         by their single-feature AUC).
-    leaky : iterable of str
+    leaky : iterable of str or comma-separated str
         Columns known to be filled in after the outcome (e.g. a dataset adapter's
         ``leaky`` list); excluded unless in ``include``.
     threshold : float
@@ -339,15 +396,16 @@ def screen_features(
     Returns
     -------
     FeatureSet
+        Free text, ids and constants are in ``excluded`` with their reason (no warning).
     """
     from ..data.errors import DataError, problem
 
-    exclude, include, leaky = set(exclude), set(include), set(leaky)
+    exclude, include, leaky = (set(split_names(names)) for names in (exclude, include, leaky))
     unknown = sorted((exclude | include) - set(frame.columns))
     if unknown:
         raise DataError([problem("leads", c, "is named in --exclude/--include but is not a column")
                          for c in unknown])
-    types, dropped = infer_types(frame, target=target)
+    types, dropped = infer_types(frame, target=target, warn=False)
     excluded = {c: ("leakage by definition (known only after conversion)" if c == "converted_at"
                     else "not a feature (id, date of record or label)")
                 for c in NEVER_FEATURES if c in frame.columns and c != target}
@@ -526,7 +584,7 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         out = {}
         for c in columns:
             keep = set(self.levels_[c])
-            out[c] = np.where(pd.Series(data[c]).isin(keep), data[c], OTHER).astype(object)
+            out[c] = _objects(np.where(pd.Series(data[c]).isin(keep), data[c], OTHER), data.index)
         return pd.DataFrame(out, index=data.index)
 
     def _binned(self, data: pd.DataFrame) -> pd.DataFrame:
@@ -538,9 +596,9 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             elif c in self.edges_:
                 labels = _bin_labels(self.edges_[c])
                 idx = np.searchsorted(self.edges_[c], values.to_numpy(float), side="right")
-                out[c] = np.where(values.isna(), MISSING, np.asarray(labels, dtype=object)[idx])
+                out[c] = _objects(np.where(values.isna(), MISSING, np.asarray(labels, dtype=object)[idx]), data.index)
             else:
-                out[c] = np.where(values.isna(), MISSING, values.map(_fmt).astype(object))
+                out[c] = _objects(np.where(values.isna(), MISSING, values.map(_fmt).astype(object)), data.index)
         return pd.DataFrame(out, index=data.index)
 
     # -- transform -----------------------------------------------------------------------
@@ -553,37 +611,148 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         return getattr(self, f"_transform_{self.style}")(data)
 
     def _transform_linear(self, data):
-        parts, names = [], []
+        design, names, _, _ = self._linear_design(data)
+        return design, names
+
+    def _linear_design(self, data):
+        """Model inputs of the ``linear`` style, their names, the input feature each column
+        depends on (None for interactions) and the interactions' factors (levels, centred
+        quantiles; None without interactions)."""
+        parts, names, owners = [], [], []
+
+        def add(values, cols, owner_of):
+            parts.append(values)
+            names.extend(cols)
+            owners.extend(owner_of)
+
+        quantiles = None
         if self.spline_cols_:
-            basis = self.spline_.transform(self.quantile_.transform(self._impute(data[self.spline_cols_])))
-            parts.append(basis)
+            quantiles = self.quantile_.transform(self._impute(data[self.spline_cols_]))
+            basis = self.spline_.transform(quantiles)
             per = basis.shape[1] // len(self.spline_cols_)
-            names += [f"{c}__spline{i}" for c in self.spline_cols_ for i in range(per)]
+            add(basis, [f"{c}__spline{i}" for c in self.spline_cols_ for i in range(per)],
+                [self._source(c) for c in self.spline_cols_ for _ in range(per)])
         if self.plain_cols_:
-            parts.append(self._impute(data[self.plain_cols_]))
-            names += self.plain_cols_
+            add(self._impute(data[self.plain_cols_]), self.plain_cols_, map(self._source, self.plain_cols_))
         if self.missing_:
-            parts.append(data[self.missing_].isna().to_numpy(dtype=float))
-            names += [f"{c}__missing" for c in self.missing_]
-        categorical = self.onehot_cols_ + self.target_cols_
-        grouped = self._group(data, categorical)
+            add(data[self.missing_].isna().to_numpy(dtype=float), [f"{c}__missing" for c in self.missing_],
+                map(self._source, self.missing_))
+        grouped = self._group(data, self.onehot_cols_ + self.target_cols_)
+        factors = None
         if self.onehot_cols_:
-            onehot = self.onehot_.transform(grouped[self.onehot_cols_])
-            parts.append(onehot)
+            onehot = self._onehot(grouped[self.onehot_cols_])
             onehot_names = list(self.onehot_.get_feature_names_out())
-            names += onehot_names
+            add(onehot, onehot_names, [self._source(c) for c, levels in
+                                       zip(self.onehot_cols_, self.onehot_.categories_) for _ in levels])
             if self.interaction_onehot_:
-                centred = self.quantile_.transform(self._impute(data[self.spline_cols_])) - 0.5
-                level = onehot[:, self.interaction_onehot_]
-                parts.append(_INTERACTION_SCALE * (level[:, :, None] * centred[:, None, :]).reshape(len(data), -1))
-                names += [f"{onehot_names[i]}:{c}" for i in self.interaction_onehot_ for c in self.spline_cols_]
+                levels = onehot[:, self.interaction_onehot_]
+                centred = quantiles - 0.5
+                add(_INTERACTION_SCALE * (levels[:, :, None] * centred[:, None, :]).reshape(len(data), -1),
+                    [f"{onehot_names[i]}:{c}" for i in self.interaction_onehot_ for c in self.spline_cols_],
+                    [None] * (len(self.interaction_onehot_) * len(self.spline_cols_)))
+                factors = (levels, centred)
         if self.target_cols_:
-            parts.append(self.target_.transform(grouped[self.target_cols_]))
-            names += [f"{c}__target" for c in self.target_cols_]
-        return (np.hstack(parts) if parts else np.zeros((len(data), 0))), names
+            add(self.target_.transform(grouped[self.target_cols_]), [f"{c}__target" for c in self.target_cols_],
+                map(self._source, self.target_cols_))
+        design = np.hstack(parts) if parts else np.zeros((len(data), 0))
+        return design, names, owners, factors
+
+    def _onehot(self, frame: pd.DataFrame) -> np.ndarray:
+        """``self.onehot_.transform(frame)`` (unseen levels all zero), from category codes: several
+        times faster on the millions of rows of batch scoring."""
+        out = np.zeros((len(frame), sum(len(levels) for levels in self.onehot_.categories_)))
+        rows = np.arange(len(frame))
+        start = 0
+        for column, levels in zip(frame.columns, self.onehot_.categories_):
+            codes = _positions(levels, frame[column])
+            known = codes >= 0
+            out[rows[known], start + codes[known]] = 1.0
+            start += len(levels)
+        return out
+
+    def _source(self, column: str) -> str:
+        """The input feature a coerced column comes from (``d__days`` -> ``d``)."""
+        return _sources(self.types_).get(column, column)
 
     def _transform_bins(self, data):
-        return self.onehot_.transform(self._binned(data)), list(self.onehot_.get_feature_names_out())
+        return self._onehot(self._binned(data)), list(self.onehot_.get_feature_names_out())
+
+    def effects(self, X, coef, reference: Mapping):
+        """Model inputs and the exact per-feature effects on a linear function of them.
+
+        For a linear model with coefficients ``coef`` on this transformer's output,
+        ``effects[:, k]`` is ``coef @ (transform(X) - transform(X with feature k set to
+        reference[k]))``: how much the model's log-odds would drop if that one feature
+        took its reference value (category x number interactions included). The same
+        numbers as one counterfactual prediction per feature, at the cost of one transform.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Leads (feature columns).
+        coef : array-like
+            One coefficient per output column.
+        reference : mapping
+            Input feature -> reference value (a median or the most common level).
+
+        Returns
+        -------
+        design : ndarray
+            ``transform(X)``.
+        effects : ndarray of shape (n_rows, n_features)
+            Columns in the order of ``types_`` (0 for features dropped in ``fit``).
+        """
+        check_is_fitted(self, "kinds_")
+        if self.style not in ("linear", "bins"):
+            raise ValueError(f"effects need the linear or bins style, not {self.style!r}")
+        features = list(self.types_)
+        data = coerce(_frame(X), self.types_)
+        ref = coerce(pd.DataFrame({c: reference_column(reference.get(c), 1) for c in features}), self.types_)
+        if self.style == "bins":
+            design, ref_design = (self._transform_bins(d)[0] for d in (data, ref))
+            owners = [self._source(c) for c, levels in zip(self.kinds_, self.onehot_.categories_) for _ in levels]
+            factors = ref_factors = None
+        else:
+            design, _, owners, factors = self._linear_design(data)
+            ref_design, _, _, ref_factors = self._linear_design(ref)
+        coef = np.asarray(coef, dtype=float).ravel()
+        index = {f: k for k, f in enumerate(features)}
+        weights = np.zeros((len(coef), len(features)))  # coefficient of each column on its feature
+        for j, owner in enumerate(owners):
+            if owner is not None:
+                weights[j, index[owner]] = coef[j]
+        effects = design @ weights - ref_design @ weights
+        if factors is not None:
+            effects += self._interaction_effects(factors, ref_factors, coef, owners, index)
+        return design, effects
+
+    def _interaction_effects(self, factors, ref_factors, coef, owners, index) -> np.ndarray:
+        """Drop of the interaction terms when each feature in them takes its reference value.
+
+        The terms are ``sum_k (levels @ W)_k * centred_k``; a feature at its reference
+        changes its own level columns (through ``levels @ W``) and its own centred
+        quantile columns, so each feature costs a few operations per lead.
+        """
+        levels, centred = factors
+        ref_levels, ref_centred = ref_factors
+        columns = [j for j, owner in enumerate(owners) if owner is None]
+        weights = _INTERACTION_SCALE * coef[columns].reshape(levels.shape[1], centred.shape[1])
+        level_owner = np.array([self._source(self._onehot_column(i)) for i in self.interaction_onehot_])
+        number_owner = np.array([self._source(c) for c in self.spline_cols_])
+        mixed = levels @ weights  # (n, numbers): each number's slope for the lead's levels
+        base = np.einsum("nk,nk->n", mixed, centred)
+        out = np.zeros((len(levels), len(index)))
+        for feature in set(level_owner) | set(number_owner):
+            own_levels, own_numbers = level_owner == feature, number_owner == feature
+            other_mixed = mixed - (levels[:, own_levels] - ref_levels[0, own_levels]) @ weights[own_levels]
+            other_centred = np.where(own_numbers, ref_centred[0], centred)
+            out[:, index[feature]] = base - np.einsum("nk,nk->n", other_mixed, other_centred)
+        return out
+
+    def _onehot_column(self, position: int) -> str:
+        """The category column of a position in the one-hot block."""
+        sizes = np.cumsum([len(levels) for levels in self.onehot_.categories_])
+        return self.onehot_cols_[int(np.searchsorted(sizes, position, side="right"))]
 
     def _transform_tree(self, data):
         out = {c: data[c].to_numpy(dtype=float) for c in self.tree_numeric_}

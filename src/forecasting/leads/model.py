@@ -65,21 +65,50 @@ class LeadModel:
         return self.estimator.predict_proba(frame[list(self.features)])[:, 1]
 
     def score(self, frame: pd.DataFrame, *, reasons: bool = True) -> pd.DataFrame:
-        """``lead_id, score, grade, reasons`` for each lead (the ``leads score`` output)."""
-        from .decisions import assign_grades, reason_codes
+        """``lead_id, score, grade, reasons`` for each lead (the ``leads score`` output).
+
+        Reasons are the top 3 features moving the score (see
+        :func:`~forecasting.leads.decisions.feature_effects`): exact and nearly free
+        for the linear candidates, one extra prediction per feature for the others.
+        """
+        from .decisions import _reason_texts, assign_grades, feature_effects
 
         self.check_columns(frame)
         X = frame[list(self.features)].reset_index(drop=True)
-        scores = self.estimator.predict_proba(X)[:, 1]
-        ids = frame["lead_id"].astype(str).to_numpy() if "lead_id" in frame.columns else np.arange(len(frame))
-        out = pd.DataFrame({"lead_id": ids, "score": scores,
-                            "grade": assign_grades(scores, self.card["grades"]["cuts"])})
+        if X.empty:
+            return pd.DataFrame({"lead_id": pd.Series(dtype=object), "score": pd.Series(dtype=float),
+                                 "grade": pd.Series(dtype=object), "reasons": pd.Series(dtype=object)})
         if reasons:
-            predict = lambda f: self.estimator.predict_proba(f)[:, 1]  # noqa: E731
-            out["reasons"] = reason_codes(predict, X, self.card["reference_values"])
+            scores, columns, effects = feature_effects(self.estimator, X, self.card["reference_values"])
+            text = _reason_texts(X, columns, effects).to_pandas()  # Arrow-backed: no string per lead
         else:
-            out["reasons"] = ""
-        return out
+            scores, text = self.estimator.predict_proba(X)[:, 1], ""
+        ids = (frame["lead_id"].astype(str).reset_index(drop=True) if "lead_id" in frame.columns
+               else pd.Series(np.arange(len(frame))))
+        return pd.DataFrame({"lead_id": ids, "score": scores,
+                             "grade": assign_grades(scores, self.card["grades"]["cuts"]), "reasons": text})
+
+    def drift(self, frame: pd.DataFrame, scores=None) -> pd.DataFrame:
+        """Population stability (PSI) of each feature and of the score, training leads vs ``frame``.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            Leads to compare with the training leads (e.g. the newest ones).
+        scores : array-like, optional
+            Their scores, if already computed (default: :meth:`predict`).
+
+        Returns
+        -------
+        DataFrame
+            ``feature, psi, band, n``, most shifted first; the score is the row ``(score)``.
+        """
+        from .drift import DriftCounter
+
+        self.check_columns(frame)
+        counter = DriftCounter(self.card["drift_reference"], self.features)
+        counter.update(frame, self.predict(frame) if scores is None else np.asarray(scores, dtype=float))
+        return counter.table()
 
     def save(self, path) -> "Path":  # noqa: F821
         from .store import save_model
@@ -101,14 +130,6 @@ def _cv_metrics(y, oof, n_boot, seed) -> dict:
     return metrics
 
 
-def _leads_per_week(data: pd.DataFrame) -> float | None:
-    if "created_at" not in data.columns:
-        return None
-    created = pd.to_datetime(data["created_at"]).dropna()
-    weeks = (created.max() - created.min()).total_seconds() / (7 * 86400)
-    return float(len(created) / weeks) if weeks > 0 else None
-
-
 def train_model(
     leads: pd.DataFrame,
     name: str = "logistic",
@@ -122,6 +143,7 @@ def train_model(
     min_age_days: float = 0,
     cv_metrics: Mapping | None = None,
     capacity_per_week: float | None = None,
+    leads_per_week: float | None = None,
     deal_value: float | None = None,
     call_cost: float | None = None,
     grade_shares=(0.1, 0.2, 0.3),
@@ -144,9 +166,12 @@ def train_model(
         Metrics to store in the card (e.g. the model's leaderboard row); by default
         the internal 5-fold out-of-fold metrics with bootstrap CIs.
     capacity_per_week : float, optional
-        Leads the team can work per week: sets the threshold (with the training
-        data's leads per week). Else ``deal_value`` and ``call_cost`` (expected
-        value); else the threshold keeps the top 30 % (grades A and B).
+        Leads the team can work per week: sets the threshold. Else ``deal_value``
+        and ``call_cost`` (expected value); else the threshold keeps the top 30 %
+        (grades A and B).
+    leads_per_week : float, optional
+        Leads arriving per week, for the capacity rule (default: the last 13 weeks
+        of ``leads``, see :func:`~forecasting.leads.decisions.leads_per_week`).
     grade_shares : tuple of float
         Shares of leads in grades A, B, C (D is the rest), on out-of-fold scores.
 
@@ -159,6 +184,7 @@ def train_model(
     from .candidates import make_candidate
     from .compare import labelled
     from .decisions import choose_threshold, grade_cuts, reference_values
+    from .decisions import leads_per_week as recent_arrivals
     from .drift import drift_reference
     from .features import screen_features
 
@@ -171,14 +197,15 @@ def train_model(
     estimator = Calibrated(make_candidate(name, features.types, seed=seed, rules=rules),
                            method=calibration, cv=5, random_state=seed).fit(X, y)
     oof = estimator.oof_
-    per_week = _leads_per_week(data)
+    # Arrivals include the young leads left out of training: they are the current flow.
+    per_week = leads_per_week if leads_per_week is not None else recent_arrivals(leads)
     if capacity_per_week is not None:
-        threshold = choose_threshold(oof, capacity_per_week=capacity_per_week, leads_per_week=per_week)
+        threshold = choose_threshold(oof, capacity_per_week=capacity_per_week, leads_per_week=per_week, y=y)
     elif deal_value is not None and call_cost is not None:
-        threshold = choose_threshold(oof, deal_value=deal_value, call_cost=call_cost)
+        threshold = choose_threshold(oof, deal_value=deal_value, call_cost=call_cost, y=y)
     else:
         weekly = per_week or 100.0
-        threshold = choose_threshold(oof, capacity_per_week=0.3 * weekly, leads_per_week=weekly)
+        threshold = choose_threshold(oof, capacity_per_week=0.3 * weekly, leads_per_week=weekly, y=y)
     created = pd.to_datetime(data["created_at"]) if "created_at" in data.columns else None
     card = {
         "schema_version": SCHEMA_VERSION,
