@@ -1,61 +1,111 @@
-"""Benchmark: our lead scorers against LightGBM defaults on three datasets.
+"""Benchmark: our lead scorers against two peers on three datasets, and batch scoring at scale.
 
 Not run in CI. LightGBM is not a dependency of forecasting; install it in a
-separate environment, e.g.::
+separate environment that sees this checkout, e.g.::
 
     python3 -m venv /tmp/leads-bench
     /tmp/leads-bench/bin/pip install lightgbm -e .
     OMP_NUM_THREADS=1 /tmp/leads-bench/bin/python benchmarks/leads.py [--quick]
 
-Datasets (time-aware CV, 5 folds, seed 0, 500 bootstrap replicates):
+**Quality** (time-aware CV, 5 folds, seed 0, 500 bootstrap replicates, the same
+splits and the same calibration choice for every model):
 
-- demo: the demo CRM's leads (+ lead response time from activities), leads
-  younger than 45 days left out; the AUC of the true probabilities on the same
-  out-of-fold rows is printed as the ceiling;
-- x_education: X Education leads (shared data), its 9 leaky columns excluded;
-- bank: UCI bank marketing (bank-additional-full.csv), ``duration`` excluded.
+- ours: every candidate of ``compare_models`` with its defaults (no tuning per
+  dataset); "ours (best)" is the leaderboard winner among them;
+- peers: ``onehot_logistic`` (scikit-learn's ``LogisticRegression`` with default
+  ``C`` on plain features: median-imputed, standardised numbers and one-hot
+  categories) and ``lightgbm_defaults`` (``LGBMClassifier()`` on the same columns,
+  categories as pandas categoricals);
+- datasets: the demo CRM (leads younger than 45 days left out; the AUC of the
+  true probabilities on the same rows is the ceiling), X Education leads (its 9
+  leaky columns excluded) and UCI bank marketing (``duration`` excluded).
 
-Prints one table per dataset: ROC AUC with 95 % CI, PR AUC, ECE, Brier, fit seconds.
+Prints each leaderboard (ROC AUC with 95 % CI, PR AUC, ECE, Brier, fit seconds,
+paired p-value against the best), then ours against the peers with the goal
+"ours >= the best peer on AUC and Brier".
+
+**Scale** (``--scale N``, default 1,000,000): N leads resampled from the demo
+CRM (new ids) written to Parquet and scored by ``forecasting leads score`` in a
+subprocess (``score_source``, the function behind ``forecasting leads score``, with
+the model loaded; CSV and Parquet output, with and without reason codes; then the
+whole command from the interpreter's start), next to the raw ``predict_proba`` of
+the same model on the same rows in memory. Prints wall and CPU seconds, their
+ratio to raw, and the scoring process's peak RSS. Goal: <= 1.5x raw, <= 1.5 GB.
+Each timing is the less disturbed (lower CPU) of two or three runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+PEERS = ("onehot_logistic", "lightgbm_defaults")
 
-def _lightgbm(seed: int):
+
+# --------------------------------------------------------------------------- quality
+
+
+def _onehot_logistic(types: dict):
+    """Logistic regression on plain features: the usual first model of a data scientist."""
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+    from forecasting.leads.features import coerce
+
+    columns = ColumnTransformer([
+        ("numbers", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+         make_column_selector(dtype_include=np.number)),
+        ("categories", OneHotEncoder(handle_unknown="ignore"), make_column_selector(dtype_exclude=np.number)),
+    ])
+    # coerce only casts: numbers and booleans to float, datetimes to days + weekday/month, text as is.
+    return Pipeline([("cast", FunctionTransformer(coerce, kw_args={"types": types})), ("columns", columns),
+                     ("model", LogisticRegression(max_iter=5000))])
+
+
+def _lightgbm(types: dict, seed: int):
     from lightgbm import LGBMClassifier
     from sklearn.pipeline import Pipeline
 
     from forecasting.leads import LeadFeatures
 
-    return Pipeline([("features", LeadFeatures(style="tree", categories="category", random_state=seed)),
+    return Pipeline([("features", LeadFeatures(types, style="tree", categories="category", random_state=seed)),
                      ("model", LGBMClassifier(random_state=seed, verbose=-1, n_jobs=1))])
 
 
-def _models(seed: int, rules: bool):
-    from forecasting.leads import CANDIDATES, make_candidate
+def _models(types: dict, seed: int) -> dict:
+    """Ours as ``compare_models`` picks them by default, then the peers."""
+    from forecasting.leads import CANDIDATES, load_rules, make_candidate
 
-    names = [n for n in CANDIDATES if rules or n != "rule_scorecard"]
-    models = {n: make_candidate(n, None, seed=seed) for n in names}
+    names = [n for n in CANDIDATES if n != "rule_scorecard" or set(load_rules()) & set(types)]
+    models = {n: make_candidate(n, types, seed=seed) for n in names}
+    models["onehot_logistic"] = _onehot_logistic(types)
     try:
-        models["lightgbm_defaults"] = _lightgbm(seed)
+        models["lightgbm_defaults"] = _lightgbm(types, seed)
     except ImportError:
-        print("(lightgbm not installed: skipped)")
+        print("(lightgbm not installed: peer skipped; see the module docstring)")
     return models
 
 
 def _datasets(quick: bool):
     from forecasting.data.adapters import bank_marketing, x_education_leads
     from forecasting.data.demo import make_demo
-    from forecasting.leads import add_response_time
 
     demo = make_demo(seed=0, n_leads=6000 if quick else 24_000)
-    yield "demo", add_response_time(demo["leads"], demo["activities"]), (), 45, demo["lead_truth"]
+    yield "demo", demo["leads"], (), 45, demo["lead_truth"]
     xed = x_education_leads()
     yield "x_education", xed["leads"], xed.leaky, 0, None
     bank = bank_marketing("additional")
@@ -63,12 +113,14 @@ def _datasets(quick: bool):
     yield "bank_marketing", leads, bank.leaky, 0, None
 
 
-def _table(result) -> pd.DataFrame:
-    board = result.leaderboard
+def _ci(row) -> str:
+    return f"{row['roc_auc']:.4f} [{row['roc_auc_lo']:.4f}, {row['roc_auc_hi']:.4f}]"
+
+
+def _table(board: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "model": board["model"],
-        "roc_auc [95% CI]": [f"{a:.4f} [{lo:.4f}, {hi:.4f}]" for a, lo, hi in
-                             zip(board["roc_auc"], board["roc_auc_lo"], board["roc_auc_hi"])],
+        "roc_auc [95% CI]": [_ci(row) for _, row in board.iterrows()],
         "pr_auc": board["pr_auc"].round(4),
         "ece": board["ece"].round(4),
         "brier": board["brier"].round(4),
@@ -78,27 +130,162 @@ def _table(result) -> pd.DataFrame:
     })
 
 
-def main(argv=None) -> None:
-    from forecasting.leads import compare_models
+def _versus(name: str, board: pd.DataFrame) -> dict:
+    """Ours (the best of our candidates) against each peer: the summary row of a dataset."""
+    ours = board[~board["model"].isin(PEERS)].iloc[0]
+    peers = board[board["model"].isin(PEERS)].set_index("model")
+    row = {"dataset": name, "ours": ours["model"], "ours_auc": _ci(ours), "ours_brier": round(ours["brier"], 4),
+           "ours_fit_s": round(ours["fit_seconds"], 1)}
+    for peer, prow in peers.iterrows():
+        row[f"{peer}_auc"] = _ci(prow)
+        row[f"{peer}_brier"] = round(prow["brier"], 4)
+        row[f"{peer}_fit_s"] = round(prow["fit_seconds"], 1)
+    met = (ours["roc_auc"] >= peers["roc_auc"].max()) and (ours["brier"] <= peers["brier"].min())
+    row["goal_met"] = bool(met) if len(peers) else None
+    return row
+
+
+def run_quality(quick: bool, seed: int) -> pd.DataFrame:
+    from forecasting.leads import compare_models, screen_features
+    from forecasting.leads.compare import labelled
     from forecasting.metrics.classification import roc_auc
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller samples, a smoke run")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    warnings.simplefilter("ignore")
-    pd.set_option("display.width", 200)
-    for name, leads, leaky, min_age, truth in _datasets(args.quick):
+    summary = []
+    for name, leads, leaky, min_age, truth in _datasets(quick):
         t0 = time.perf_counter()
-        result = compare_models(leads, models=_models(args.seed, rules=name == "demo"), cv="time", folds=5,
-                                seed=args.seed, leaky=leaky, min_age_days=min_age, n_boot=500)
-        print(f"\n## {name}: {len(leads):,} leads, {result.leaderboard['n_oof'].iloc[0]:,} out-of-fold rows, "
-              f"{len(result.features.types)} features ({time.perf_counter() - t0:.0f}s)")
+        # The same screening compare_models does, so the peers see the same columns.
+        types = screen_features(labelled(leads, "converted", min_age), leaky=leaky, seed=seed).types
+        result = compare_models(leads, models=_models(types, seed), cv="time", folds=5, seed=seed, leaky=leaky,
+                                min_age_days=min_age, n_boot=500)
+        board = result.leaderboard
+        print(f"\n## {name}: {len(leads):,} leads, {board['n_oof'].iloc[0]:,} out-of-fold rows, "
+              f"{len(types)} features ({time.perf_counter() - t0:.0f}s)")
         if truth is not None:
             rows = result.scores()
             p_true = truth.set_index("lead_id")["p_true"].reindex(rows["lead_id"]).to_numpy()
             print(f"true-probability ROC AUC on the same rows: {roc_auc(rows['y'], p_true):.4f}")
-        print(_table(result).to_string(index=False))
+        print(_table(board).to_string(index=False))
+        summary.append(_versus(name, board))
+    frame = pd.DataFrame(summary)
+    print("\n## ours (best of our candidates) vs the peers\n")
+    print(frame.to_string(index=False))
+    return frame
+
+
+# --------------------------------------------------------------------------- scale
+
+# Scores in a fresh process, reporting time and CPU and the process's peak memory. "score_source"
+# times the library call behind `leads score` with the model loaded (as raw predict_proba has
+# it); "cli" times the whole command from the interpreter's start. The peak is VmHWM: getrusage's
+# ru_maxrss survives exec, so a child would report its parent's (which holds the 1M-row frame).
+_CHILD = """
+import json, re, sys, time
+wall, cpu = time.perf_counter(), time.process_time()
+mode, model_dir, source, out, chunksize, reasons = sys.argv[1:]
+if mode == "cli":
+    from forecasting.cli import main
+    main(["leads", "score", source, "--model", model_dir, "--out", out, "--chunksize", chunksize]
+         + ([] if reasons == "1" else ["--no-reasons"]))
+else:
+    from forecasting.leads import load_model, score_source
+    model = load_model(model_dir)
+    wall, cpu = time.perf_counter(), time.process_time()
+    score_source(model, source, out, chunksize=int(chunksize), reasons=reasons == "1")
+seconds, cpu = time.perf_counter() - wall, time.process_time() - cpu
+peak = int(re.search(r"VmHWM:\\s*(\\d+) kB", open("/proc/self/status").read()).group(1))
+print(json.dumps({"seconds": seconds, "cpu": cpu, "max_rss_mb": peak / 1024}))
+"""
+
+
+def write_scale_leads(leads: pd.DataFrame, n: int, path: Path, seed: int = 0) -> Path:
+    """``n`` leads resampled from ``leads`` with new ids, written to Parquet in parts of 100k rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    writer = None
+    try:
+        for start in range(0, n, 100_000):
+            size = min(100_000, n - start)
+            part = leads.iloc[rng.integers(0, len(leads), size)].reset_index(drop=True)
+            part["lead_id"] = pd.Series(np.arange(start, start + size)).map("S{:08d}".format)
+            table = pa.Table.from_pandas(part, preserve_index=False)
+            writer = writer or pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    return path
+
+
+def _raw_predict(model, path: Path) -> dict:
+    frame = pd.read_parquet(path, columns=list(model.features))
+    model.estimator.predict_proba(frame.head(50_000))  # warm up, as the scoring process does on chunk 1
+    cpu, wall = time.process_time(), time.perf_counter()
+    model.estimator.predict_proba(frame)
+    return {"seconds": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+
+
+def _score_process(mode: str, model_dir: Path, source: Path, out: Path, reasons: bool, chunksize: int) -> dict:
+    args = [mode, str(model_dir), str(source), str(out), str(chunksize), "1" if reasons else "0"]
+    done = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"leads score failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_scale(n: int, model_name: str, chunksize: int, seed: int) -> pd.DataFrame:
+    from forecasting.data.demo import make_demo
+    from forecasting.leads import load_model, train_model
+
+    leads = make_demo(seed=seed)["leads"]
+    work = Path(tempfile.mkdtemp(prefix="leads-scale-"))
+    try:
+        model_dir = train_model(leads, model_name, seed=seed, min_age_days=45).save(work / "model")
+        model = load_model(model_dir)
+        t0 = time.perf_counter()
+        source = write_scale_leads(leads, n, work / "leads.parquet", seed)
+        print(f"\n## scoring {n:,} leads from Parquet ({source.stat().st_size / 1e6:.0f} MB, written in "
+              f"{time.perf_counter() - t0:.0f}s) with {model_name}, chunks of {chunksize:,}\n")
+        raw = min((_raw_predict(model, source) for _ in range(3)), key=lambda r: r["cpu"])
+        rows = [{"run": "raw predict_proba (in memory)", "seconds": raw["seconds"], "cpu": raw["cpu"],
+                 "max_rss_mb": np.nan}]
+        runs = [("score_source", reasons, suffix) for reasons in (False, True) for suffix in (".csv", ".parquet")]
+        for mode, reasons, suffix in runs + [("cli", True, ".csv")]:
+            run = min((_score_process(mode, model_dir, source, work / f"scores{suffix}", reasons, chunksize)
+                       for _ in range(2)), key=lambda r: r["cpu"])  # the less disturbed of two runs
+            name = "score_source" if mode == "score_source" else "forecasting leads score (whole command)"
+            rows.append({"run": f"{name} -> {suffix[1:]}" + (", reasons" if reasons else ""),
+                         "seconds": run["seconds"], "cpu": run["cpu"], "max_rss_mb": run["max_rss_mb"]})
+        table = pd.DataFrame(rows)
+        table["x_raw"] = table["seconds"] / raw["seconds"]
+        table["cpu_x_raw"] = table["cpu"] / raw["cpu"]
+        print(table.round({"seconds": 1, "cpu": 1, "max_rss_mb": 0, "x_raw": 2, "cpu_x_raw": 2})
+              .to_string(index=False))
+        return table
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller samples, a smoke run")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scale", type=int, default=1_000_000, metavar="N",
+                        help="leads to score in the scale run (default 1,000,000; 0 skips it)")
+    parser.add_argument("--scale-model", default="logistic", help="candidate scored at scale (default logistic, "
+                        "the demo's compare winner)")
+    parser.add_argument("--chunksize", type=int, default=50_000, help="rows per chunk when scoring")
+    parser.add_argument("--skip-quality", action="store_true", help="only the scale run")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    pd.set_option("display.width", 250)
+    pd.set_option("display.max_columns", 30)
+    if not args.skip_quality:
+        run_quality(args.quick, args.seed)
+    if args.scale:
+        run_scale(args.scale, args.scale_model, args.chunksize, args.seed)
 
 
 if __name__ == "__main__":

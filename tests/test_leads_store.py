@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 from forecasting.cli import main
 from forecasting.data import DataError
 from forecasting.data.validate import DataWarning
-from forecasting.leads import LeadModel, ModelError, load_model, score_source, train_model
+from forecasting.leads import ModelError, load_model, score_source, train_model
 
 
 @pytest.fixture(autouse=True)
