@@ -1,9 +1,17 @@
-"""Benchmark the revenue models on M3 monthly (1,428 series, horizon 18) against statsforecast.
+"""Benchmark the revenue models on M3 monthly or Australian tourism against statsforecast.
 
 Prints one table: sMAPE, MASE, 80 %/95 % interval coverage and width, and
 total fit + forecast seconds for each of our models and the ensemble, next
 to Naive2 (the M3 benchmark: naive on the seasonally adjusted series) and
 statsforecast's AutoETS, AutoARIMA, AutoTheta and classic Theta.
+
+Datasets (``--dataset``): ``m3`` (1,428 M3 monthly series, horizon 18, the
+default), ``tourism-monthly`` (308 series, horizon 24) and
+``tourism-quarterly`` (304 series, horizon 8); horizons as in the M3 and
+tourism competitions, the last ``horizon`` periods of each series held out.
+Tourism counts trips, not revenue, and has zeros (18 % of monthly values):
+MASE is unaffected, but an sMAPE term with a zero actual and a non-zero
+forecast is 200, so sMAPE is inflated for every model alike.
 
 Not run in CI. statsforecast is only needed here, so it lives in the
 benchmark's own virtual environment, never in the project's ``.venv``::
@@ -13,18 +21,24 @@ benchmark's own virtual environment, never in the project's ``.venv``::
     /tmp/bench-venv/bin/pip install --no-deps -e /work/main
     /tmp/bench-venv/bin/python benchmarks/revenue.py --limit 200    # a seeded sample, minutes
     /tmp/bench-venv/bin/python benchmarks/revenue.py                # all 1,428 series, about an hour on 2 cores
+    /tmp/bench-venv/bin/python benchmarks/revenue.py --dataset tourism-quarterly --conformal
 
-Options: ``--limit N`` (random sample of N series, seed ``--seed``), ``--n-jobs``
-(default 2), ``--skip-statsforecast``, ``--conformal`` (also score the
-ensemble with conformal intervals; refits it at 3 earlier origins, so slow),
-``--out FILE.csv``.
+Options: ``--dataset``, ``--limit N`` (random sample of N series, seed ``--seed``),
+``--n-jobs`` (default 2), ``--skip-statsforecast``, ``--ours`` (comma-separated
+subset of our models to run, default all; ``none`` for none), ``--conformal``
+(also score the default ``Ensemble()``, whose conformal intervals refit the
+members' chosen forms at 3 earlier origins), ``--conformal-search`` (with it, also
+``Ensemble(conformal_fit="search")``, which repeats the model search at each origin,
+about 4x the members' time), ``--out FILE.csv``.
 
 Conventions (M3/M4): sMAPE in percent averaged over all forecasts; MASE scaled
-by the in-sample seasonal-naive MAE (lag 12), averaged over series; coverage
+by the in-sample seasonal-naive MAE (lag = season length), averaged over series; coverage
 pooled over all forecasts; width is the mean interval width over the mean
 actual. Seconds are wall-clock with ``--n-jobs`` workers on a shared machine.
-Our ensemble is the median of our ETS, ARIMA and Theta forecasts, which is
-exactly what ``Ensemble()`` computes, so its time is the sum of theirs.
+The "member intervals" ensemble rows are the median / mean of our ETS, ARIMA
+and Theta frames, exactly what ``Ensemble(intervals="members")`` computes, so
+their time is the sum of the members'; ``--conformal`` fits the default
+``Ensemble()`` itself (same point forecasts as the median row).
 statsforecast's numba code is compiled on two series before timing.
 """
 
@@ -34,6 +48,7 @@ import argparse
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,10 +59,21 @@ from forecasting.revenue import forecast
 from forecasting.revenue.models import _combine
 
 M3_XLS = Path("/work/shared/data/m3_competition/M3C.xls")
-HORIZON, SEASON, LEVELS = 18, 12, (80, 95)
+LEVELS = (80, 95)
+OURS = ("naive", "seasonal_naive", "theta", "ets", "arima")
 
 
-# ---------------------------------------------------------------- data
+@dataclass(frozen=True)
+class Dataset:
+    """A benchmark: long ``series, date, amount`` train/test frames and their calendar."""
+
+    name: str
+    train: pd.DataFrame
+    test: pd.DataFrame
+    horizon: int
+    season: int
+    freq: str
+
 
 def load_m3_monthly() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train and test long frames (``series, date, amount``) of M3 monthly."""
@@ -57,6 +83,19 @@ def load_m3_monthly() -> tuple[pd.DataFrame, pd.DataFrame]:
         return _read_m3_xls(M3_XLS)
     data = m3_monthly()
     return data.tables["train"], data.tables["test"]
+
+
+def load(name: str) -> Dataset:
+    """``m3`` (M3 monthly), ``tourism-monthly`` or ``tourism-quarterly``."""
+    if name == "m3":
+        return Dataset("M3 monthly", *load_m3_monthly(), horizon=18, season=12, freq="MS")
+    from forecasting.data.adapters import tourism
+
+    kind = name.split("-", 1)[1]
+    data = tourism(kind)
+    cols = ["series", "date", "amount"]
+    return Dataset(f"Australian tourism {kind}", data.train[cols], data.test[cols],
+                   horizon=data.horizon, season=data.season_length, freq=data.freq)
 
 
 def _read_m3_xls(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -75,12 +114,13 @@ def _read_m3_xls(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.concat(train, ignore_index=True), pd.concat(test, ignore_index=True)
 
 
-def sample(train: pd.DataFrame, test: pd.DataFrame, limit: int | None, seed: int):
+def sample(data: Dataset, limit: int | None, seed: int) -> Dataset:
     if not limit:
-        return train, test
-    ids = train["series"].drop_duplicates()
+        return data
+    ids = data.train["series"].drop_duplicates()
     keep = set(ids.sample(n=min(limit, len(ids)), random_state=seed))
-    return train[train["series"].isin(keep)], test[test["series"].isin(keep)]
+    return Dataset(data.name, data.train[data.train["series"].isin(keep)],
+                   data.test[data.test["series"].isin(keep)], data.horizon, data.season, data.freq)
 
 
 # ---------------------------------------------------------------- Naive2
@@ -117,24 +157,27 @@ def naive2(y: np.ndarray, h: int, m: int) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def run_naive2(train: pd.DataFrame) -> pd.DataFrame:
+def run_naive2(data: Dataset) -> pd.DataFrame:
     parts = []
-    for key, part in train.groupby("series", sort=True):
-        frame = naive2(part["amount"].to_numpy(), HORIZON, SEASON)
+    for key, part in data.train.groupby("series", sort=True):
+        frame = naive2(part["amount"].to_numpy(), data.horizon, data.season)
         frame.insert(0, "series", key)
-        frame.insert(1, "step", np.arange(HORIZON))
+        frame.insert(1, "step", np.arange(data.horizon))
         parts.append(frame)
     return pd.concat(parts, ignore_index=True)
 
 
 # ---------------------------------------------------------------- ours
 
-def run_ours(train: pd.DataFrame, model, n_jobs: int) -> pd.DataFrame:
+def run_ours(data: Dataset, model, n_jobs: int) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fallbacks are counted below, not printed per series
         # M3 series end on different dates: each is forecast from its own end.
-        out = forecast(train, HORIZON, model=model, n_jobs=n_jobs, common_end=False, total=False,
-                       progress=False)
+        out = forecast(data.train, data.horizon, model=model, season_length=data.season, n_jobs=n_jobs,
+                       common_end=False, total=False, progress=False)
+    used = out.drop_duplicates("series")["model"].value_counts()
+    if len(used) > 1:
+        print(f"    fitted models: {used.to_dict()}", file=sys.stderr, flush=True)
     out = out.drop(columns="date")
     out.insert(1, "step", out.groupby("series").cumcount())
     return out
@@ -150,20 +193,21 @@ def ensemble_of(frames: list[pd.DataFrame], how: str) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- statsforecast
 
-def run_statsforecast(train: pd.DataFrame, n_jobs: int) -> dict[str, tuple[pd.DataFrame, float]]:
+def run_statsforecast(data: Dataset, n_jobs: int) -> dict[str, tuple[pd.DataFrame, float]]:
     from statsforecast import StatsForecast
     from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, Theta
 
-    df = train.rename(columns={"series": "unique_id", "date": "ds", "amount": "y"})
+    df = data.train.rename(columns={"series": "unique_id", "date": "ds", "amount": "y"})
     warm = df[df["unique_id"].isin(df["unique_id"].unique()[:2])]
+    m, h = data.season, data.horizon
     results = {}
-    for model in (AutoETS(season_length=SEASON), AutoARIMA(season_length=SEASON),
-                  AutoTheta(season_length=SEASON), Theta(season_length=SEASON)):
+    for model in (AutoETS(season_length=m), AutoARIMA(season_length=m),
+                  AutoTheta(season_length=m), Theta(season_length=m)):
         name = repr(model)
-        StatsForecast(models=[model], freq="MS", n_jobs=1).forecast(df=warm, h=HORIZON, level=list(LEVELS))
+        StatsForecast(models=[model], freq=data.freq, n_jobs=1).forecast(df=warm, h=h, level=list(LEVELS))
         start = time.perf_counter()
-        out = StatsForecast(models=[model], freq="MS", n_jobs=n_jobs).forecast(
-            df=df, h=HORIZON, level=list(LEVELS))
+        out = StatsForecast(models=[model], freq=data.freq, n_jobs=n_jobs).forecast(
+            df=df, h=h, level=list(LEVELS))
         seconds = time.perf_counter() - start
         out = out.reset_index() if "unique_id" not in out.columns else out
         frame = pd.DataFrame({"series": out["unique_id"].astype(str), "mean": out[name]})
@@ -176,17 +220,21 @@ def run_statsforecast(train: pd.DataFrame, n_jobs: int) -> dict[str, tuple[pd.Da
 
 # ---------------------------------------------------------------- scoring
 
-def score(pred: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame) -> dict:
+def score(pred: pd.DataFrame, data: Dataset) -> dict:
+    test = data.test
     actual = test.assign(step=test.groupby("series").cumcount())
-    joined = actual.merge(pred, on=["series", "step"], how="left", validate="one_to_one")
+    joined = actual.merge(pred[[c for c in pred.columns if c != "amount"]], on=["series", "step"],
+                          how="left", validate="one_to_one")
     if joined["mean"].isna().any():
         raise RuntimeError(f"{joined['mean'].isna().sum()} forecasts missing")
-    scales = train.groupby("series")["amount"].apply(lambda s: mase_scale(s.to_numpy(), SEASON))
+    scales = data.train.groupby("series")["amount"].apply(lambda s: mase_scale(s.to_numpy(), data.season))
     err = (joined["amount"] - joined["mean"]).abs().groupby(joined["series"]).mean()
+    # A series whose in-sample seasonal differences are all 0 has no MASE scale: left out.
+    scaled = (err / scales.reindex(err.index)).replace([np.inf, -np.inf], np.nan)
     a, scale = joined["amount"], float(joined["amount"].abs().mean())
     return {
         "smape": smape(a, joined["mean"]),
-        "mase": float((err / scales.reindex(err.index)).mean()),
+        "mase": float(scaled.mean()),
         "coverage_80": coverage(a, joined["lo_80"], joined["hi_80"]),
         "coverage_95": coverage(a, joined["lo_95"], joined["hi_95"]),
         "width_80": interval_width(joined["lo_80"], joined["hi_80"], scale=scale),
@@ -196,17 +244,30 @@ def score(pred: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", choices=("m3", "tourism-monthly", "tourism-quarterly"), default="m3")
     parser.add_argument("--limit", type=int, default=None, help="random sample of N series")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--skip-statsforecast", action="store_true")
-    parser.add_argument("--conformal", action="store_true", help="also score Ensemble(intervals='conformal')")
+    parser.add_argument("--ours", default=",".join(OURS),
+                        help=f"comma-separated subset of {','.join(OURS)} ('none': none); the ensemble "
+                        "rows need ets, arima and theta")
+    parser.add_argument("--conformal", action="store_true",
+                        help="also score the default Ensemble() (conformal intervals)")
+    parser.add_argument("--conformal-search", action="store_true",
+                        help="with --conformal: also score Ensemble(conformal_fit='search'), which repeats "
+                        "the members' model search at every conformal origin")
     parser.add_argument("--out", type=Path, default=None, help="also write the table as CSV")
     args = parser.parse_args(argv)
 
-    train, test = sample(*load_m3_monthly(), args.limit, args.seed)
-    n_series = train["series"].nunique()
-    print(f"M3 monthly: {n_series} series, horizon {HORIZON}, n_jobs={args.n_jobs}", flush=True)
+    ours = [m.strip() for m in args.ours.split(",") if m.strip() and m.strip() != "none"]
+    unknown = sorted(set(ours) - set(OURS))
+    if unknown:
+        parser.error(f"unknown --ours models {unknown}; choose from {', '.join(OURS)}")
+    data = sample(load(args.dataset), args.limit, args.seed)
+    n_series = data.train["series"].nunique()
+    print(f"{data.name}: {n_series} series, horizon {data.horizon}, season {data.season}, "
+          f"n_jobs={args.n_jobs}", flush=True)
 
     runs: dict[str, tuple[pd.DataFrame, float]] = {}
 
@@ -215,21 +276,27 @@ def main(argv=None) -> int:
         runs[name] = (fn(*fn_args), time.perf_counter() - start)
         print(f"  {name}: {runs[name][1]:.1f} s", file=sys.stderr, flush=True)
 
-    timed("Naive2 (M3 benchmark)", run_naive2, train)
-    for name in ("naive", "seasonal_naive", "theta", "ets", "arima"):
-        timed(f"ours {name}", run_ours, train, name, args.n_jobs)
-    members = [runs[f"ours {n}"] for n in ("ets", "arima", "theta")]
-    member_seconds = sum(s for _, s in members)
-    runs["ours Ensemble (median)"] = (ensemble_of([f for f, _ in members], "median"), member_seconds)
-    runs["ours Ensemble (mean)"] = (ensemble_of([f for f, _ in members], "mean"), member_seconds)
+    timed("Naive2 (M3 benchmark)", run_naive2, data)
+    for name in ours:
+        timed(f"ours {name}", run_ours, data, name, args.n_jobs)
+    if {"ets", "arima", "theta"} <= set(ours):
+        members = [runs[f"ours {n}"] for n in ("ets", "arima", "theta")]
+        member_seconds = sum(s for _, s in members)
+        runs["ours Ensemble (median, member intervals)"] = (
+            ensemble_of([f for f, _ in members], "median"), member_seconds)
+        runs["ours Ensemble (mean, member intervals)"] = (
+            ensemble_of([f for f, _ in members], "mean"), member_seconds)
     if args.conformal:
         from forecasting.revenue import Ensemble
 
-        timed("ours Ensemble (median, conformal)", run_ours, train, Ensemble(intervals="conformal"), args.n_jobs)
+        timed("ours Ensemble() default (median, conformal)", run_ours, data, Ensemble(), args.n_jobs)
+        if args.conformal_search:
+            timed("ours Ensemble(conformal_fit='search')", run_ours, data,
+                  Ensemble(conformal_fit="search"), args.n_jobs)
     if not args.skip_statsforecast:
-        runs.update(run_statsforecast(train, args.n_jobs))
+        runs.update(run_statsforecast(data, args.n_jobs))
 
-    table = pd.DataFrame([{"model": name, **score(frame, train, test), "seconds": seconds}
+    table = pd.DataFrame([{"model": name, **score(frame, data), "seconds": seconds}
                           for name, (frame, seconds) in runs.items()])
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.round({"smape": 2, "mase": 3, "coverage_80": 3, "coverage_95": 3,

@@ -16,6 +16,7 @@ are never pasted into SQL as given.
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import re
 import tempfile
@@ -32,6 +33,7 @@ __all__ = [
     "parse_source",
     "read_source",
     "quote_identifier",
+    "sniff_separator",
     "atomic_path",
     "write_text",
     "write_csv",
@@ -199,13 +201,31 @@ def read_source(
         raise DataError(Problem(kind, None, f"cannot read {src}: {msg}")) from None
 
 
+def sniff_separator(path: str, encoding: str = "utf-8-sig") -> str | None:
+    """The field separator of a CSV file, sniffed from its header line as pandas' ``sep=None`` does.
+
+    Returns ``None`` when the header gives no answer (one column, say); the
+    caller then lets pandas' python engine decide.
+    """
+    if path.lower().endswith(".tsv"):
+        return "\t"
+    with open(path, encoding=encoding, newline="") as handle:
+        header = handle.readline()
+    try:
+        return csv.Sniffer().sniff(header).delimiter
+    except csv.Error:
+        return None
+
+
 def _read_csv(path: str, string_columns: tuple[str, ...]) -> pd.DataFrame:
-    sep = "\t" if path.lower().endswith(".tsv") else None
-    kwargs = dict(sep=sep, engine="python") if sep is None else dict(sep=sep)
     dtype = {c: str for c in string_columns}
     # utf-8-sig strips a byte-order mark; fall back to latin-1 for legacy exports.
     for encoding in ("utf-8-sig", "latin-1"):
         try:
+            # A sniffed separator lets pandas use its C parser (several times faster
+            # than the python engine that sep=None needs).
+            sep = sniff_separator(path, encoding)
+            kwargs = dict(sep=None, engine="python") if sep is None else dict(sep=sep)
             head = pd.read_csv(path, nrows=0, encoding=encoding, **kwargs)
             use = {c: t for c, t in dtype.items() if c in head.columns}
             return pd.read_csv(path, encoding=encoding, dtype=use or None, **kwargs)
@@ -230,21 +250,149 @@ def _read_duckdb(src: Source, kind: str) -> pd.DataFrame:
         return con.execute(f"SELECT * FROM {quote_identifier(name)}").df()
 
 
-def _read_sql(src: Source, kind: str) -> pd.DataFrame:
+def _sql_engine(location: str, kind: str):
+    """An engine for a SQLAlchemy URL; a bare ``postgresql://`` uses psycopg 3 when
+    psycopg2 (SQLAlchemy's default driver) is not installed."""
+    import importlib.util
+
     import sqlalchemy as sa
 
-    engine = sa.create_engine(src.location)
+    try:
+        url = sa.make_url(location)
+        if url.drivername in ("postgresql", "postgres") and importlib.util.find_spec("psycopg2") is None:
+            url = url.set(drivername="postgresql+psycopg")
+        return sa.create_engine(url)
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise DataError(Problem(kind, None, f"not a valid SQLAlchemy URL: {_first_line(exc)}")) from None
+    except (ImportError, sa.exc.NoSuchModuleError) as exc:
+        raise DataError(Problem(kind, None, f"no database driver for {_redacted(location)} "
+                                f"({_first_line(exc)}); for PostgreSQL: pip install "
+                                "'forecasting[postgres]'")) from None
+
+
+def _redacted(location: str) -> str:
+    """The URL without its password, for messages."""
+    import sqlalchemy as sa
+
+    try:
+        return sa.make_url(location).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return "the SQLAlchemy URL"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()  # a driver's own message, not SQLAlchemy's wrap
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _fold(name: str, names) -> str:
+    """``name`` if it exists, else its lower-case fold if that does (PostgreSQL folds unquoted names)."""
+    return name.lower() if name not in names and name.lower() in names else name
+
+
+def _sql_table(con, name: str, kind: str, where: str) -> tuple[str | None, str, dict]:
+    """Find ``[schema.]table`` as PostgreSQL resolves an unquoted name: the exact name,
+    else its lower-case fold. Returns schema, table and the declared column types."""
+    import sqlalchemy as sa
+
+    quote_identifier(name)  # refuse SQL text before asking the database anything
+    schema, _, table = name.rpartition(".")
+    inspector = sa.inspect(con)
+    schema = _fold(schema, inspector.get_schema_names()) if schema else None
+    names = set(inspector.get_table_names(schema=schema)) | set(inspector.get_view_names(schema=schema))
+    with contextlib.suppress(NotImplementedError, AttributeError):
+        names |= set(inspector.get_materialized_view_names(schema=schema))
+    table = _fold(table, names)
+    if table not in names:
+        listed = ", ".join(sorted(names)[:20]) or "no tables"
+        raise DataError(Problem(kind, None, f"table {name!r} not found in {where}"
+                                + (f" (schema {schema!r})" if schema else "")
+                                + f"; it has: {listed} (name another with url#schema.table)"))
+    types = {c["name"]: c["type"] for c in inspector.get_columns(table, schema=schema)}
+    return schema, table, types
+
+
+def _sql_dtypes(frame: pd.DataFrame, types: dict | None = None) -> pd.DataFrame:
+    """Driver values in the dtypes DuckDB gives for the same data.
+
+    NUMERIC / DECIMAL arrive as ``Decimal`` objects and DATE as ``datetime.date``;
+    pandas turns them into floats and datetimes only when the column has a value,
+    so a chunk (or table) where a column is all NULL is typed from the declared
+    ``types`` (column -> SQLAlchemy type) when the source is a table.
+    """
+    import datetime
+    import decimal
+
+    import sqlalchemy as sa
+
+    for i, column in enumerate(frame.columns):
+        series = frame.iloc[:, i]
+        if series.dtype != object:
+            continue
+        values = series.dropna()
+        declared = (types or {}).get(column)
+        if values.empty:
+            if isinstance(declared, sa.Numeric):
+                frame.isetitem(i, series.astype(float))
+            elif isinstance(declared, (sa.DateTime, sa.Date)):
+                frame.isetitem(i, pd.to_datetime(series))
+        elif all(isinstance(v, decimal.Decimal) for v in values):
+            frame.isetitem(i, series.astype(float))
+        elif all(isinstance(v, datetime.date) and not isinstance(v, datetime.datetime) for v in values):
+            with contextlib.suppress(ValueError, OverflowError):  # dates out of range stay for conform to name
+                frame.isetitem(i, pd.to_datetime(series))
+    return frame
+
+
+def iter_sql(src: Source, kind: str, chunksize: int | None = None) -> Iterator[pd.DataFrame]:
+    """Yield a SQLAlchemy source (table or query) as DataFrames of at most ``chunksize`` rows.
+
+    Rows are streamed from the server (a server-side cursor where the driver has
+    one), so memory is bounded by ``chunksize``; with ``chunksize=None`` the whole
+    result is one frame. Column types follow :func:`_sql_dtypes`.
+
+    Parameters
+    ----------
+    src : Source
+        A parsed ``sql`` SOURCE (see :func:`parse_source`).
+    kind : str
+        Canonical table kind: the default table name and the table named in errors.
+    chunksize : int, optional
+        Rows per frame.
+
+    Raises
+    ------
+    DataError
+        Missing driver, unreachable server, unknown table (the tables there are
+        listed), failing query. The URL's password is never printed.
+    """
+    import sqlalchemy as sa
+
+    where = _redacted(src.location)
+    engine = _sql_engine(src.location, kind)
     try:
         with engine.connect() as con:
+            types = None
             if src.query:
-                return pd.read_sql_query(sa.text(src.query), con)
-            name = src.table or kind
-            schema, _, table = name.rpartition(".")
-            quote_identifier(name)
-            stmt = sa.select(sa.text("*")).select_from(sa.table(table, schema=schema or None))
-            return pd.read_sql_query(stmt, con)
+                stmt = sa.text(src.query)
+            else:
+                schema, table, types = _sql_table(con, src.table or kind, kind, where)
+                stmt = sa.select(sa.text("*")).select_from(sa.table(table, schema=schema))
+            if chunksize is None:
+                yield _sql_dtypes(pd.read_sql_query(stmt, con), types)
+                return
+            con = con.execution_options(yield_per=chunksize)
+            for chunk in pd.read_sql_query(stmt, con, chunksize=chunksize):
+                yield _sql_dtypes(chunk, types)
+    except sa.exc.SQLAlchemyError as exc:
+        raise DataError(Problem(kind, None, f"cannot read {where}: {_first_line(exc)}")) from None
     finally:
         engine.dispose()
+
+
+def _read_sql(src: Source, kind: str) -> pd.DataFrame:
+    with contextlib.closing(iter_sql(src, kind)) as frames:
+        return next(frames)
 
 
 @contextlib.contextmanager

@@ -65,8 +65,40 @@ def _as_text(series: pd.Series) -> pd.Series:
         values = series.dropna()
         if len(values) and np.all(np.isfinite(values)) and np.all(values == np.round(values)):
             series = series.astype("Int64")
-    text = series.astype(object).map(lambda v: str(v).strip() if pd.notna(v) else None)
-    return text.mask(text == "").astype(object)
+    # Vectorised (pandas' string dtype): a per-value map was ~15 % of scoring a million leads.
+    text = series.astype("string").str.strip()
+    text = text.mask(text == "")
+    return text.astype(object).where(text.notna(), None)
+
+
+# What pandas infers for columns of plain scalars: no cell needs a look of its own.
+_PLAIN = {"string", "empty", "integer", "floating", "mixed-integer-float", "boolean", "decimal",
+          "datetime", "datetime64", "date", "time", "timedelta", "timedelta64"}
+
+
+def _decode(value: bytes) -> str:
+    """Bytes from a Parquet binary column, decoded as a CSV file would be."""
+    try:
+        return bytes(value).decode("utf-8")
+    except UnicodeDecodeError:
+        return bytes(value).decode("latin-1")
+
+
+def _single_values(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Decode bytes and blank out lists / records (Parquet binary and nested columns).
+
+    Returns the cleaned column and the mask of cells that held a list or record.
+    """
+    nested = np.zeros(len(series), dtype=bool)
+    if series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) in _PLAIN:
+        return series, nested
+    values = series.to_numpy(copy=True)
+    for i, value in enumerate(values):
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            values[i] = _decode(value)
+        elif isinstance(value, (list, tuple, dict, set, np.ndarray)):
+            values[i], nested[i] = None, True
+    return pd.Series(values, index=series.index, name=series.name, dtype=object), nested
 
 
 def _as_datetime(series: pd.Series) -> pd.Series:
@@ -146,6 +178,12 @@ def conform(
                                     _row_ids(frame, bad, spec.id_column)))
         frame[column] = out
 
+    for column in dict.fromkeys([*spec.columns, "stage", "status", "type"]):
+        if column in frame.columns:
+            frame[column], nested = _single_values(frame[column])
+            if nested.any():
+                problems.append(problem(kind, column, "has lists or records where single values belong",
+                                        _row_ids(frame, nested, spec.id_column)))
     for column in spec.ids:
         if column in frame.columns:
             frame[column] = _as_text(frame[column])

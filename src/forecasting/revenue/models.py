@@ -263,6 +263,10 @@ class _Forecaster:
             mean, bounds = self._predict(h, levels)
         return _frame(np.asarray(mean, dtype=float), bounds, future_index(self.index_, h))
 
+    def _chosen(self) -> "_Forecaster":
+        """An unfitted copy with the specification this fit chose fixed, so refits skip the search."""
+        return make_model(self)
+
     def _fit(self, y: np.ndarray) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -477,6 +481,10 @@ class ETS(_Forecaster):
         self.aicc_, form, self.result_ = best
         self.form_ = _form_name(form)
 
+    def _chosen(self):
+        form = self.form_
+        return ETS(self.season_length_, model=form[0] + form[1] + form[-1], damped="d" in form, seed=self.seed)
+
     def _predict(self, h, levels):
         n = len(self.y_)
         with _quiet():
@@ -569,6 +577,9 @@ class ARIMA(_Forecaster):
         Bounds of the search.
     max_models : int, default 10
         Most candidate models fitted by the stepwise search.
+    constant : bool, optional
+        With a fixed ``order``: include the constant (drift) or not; by
+        default it is included where allowed (at most one difference).
 
     Attributes
     ----------
@@ -582,7 +593,8 @@ class ARIMA(_Forecaster):
     _statsmodels = True
 
     def __init__(self, season_length: int | None = None, order=None, seasonal_order=None,
-                 max_p: int = 2, max_q: int = 2, max_d: int = 2, max_D: int = 1, max_models: int = 10):
+                 max_p: int = 2, max_q: int = 2, max_d: int = 2, max_D: int = 1, max_models: int = 10,
+                 constant: bool | None = None):
         self.season_length = season_length
         self.order = order
         self.seasonal_order = seasonal_order
@@ -591,6 +603,7 @@ class ARIMA(_Forecaster):
         self.max_d = max_d
         self.max_D = max_D
         self.max_models = max_models
+        self.constant = constant
 
     def _min_length(self, m):
         return 4
@@ -623,7 +636,8 @@ class ARIMA(_Forecaster):
 
         if self.order is not None:
             P, Q = (self.seasonal_order[0], self.seasonal_order[2]) if self.seasonal_order and m > 1 else (0, 0)
-            best = (self.order[0], self.order[2], P, Q, int(allow_constant))
+            best = (self.order[0], self.order[2], P, Q,
+                    int(allow_constant and (self.constant is None or bool(self.constant))))
             score(best)
         else:
             best = self._stepwise(score, seasonal, allow_constant, tried)
@@ -639,6 +653,11 @@ class ARIMA(_Forecaster):
             # Same parametrisation as in the search, so the parameters carry over unchanged.
             self.result_ = SARIMAX(y, order=self.order_, seasonal_order=self.seasonal_order_, trend=self.trend_,
                                    concentrate_scale=sum(best) > 0).filter(params)
+
+    def _chosen(self):
+        m = self.season_length_
+        return ARIMA(m, order=self.order_, seasonal_order=self.seasonal_order_[:3] if m > 1 else None,
+                     constant=self.trend_ == "c")
 
     def _stepwise(self, score, seasonal: bool, allow_constant: bool, tried: dict) -> tuple:
         """Hyndman-Khandakar stepwise walk over ``(p, q, P, Q, constant)``."""
@@ -790,6 +809,13 @@ class Ensemble(_Forecaster):
         Series too short for any window use ``"members"`` (with a warning).
     n_windows : int, default 3
         Backtest origins for conformal intervals.
+    conformal_fit : {"chosen", "search"}, default "chosen"
+        How the members are refitted at the earlier origins: ``"chosen"``
+        keeps the form each member chose on the full series (ETS form, ARIMA
+        orders) and only re-estimates its parameters, about 10x cheaper than
+        ``"search"``, which repeats each member's whole model search. On 200
+        M3 monthly series both gave the same coverage within a point (see
+        benchmarks/README.md).
     seed : int, default 0
 
     Attributes
@@ -801,12 +827,14 @@ class Ensemble(_Forecaster):
     _statsmodels = True
 
     def __init__(self, season_length: int | None = None, members=("ets", "arima", "theta"),
-                 combine: str = "median", intervals: str = "conformal", n_windows: int = 3, seed: int = 0):
+                 combine: str = "median", intervals: str = "conformal", n_windows: int = 3,
+                 conformal_fit: str = "chosen", seed: int = 0):
         self.season_length = season_length
         self.members = members
         self.combine = combine
         self.intervals = intervals
         self.n_windows = n_windows
+        self.conformal_fit = conformal_fit
         self.seed = seed
 
     def _min_length(self, m):
@@ -817,18 +845,31 @@ class Ensemble(_Forecaster):
             raise ValueError(f"combine must be 'median' or 'mean', found {self.combine!r}")
         if self.intervals not in ("members", "conformal"):
             raise ValueError(f"intervals must be 'members' or 'conformal', found {self.intervals!r}")
+        if self.conformal_fit not in ("chosen", "search"):
+            raise ValueError(f"conformal_fit must be 'chosen' or 'search', found {self.conformal_fit!r}")
         self.members_ = self._fit_members(pd.Series(y, index=self.index_))
         self._conformal_cache = {}
 
-    def _fit_members(self, y: pd.Series) -> list:
+    def _fit_members(self, y: pd.Series, chosen: bool = False) -> list:
+        """Fit the members to ``y``; ``chosen`` refits the fitted members' forms without a search."""
+        templates = ([mb._chosen() for mb in self.members_] if chosen else
+                     [make_model(name, season_length=self.season_length_, seed=self.seed) for name in self.members])
         fitted = []
-        for name in self.members:
-            member = make_model(name, season_length=self.season_length_, seed=self.seed)
+        for member in templates:
             try:
                 fitted.append(member.fit(y))
+                continue
             except (DataError, ValueError, np.linalg.LinAlgError) as exc:
-                warnings.warn(f"Ensemble: member {type(member).__name__} failed and is left out: {exc}",
-                              UserWarning, stacklevel=3)
+                error = exc
+            if chosen:  # the form no longer fits the shorter series: search again
+                try:
+                    fitted.append(make_model(type(member).__name__, season_length=self.season_length_,
+                                             seed=self.seed).fit(y))
+                    continue
+                except (DataError, ValueError, np.linalg.LinAlgError) as exc:
+                    error = exc
+            warnings.warn(f"Ensemble: member {type(member).__name__} failed and is left out: {error}",
+                          UserWarning, stacklevel=3)
         if not fitted:
             raise DataError([problem("revenue", "amount", "Ensemble: no member could be fitted")])
         return fitted
@@ -862,7 +903,7 @@ class Ensemble(_Forecaster):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    members = self._fit_members(train)
+                    members = self._fit_members(train, chosen=self.conformal_fit == "chosen")
                 except DataError:
                     break
             frame = _combine([mb.predict(h, (95,)) for mb in members], self.combine)
