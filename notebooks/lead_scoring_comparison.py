@@ -83,8 +83,8 @@ assert comparison.oof["score"].between(0, 1).all()
 # %%
 fig = plots.leaderboard_figure(board)
 plt.show()
-board[["model", "roc_auc", "roc_auc_lo", "roc_auc_hi", "p_value_vs_best", "pr_auc", "log_loss", "brier", "ece",
-       "lift_top10", "capture_top20", "calibration", "fit_seconds"]]
+board.set_index("model")[["roc_auc", "roc_auc_lo", "roc_auc_hi", "p_value_vs_best", "pr_auc", "log_loss", "brier",
+                          "ece", "lift_top10", "capture_top20", "calibration", "fit_seconds"]]
 
 # %% [markdown]
 # ## How the scores behave
@@ -115,7 +115,7 @@ for column, reason in comparison.features.excluded.items():
 print(f"{len(comparison.features.types)} features used: {', '.join(comparison.features.types)}")
 
 # %%
-comparison.features.report()
+comparison.features.report().set_index("column")
 
 # %% [markdown]
 # ## From scores to a call list
@@ -172,7 +172,7 @@ assert grades.loc["A", "conversion_rate"] > grades.loc["D", "conversion_rate"]
 
 # %%
 scored = current.score(recent)
-scored.nlargest(5, "score")
+scored.nlargest(5, "score").set_index("lead_id")
 
 # %%
 # NBVAL_CHECK_OUTPUT

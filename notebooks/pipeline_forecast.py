@@ -40,7 +40,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from forecasting.data import DataError, load_table, read_source
-from forecasting.pipeline import METHODS, PipelineData, backtest, forecast_period, plot_backtest, stage_win_rates
+from forecasting.pipeline import (METHODS, PipelineData, backtest, forecast_period, period_target, plot_backtest,
+                                  stage_win_rates)
 from forecasting.pipeline import plots
 from forecasting.pipeline.health import funnel, pipeline_health
 
@@ -51,9 +52,8 @@ data = PipelineData.build(opportunities, stage_history)
 goal = target if target > 0 else None
 if goal is None:
     try:  # target 0: the quotas of the period, summed over reps
-        quotas = read_source(f"{source}:quotas", kind="quotas")
-        goal = float(quotas.loc[quotas["period"].astype(str) == period, "quota"].sum()) or None
-    except DataError:  # the source has no quotas table: no target
+        goal = period_target(read_source(f"{source}:quotas", kind="quotas"), period) or None
+    except DataError:  # the source has no quotas table, or none for the period: no target
         pass
 kwargs = dict(as_of=as_of, period=period, method=method, n_sims=n_sims, seed=seed, data=data)
 forecast, deals = forecast_period(None, target=goal, **kwargs)
@@ -110,7 +110,8 @@ fig = plots.group_forecast_chart(by_segment, "segment")
 plt.show()
 
 # %%
-by_segment[["group", "closed_won", "open_pipeline", "weighted", "new_deals", "p10", "p50", "p90", "commit"]]
+by_segment.set_index("group")[["closed_won", "open_pipeline", "weighted", "new_deals", "p10", "p50", "p90",
+                               "commit"]]
 
 # %%
 owners, segments = by_owner[by_owner["group"] != "all"], by_segment[by_segment["group"] != "all"]
@@ -171,7 +172,7 @@ print(f"slippage last period {health['slippage_rate']:.0%}, overdue {health['ove
 rates = stage_win_rates(opportunities, stage_history, as_of=as_of, by="segment")
 fig = plots.stage_rates_chart(rates, by="segment")
 plt.show()
-rates[rates["segment"] == "all"]
+rates[rates["segment"] == "all"].set_index("stage").drop(columns="segment")
 
 # %%
 assert rates["probability"].between(0, 1).all() and rates["prior"].between(0, 1).all()
@@ -183,8 +184,8 @@ assert rates["probability"].between(0, 1).all() and rates["prior"].between(0, 1)
 # %%
 fig = plots.top_deals_chart(deals, n=15)
 plt.show()
-deals.nlargest(10, "amount")[["opportunity_id", "owner", "segment", "stage", "amount", "close_date", "pushes",
-                              "probability", "expected_value", "category"]]
+deals.nlargest(10, "amount").set_index("opportunity_id")[["owner", "segment", "stage", "amount", "close_date",
+                                                           "pushes", "probability", "expected_value", "category"]]
 
 # %% [markdown]
 # ## Backtest
@@ -198,7 +199,7 @@ deals.nlargest(10, "amount")[["opportunity_id", "owner", "segment", "stage", "am
 history, accuracy = backtest(None, periods=backtest_periods, methods=METHODS, n_sims=n_sims, seed=seed, data=data)
 fig = plot_backtest(history)
 plt.show()
-accuracy
+accuracy.set_index("method")
 
 # %%
 # NBVAL_CHECK_OUTPUT

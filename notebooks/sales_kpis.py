@@ -123,13 +123,13 @@ plt.show()
 # First touch, by the source that brought the lead in:
 
 # %%
-first_touch
+first_touch.set_index("channel")
 
 # %% [markdown]
 # Last touch, by the kind of activity that came last before conversion:
 
 # %%
-last_touch
+last_touch.set_index("channel")
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -4,3 +4,6 @@ import os
 
 # Figures render off-screen; no display on CI.
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# `postgres_url`: a throw-away PostgreSQL server for the tests that read PostgreSQL sources.
+pytest_plugins = ["postgres_server"]

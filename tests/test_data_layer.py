@@ -303,3 +303,34 @@ def test_data_check_on_bad_leads_and_revenue_exits_2_naming_table_column(case, t
     assert main(["data", "check", kind, str(path), *args]) == 2
     err = capsys.readouterr().err
     assert where in err and words in err and "Traceback" not in err
+
+
+def test_empty_csv_names_the_table_and_says_empty(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_bytes(b"\xef\xbb\xbf\n\n")  # a BOM and blank lines only
+    with pytest.raises(DataError, match=r"leads: .*leads.csv is an empty file"):
+        load_table("leads", str(path))
+
+
+def test_padded_id_header_keeps_leading_zeros(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_text(" lead_id ,created_at,converted\n007,2024-01-01,1\n010,2024-01-02,0\n")
+    leads = load_table("leads", str(path))
+    assert list(leads["lead_id"]) == ["007", "010"]
+
+
+def test_nullable_boolean_label_from_duckdb_keeps_labels_and_marks_unlabeled(tmp_path):
+    path = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE leads AS SELECT * FROM (VALUES ('1', DATE '2024-01-01', TRUE), "
+                    "('2', DATE '2024-01-02', NULL), ('3', DATE '2024-01-03', FALSE)) t(lead_id, created_at, converted)")
+    leads = load_table("leads", f"{path}:leads")
+    assert leads["converted"].iloc[0] == 1 and leads["converted"].iloc[2] == 0
+    assert np.isnan(leads["converted"].iloc[1])
+
+
+def test_float_ids_too_large_for_int64_stay_text():
+    from forecasting.data.validate import _as_text
+
+    assert list(_as_text(pd.Series([1e19, 3.0]))) == ["1e+19", "3.0"]
+    assert list(_as_text(pd.Series([7.0, 3.0]))) == ["7", "3"]

@@ -14,7 +14,8 @@ from forecasting.reports import available_reports, report_parameters, run_report
 # Non-default parameters per report; a new notebook must be added here.
 NON_DEFAULT = {
     "revenue_forecast": {"as_of": "2026-04-30", "horizon": "7", "level": "95", "models": "naive,ets,arima",
-                         "model": "auto", "backtest_horizon": "3", "folds": "2", "seed": "1"},
+                         "model": "auto", "backtest_horizon": "3", "folds": "2", "seed": "1",
+                         "blend_period": "2026Q2", "blend_backtest_periods": "2025Q2:2026Q1", "blend_metric": "wape"},
     "lead_scoring_comparison": {"models": "logistic,learned_scorecard", "folds": "2", "n_boot": "100",
                                 "seed": "1", "exclude": "campaign", "min_age_days": "60",
                                 "capacity_per_week": "100"},
@@ -60,6 +61,17 @@ def test_sales_kpis_twice_gives_identical_tables(tmp_path):
     first, second = (_table_hashes(run_report("sales_kpis", {}, tmp_path / run)) for run in ("a", "b"))
     assert set(first) == {"kpis.csv", "funnel.csv", "attribution_first_touch.csv"}
     assert first == second
+
+
+def test_lead_scoring_twice_gives_identical_tables_apart_from_timings(tmp_path):
+    small = {"models": "logistic,learned_scorecard", "folds": "2", "n_boot": "100"}
+    first, second = (run_report("lead_scoring_comparison", small, tmp_path / run) for run in ("a", "b"))
+    assert _table_hashes(first) == _table_hashes(second)
+    # The leaderboard does hold the timings of its run; only the hash leaves them out.
+    boards = [pd.read_csv(run.out_dir / "tables" / "leaderboard.csv") for run in (first, second)]
+    assert (boards[0]["fit_seconds"] > 0).all() and "predict_seconds" in boards[0]
+    columns = [c for c in boards[0].columns if not c.endswith("_seconds")]
+    pd.testing.assert_frame_equal(boards[0][columns], boards[1][columns])
 
 
 def test_pipeline_forecast_simulation_is_seeded(tmp_path):

@@ -14,6 +14,7 @@ from forecasting.revenue.blend import (
     blend_backtest,
     blend_metrics,
     blend_weights,
+    blend_with_pipeline,
     bookings,
     forecast_periods,
     period_forecast,
@@ -289,3 +290,62 @@ def test_blend_does_not_import_the_pipeline():
     code = ("import sys, forecasting.revenue.blend; "
             "sys.exit(any(m.startswith('forecasting.pipeline') for m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+# ---------------------------------------------------------------- end to end
+
+def straight_line_deals(months=36, start="2024-01-01"):
+    """One won deal per month, 100 + 10 i: bookings on a straight line (drift forecasts them exactly)."""
+    dates = pd.date_range(start, periods=months, freq="MS") + pd.Timedelta(days=14)
+    return pd.DataFrame({"opportunity_id": [f"O{i}" for i in range(months)], "status": "won",
+                         "amount": 100.0 + 10 * np.arange(months), "close_date": dates})
+
+
+def test_blend_with_pipeline_uses_the_forecasts_method_and_an_exact_time_series():
+    opps = straight_line_deals()  # Jan 2024 .. Dec 2026; as of 2026-06-30 the history ends in June
+    pipeline = pd.DataFrame({"period": ["2026Q3"], "group": ["all"], "method": ["learned"],
+                             "p10": [900.0], "p50": [1000.0], "p90": [1100.0]})
+    past = pd.DataFrame({"period": ["2026Q1", "2026Q2"] * 2, "method": ["learned"] * 2 + ["default"] * 2,
+                         "actual": [1050.0, 1140.0] * 2, "p10": 0.0, "p50": [1000.0, 1200.0, 1050.0, 1140.0],
+                         "p90": 2000.0})
+    blended, frame, metrics = blend_with_pipeline(opps, pipeline, past, "2026-06-30", model="drift")
+    # Months 30..32 (Jul-Sep 2026): 400 + 410 + 420; drift has no backtest error, so it takes all the weight.
+    rows = blended.set_index("method")
+    assert rows.loc["time_series", "p50"] == pytest.approx(1230.0)
+    assert rows["weight"].to_dict() == {"pipeline": 0.0, "time_series": 1.0, "blend": 1.0}
+    assert rows.loc["blend", "p50"] == pytest.approx(1230.0)
+    # The pipeline rows are the learned ones (the forecast's method), not the perfect default ones.
+    assert frame.loc[frame["method"] == "pipeline", "p50"].tolist() == [1000.0, 1200.0]
+    assert metrics.set_index("method").loc["time_series", "wape"] == pytest.approx(0.0)
+
+
+def test_blend_with_pipeline_needs_the_forecasts_method_in_the_backtest():
+    pipeline = pd.DataFrame({"period": ["2026Q3"], "group": ["all"], "method": ["learned"],
+                             "p10": [1.0], "p50": [2.0], "p90": [3.0]})
+    past = pd.DataFrame({"period": ["2026Q1"], "method": ["default"], "actual": [1.0], "p10": [1.0],
+                         "p50": [1.0], "p90": [1.0]})
+    with pytest.raises(DataError, match=r"pipeline_backtest.method: has no rows for the pipeline forecast's "
+                       r"method \(learned\); methods found: default"):
+        blend_with_pipeline(straight_line_deals(), pipeline, past, "2026-06-30", model="drift")
+
+
+def test_blend_chart_draws_each_methods_p50_and_range_with_its_weight():
+    import matplotlib.pyplot as plt
+
+    from forecasting._figures import figure_title
+    from forecasting.revenue.plots import blend_chart
+
+    pipe = pd.DataFrame({"period": ["2026Q3", "2026Q4"], "group": "all", "p10": [80.0, 60.0],
+                         "p50": [100.0, 90.0], "p90": [120.0, 140.0]})
+    ts = pd.DataFrame({"period": ["2026Q3", "2026Q4"], "p10": [90.0, 70.0], "p50": [110.0, 100.0],
+                       "p90": [150.0, 130.0]})
+    fig = blend_chart(blend(pipe, ts, weights={"pipeline": 3, "time_series": 1}))
+    first = fig.axes[0]
+    assert [ax.get_title() for ax in fig.axes] == ["2026Q3", "2026Q4"]
+    assert [bar.get_width() for bar in first.patches] == [100.0, 110.0, 102.5]  # P50s; blend 0.75/0.25
+    assert [t.get_text() for t in first.get_yticklabels()] == ["pipeline (weight 75%)", "time series (weight 25%)",
+                                                              "blend"]
+    ranges = first.collections[0].get_segments()  # the P10-P90 lines
+    np.testing.assert_allclose([(s[0][0], s[1][0]) for s in ranges], [(80, 120), (90, 150), (82.5, 127.5)])
+    assert figure_title(fig).startswith("Pipeline and time-series forecasts blended by their backtest errors")
+    plt.close(fig)

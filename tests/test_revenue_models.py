@@ -237,6 +237,36 @@ def test_conformal_ensemble_rescales_member_intervals():
     assert (conf["lo_95"] <= conf["lo_80"]).all() and (conf["hi_80"] <= conf["hi_95"]).all()
 
 
+def test_chosen_copy_refits_the_same_form_without_a_search():
+    index = pd.period_range("2015-01", periods=96, freq="M")
+    _, values = seasonal_series(96, index, seed=5)
+    y = pd.Series(values, index=index)
+    ets, arima = ETS().fit(y), ARIMA().fit(y)
+    ets_again, arima_again = ets._chosen().fit(y), arima._chosen().fit(y)
+    assert ets_again.form_ == ets.form_
+    assert (arima_again.order_, arima_again.seasonal_order_, arima_again.trend_) == (
+        arima.order_, arima.seasonal_order_, arima.trend_)
+    # Same form and data: the same forecast, to optimiser tolerance.
+    np.testing.assert_allclose(arima_again.predict(6).to_numpy(), arima.predict(6).to_numpy(), rtol=1e-4)
+    np.testing.assert_allclose(ets_again.predict(6)["mean"], ets.predict(6)["mean"], rtol=1e-3)
+    # On a shorter series the chosen copy keeps the form instead of searching again.
+    assert ets._chosen().fit(y.iloc[:60]).form_ == ets.form_
+
+
+def test_conformal_fit_chosen_and_search_agree_on_a_clean_series():
+    index = pd.period_range("2015-01", periods=72, freq="M")
+    _, values = seasonal_series(72, index, seed=9)
+    y = pd.Series(values, index=index)
+    members = ("ets", "theta")
+    chosen = Ensemble(members=members).fit(y).predict(6)
+    search = Ensemble(members=members, conformal_fit="search").fit(y).predict(6)
+    np.testing.assert_allclose(chosen["mean"], search["mean"])
+    # The truth is one of the candidate forms, so both searches find the same interval scale.
+    np.testing.assert_allclose(chosen["hi_95"], search["hi_95"], rtol=0.05)
+    with pytest.raises(ValueError, match="conformal_fit"):
+        Ensemble(conformal_fit="sometimes").fit(y)
+
+
 # ---------------------------------------------------------------- input checks and helpers
 
 def test_missing_values_and_irregular_dates_raise_data_errors():

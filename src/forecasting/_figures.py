@@ -1,11 +1,12 @@
-"""Small helpers every figure module shares: money axes and atomic PNG writes."""
+"""Small helpers every figure module shares: money axes, atomic PNG writes, alt text."""
 
 from __future__ import annotations
 
-__all__ = ["money_axis", "save_figure"]
+__all__ = ["money_text", "money_axis", "save_figure", "figure_title", "add_alt_text"]
 
 
-def _money(value: float) -> str:
+def money_text(value: float) -> str:
+    """Dollars for a label or a tick: ``$1.2M``, ``$250k``, ``$900``."""
     if abs(value) >= 1e6:
         return f"${value / 1e6:.1f}M"
     return f"${value / 1e3:.0f}k" if abs(value) >= 1e3 else f"${value:.0f}"
@@ -16,7 +17,7 @@ def money_axis(ax, axis: str = "y") -> None:
     from matplotlib.ticker import FuncFormatter
 
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(FuncFormatter(lambda v, _: _money(v)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: money_text(v)))
 
 
 def save_figure(fig, path, dpi: int = 110) -> None:
@@ -25,3 +26,58 @@ def save_figure(fig, path, dpi: int = 110) -> None:
 
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+
+
+def figure_title(fig, max_panels: int = 6) -> str:
+    """What a figure shows, in words: its suptitle, then its panels' titles (``;``-separated).
+
+    Used as the alt text of the figure in report HTML; empty when nothing is titled.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, (a, b) = plt.subplots(1, 2)
+    >>> _ = fig.suptitle("Revenue"), a.set_title("SMB"), b.set_title("Enterprise")
+    >>> figure_title(fig)
+    'Revenue. Panels: SMB; Enterprise'
+    >>> plt.close(fig)
+    """
+    def words(text: str) -> str:  # titles split over lines read as one sentence
+        return " ".join(text.split())
+
+    panels = [words(t) for t in (ax.get_title() or ax.get_title("left") for ax in fig.axes) if t.strip()]
+    head = words(fig.get_suptitle())
+    shown = "; ".join(panels[:max_panels]) + ("; ..." if len(panels) > max_panels else "")
+    return f"{head}. Panels: {shown}" if head and shown else head or shown
+
+
+def _alt_bundle(fig, include=None, exclude=None):
+    """IPython mime-bundle printer: no data of its own, the PNG's alt text as metadata."""
+    title = figure_title(fig)
+    return {}, ({"image/png": {"alt": title}} if title else {})
+
+
+def add_alt_text() -> bool:
+    """In an IPython kernel, give every matplotlib figure shown from now on its title as alt text.
+
+    The title goes into the PNG output's metadata (``image/png: {alt: ...}``),
+    which the report runner turns into the ``alt`` of the figure's ``<img>``. It
+    survives ``%matplotlib inline`` (which resets the PNG printer, not the
+    mime-bundle one). The report runner calls it at kernel start.
+
+    Returns
+    -------
+    bool
+        Whether it was installed (False outside IPython).
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return False
+    from matplotlib.figure import Figure
+
+    shell.display_formatter.mimebundle_formatter.for_type(Figure, _alt_bundle)
+    return True

@@ -8,7 +8,8 @@ import sys
 import warnings
 from pathlib import Path
 
-__all__ = ["run", "add_map_option", "mapping_from", "output_dir", "parameters_of", "say"]
+__all__ = ["run", "add_map_option", "mapping_from", "add_engine_option", "engine_from", "output_dir",
+           "parameters_of", "say"]
 
 
 def say(message: str = "") -> None:
@@ -62,9 +63,35 @@ def mapping_from(args: argparse.Namespace) -> dict[str, str]:
     return dict(getattr(args, "mapping", None) or [])
 
 
+def add_engine_option(parser: argparse.ArgumentParser) -> None:
+    """``--engine local|dask`` and ``--scheduler ADDRESS``: where the work runs."""
+    from ..engine import ENGINES
+
+    parser.add_argument("--engine", choices=ENGINES, default="local",
+                        help="run here (local, the default) or on a Dask cluster (dask)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="Dask scheduler for --engine dask, e.g. tcp://10.0.0.5:8786 "
+                        "(default: start a local cluster of 2 worker processes)")
+
+
+def engine_from(args: argparse.Namespace) -> dict:
+    """``engine=`` and ``scheduler=`` keyword arguments from the options of :func:`add_engine_option`."""
+    return {"engine": args.engine, "scheduler": args.scheduler}
+
+
+def _without_password(value):
+    """A database URL option with its password masked (run.json is shared with reports)."""
+    if isinstance(value, str) and "://" in value and "@" in value:
+        from ..data.io import redact_url
+
+        url, sep, rest = value.partition("#")
+        return redact_url(url) + sep + rest
+    return value
+
+
 def parameters_of(args: argparse.Namespace) -> dict:
-    """The command's options as the user gave them, for run.json."""
-    return {k: v for k, v in vars(args).items() if k not in ("func", "debug", "commands")}
+    """The command's options as the user gave them, for run.json (database passwords masked)."""
+    return {k: _without_password(v) for k, v in vars(args).items() if k not in ("func", "debug", "commands")}
 
 
 @contextlib.contextmanager
@@ -77,7 +104,11 @@ def output_dir(out: str | Path, command: str, parameters: dict):
     """
     from ..provenance import RunLog
 
+    from ..data.errors import DataError, Problem
+
     path = Path(out)  # created by the first atomic write: bad input leaves no empty folder
+    if path.exists() and not path.is_dir():
+        raise DataError(Problem("out", None, f"--out {path} is a file, not a folder"))
     log = RunLog(command, parameters)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)

@@ -12,7 +12,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "demo", help="make demo data and run every part on it (the README's `make demo`)",
         description="Make the demo CRM under data/demo/ (DuckDB), then run every part on it: "
-        "sales KPIs, lead-scorer comparison, pipeline and revenue forecasts, then every report "
+        "sales KPIs, lead-scorer comparison, pipeline and revenue forecasts and their blend, then every report "
         "notebook. Outputs go to reports/demo/<part>/ and the reports' HTML to reports/demo/reports/.",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the demo data and models (default 0)")
@@ -41,7 +41,8 @@ def _steps(db: str, out: str, seed: int) -> list[tuple[str, list[str]]]:
                   "--by", "segment", "--out", f"{out}/kpis"]),
         ("pipeline forecast", ["pipeline", "forecast", "--opportunities", db, "--stage-history", db,
                                "--as-of", _AS_OF, "--period", "2026Q3", "--by", "segment",
-                               "--seed", str(seed), "--out", f"{out}/pipeline_forecast"]),
+                               "--quotas", f"{db}:quotas", "--seed", str(seed),
+                               "--out", f"{out}/pipeline_forecast"]),
         ("revenue backtest", ["revenue", "backtest", db, "--horizon", "6", "--folds", "4",
                               "--seed", str(seed), "--out", f"{out}/revenue_backtest"]),
         ("revenue forecast", ["revenue", "forecast", db, "--horizon", "12", "--seed", str(seed),
@@ -49,6 +50,9 @@ def _steps(db: str, out: str, seed: int) -> list[tuple[str, list[str]]]:
         ("pipeline backtest", ["pipeline", "backtest", "--opportunities", db, "--stage-history", db,
                                "--periods", "2024Q1:2026Q2", "--seed", str(seed),
                                "--out", f"{out}/pipeline_backtest"]),
+        ("revenue blend", ["revenue", "blend", db, "--stage-history", db, "--as-of", _AS_OF,
+                           "--period", "2026Q3", "--backtest-periods", "2025Q1:2026Q2", "--seed", str(seed),
+                           "--out", f"{out}/revenue_blend"]),
     ]
 
 

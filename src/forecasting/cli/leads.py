@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_map_option, mapping_from, output_dir, parameters_of, say
+from ._common import add_engine_option, add_map_option, engine_from, mapping_from, output_dir, parameters_of, say
 
 _MODELS = "rule_scorecard, learned_scorecard, logistic, hist_gb, random_forest"
 
@@ -90,10 +90,12 @@ def _score_parser(sub) -> None:
         "with drift.csv (PSI per feature and for the score) and run.json beside it.")
     p.add_argument("source", metavar="SOURCE", help="leads SOURCE")
     p.add_argument("--model", required=True, metavar="DIR", help="model folder, e.g. models/NAME")
-    p.add_argument("--out", required=True, metavar="FILE", help="output file (.csv or .parquet)")
+    p.add_argument("--out", required=True, metavar="PATH",
+                   help="output: a .csv or .parquet file, or a path without a suffix for a folder of Parquet parts")
     p.add_argument("--chunksize", type=int, default=50_000, help="rows per chunk (default 50000)")
     p.add_argument("--no-reasons", action="store_true", help="skip reason codes (faster)")
     add_map_option(p)
+    add_engine_option(p)
     p.set_defaults(func=_score)
 
 
@@ -205,7 +207,7 @@ def _score(args: argparse.Namespace) -> int:
         model = load_model(args.model)
         log.step("load model")
         result = score_source(model, args.source, out, chunksize=args.chunksize,
-                              mapping=mapping_from(args), reasons=not args.no_reasons)
+                              mapping=mapping_from(args), reasons=not args.no_reasons, **engine_from(args))
         log.step("score")
         log.outputs.update(scores=str(result.out), drift=str(result.drift_path))
         log.extra["rows"] = result.rows

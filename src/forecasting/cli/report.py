@@ -61,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
         results = run_schedule(args.config, args.as_of, args.out, force=args.force)
         say(f"{'report':<28} {'status':<8} {'seconds':>8}  output")
         for r in results:
-            where = r.html or r.notebook
+            where = r.html or r.notebook or "-"
             say(f"{r.name:<28} {r.status:<8} {r.seconds:>8.1f}  {where}" + (f"\n    {r.error}" if r.error else ""))
         return 1 if any(not r.ok for r in results) else 0
     if not args.name:

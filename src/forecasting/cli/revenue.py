@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_map_option, mapping_from, output_dir, parameters_of, say
+from ._common import add_engine_option, add_map_option, engine_from, mapping_from, output_dir, parameters_of, say
 
 _MODELS = "naive, seasonal_naive, drift, ets, arima, theta, ensemble"
 
@@ -18,6 +18,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fill-gaps", choices=("zero", "interpolate"),
                    help="fill missing periods instead of refusing the table")
     p.add_argument("--jobs", type=int, default=1, help="worker processes for many series (default 1; -1 all cores)")
+    add_engine_option(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     add_map_option(p)
     p.add_argument("--out", required=True, help="output folder")
@@ -54,6 +55,18 @@ def register(sub) -> None:
                     help=f"comma-separated models to compare (from {_MODELS})")
     bt.set_defaults(func=_backtest)
 
+    bl = cmds.add_parser(
+        "blend", help="blend the pipeline forecast with the time-series forecast of bookings",
+        description="Forecast a period with the pipeline (as in `pipeline forecast`) and with a time-series "
+        "model of the monthly bookings (revenue won), backtest both on past periods (as of each period's "
+        "first day) and blend them with weights from their backtest errors. Writes blend.csv (period, "
+        "method: pipeline/time_series/blend, p10, p50, p90, weight), blend_backtest.csv (the blend "
+        "replayed on the past periods with weights from earlier periods only), blend_metrics.csv "
+        "(method, wape, bias, coverage_80, ...: does the blend beat both?), blend.png and run.json to --out.",
+    )
+    _blend_options(bl)
+    bl.set_defaults(func=_blend)
+
 
 def _load(args):
     from ..data import load_table
@@ -64,7 +77,7 @@ def _load(args):
 
 def _options(args) -> dict:
     return dict(level=tuple(args.level), season_length=args.season_length, n_jobs=args.jobs,
-                seed=args.seed, fill_gaps=args.fill_gaps or "zero")
+                seed=args.seed, fill_gaps=args.fill_gaps or "zero", **engine_from(args))
 
 
 def _save_figure(fig, path, log, name: str) -> None:
@@ -128,4 +141,84 @@ def _backtest(args: argparse.Namespace) -> int:
         say(f"  {row.model:<15} MASE {row.mase:.3f}  sMAPE {row.smape:5.2f}  "
             f"coverage 80 {row.coverage_80:.2f}  95 {row.coverage_95:.2f}")
     say(f"revenue backtest: {len(models)} models x {args.folds} folds -> {out}")
+    return 0
+
+
+def _blend_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("opportunities", metavar="SOURCE", nargs="?", default="demo",
+                   help="opportunities SOURCE (default demo; file.duckdb reads table 'opportunities')")
+    p.add_argument("--stage-history", metavar="SRC",
+                   help="stage_history SOURCE for exact as-of snapshots (file.duckdb reads 'stage_history')")
+    p.add_argument("--stages", metavar="YAML", help="stages YAML (open: [...] with probabilities, won, lost)")
+    p.add_argument("--as-of", metavar="DATE", help="forecast date (inclusive); default the data's last record")
+    p.add_argument("--period", help="period to blend, e.g. 2026Q3; default the quarter of the day after --as-of "
+                   "(the quarter still open at the end of that day)")
+    p.add_argument("--backtest-periods", metavar="FIRST:LAST",
+                   help="past periods that weight the blend, e.g. 2024Q3:2026Q2, complete by --as-of; "
+                   "default the last 8 complete periods of --period's length")
+    p.add_argument("--model", default="ensemble", help=f"time-series model: {_MODELS} (default ensemble)")
+    p.add_argument("--pipeline-method", choices=("learned", "historical", "default"), default="learned",
+                   help="pipeline open-deal probability (default learned)")
+    p.add_argument("--metric", choices=("mse", "wape"), default="mse",
+                   help="weights: inverse MSE (default) or inverse WAPE of the backtest P50s")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_map_option(p)
+    p.add_argument("--out", required=True, help="output folder")
+
+
+def _blend_periods(args, last_record) -> tuple[str, str, str, list]:
+    """As-of date, period and backtest periods with their defaults; backtest periods complete by as-of."""
+    import pandas as pd
+
+    from ..data.errors import DataError, problem
+    from ..pipeline import cutoff_of, parse_periods, period_bounds
+
+    cutoff = cutoff_of(args.as_of or last_record.date())
+    as_of = str((cutoff - pd.Timedelta(days=1)).date())
+    period = period_bounds(args.period)[0] if args.period else pd.Period(cutoff, "Q")
+    last_done = pd.Period(cutoff, period.freq) - 1
+    past = parse_periods(args.backtest_periods or f"{last_done - 7}:{last_done}")
+    late = [str(p) for p in past if period_bounds(p)[2] > cutoff]
+    if late:
+        raise DataError([problem("backtest_periods", None, f"end after the as-of date {as_of}: their actual "
+                                 "is not known yet", late)])
+    return as_of, str(period), f"{past[0]}:{past[-1]}", past
+
+
+def _blend(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ..data import write_csv
+    from ..pipeline import PipelineData, backtest, forecast_period
+    from ..revenue import make_model
+    from ..revenue.blend import blend_with_pipeline
+    from ..revenue.plots import blend_chart
+    from .pipeline import _load as load_pipeline_inputs
+
+    make_model(args.model)  # an unknown model fails now, not after the pipeline backtest
+    with output_dir(args.out, "revenue blend", parameters_of(args)) as (out, log):
+        opportunities, history, stages = load_pipeline_inputs(args)
+        data = PipelineData.build(opportunities, history, stages)
+        as_of, period, periods, past = _blend_periods(args, data.last_date)
+        log.extra.update(as_of=as_of, period=period, backtest_periods=periods, exact_snapshot=data.exact)
+        log.step("load")
+        forecast, _ = forecast_period(as_of=as_of, period=period, method=args.pipeline_method, seed=args.seed,
+                                      data=data)
+        pipeline_past, _ = backtest(periods=past, methods=[args.pipeline_method], seed=args.seed, data=data)
+        log.step("pipeline")
+        blended, frame, metrics = blend_with_pipeline(opportunities, forecast, pipeline_past, as_of,
+                                                      model=args.model, metric=args.metric, seed=args.seed)
+        log.step("blend")
+        for name, table in (("blend", blended), ("blend_backtest", frame), ("blend_metrics", metrics)):
+            log.outputs[name] = str(write_csv(table, out / f"{name}.csv"))
+        _save_figure(blend_chart(blended), out / "blend.png", log, "blend_chart")
+    say(f"revenue blend {period} as of {as_of} (weights from {periods}, inverse {args.metric}):")
+    for row in blended.itertuples():
+        say(f"  {row.method:<12} P10 {row.p10:>14,.0f}  P50 {row.p50:>14,.0f}  P90 {row.p90:>14,.0f}  "
+            f"weight {row.weight:.2f}")
+    for row in metrics.itertuples():
+        say(f"  backtest {row.method:<12} WAPE {row.wape:.3f}  bias {row.bias:+.3f}  "
+            f"P10-P90 coverage {row.coverage_80:.2f}")
+    say(f"revenue blend -> {out}")
     return 0

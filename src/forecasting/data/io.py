@@ -32,6 +32,8 @@ __all__ = [
     "Source",
     "parse_source",
     "read_source",
+    "iter_sql",
+    "redact_url",
     "quote_identifier",
     "sniff_separator",
     "atomic_path",
@@ -125,7 +127,10 @@ def parse_source(source: str | os.PathLike, table: str | None = None) -> Source:
                 table=name or "source",
             )
     if kind in ("duckdb", "sql") and name is not None:
-        quote_identifier(name)  # refuse bad names early
+        try:
+            quote_identifier(name)  # refuse bad names early
+        except DataError as err:  # name the table kind (the default table), not the bad text
+            raise DataError(Problem(table or "source", None, err.problems[0].message)) from None
     return Source(kind, location, name, query)
 
 
@@ -186,7 +191,7 @@ def read_source(
         raise _missing_file(src, kind)
     try:
         if src.kind == "csv":
-            return _read_csv(src.location, string_columns)
+            return _read_csv(src.location, string_columns, kind)
         if src.kind == "parquet":
             return pd.read_parquet(src.location)
         if src.kind == "duckdb":
@@ -217,8 +222,10 @@ def sniff_separator(path: str, encoding: str = "utf-8-sig") -> str | None:
         return None
 
 
-def _read_csv(path: str, string_columns: tuple[str, ...]) -> pd.DataFrame:
-    dtype = {c: str for c in string_columns}
+def _read_csv(path: str, string_columns: tuple[str, ...], kind: str = "input") -> pd.DataFrame:
+    with open(path, "rb") as handle:
+        if not handle.read(4096).lstrip(b"\xef\xbb\xbf").strip():
+            raise DataError(Problem(kind, None, f"{path} is an empty file (no header, no rows)"))
     # utf-8-sig strips a byte-order mark; fall back to latin-1 for legacy exports.
     for encoding in ("utf-8-sig", "latin-1"):
         try:
@@ -227,7 +234,8 @@ def _read_csv(path: str, string_columns: tuple[str, ...]) -> pd.DataFrame:
             sep = sniff_separator(path, encoding)
             kwargs = dict(sep=None, engine="python") if sep is None else dict(sep=sep)
             head = pd.read_csv(path, nrows=0, encoding=encoding, **kwargs)
-            use = {c: t for c, t in dtype.items() if c in head.columns}
+            # Matched on the trimmed name, as conform trims headers: " lead_id " keeps its zeros too.
+            use = {c: str for c in head.columns if str(c).strip().lstrip("\ufeff") in string_columns}
             return pd.read_csv(path, encoding=encoding, dtype=use or None, **kwargs)
         except UnicodeDecodeError:
             continue
@@ -262,16 +270,22 @@ def _sql_engine(location: str, kind: str):
         if url.drivername in ("postgresql", "postgres") and importlib.util.find_spec("psycopg2") is None:
             url = url.set(drivername="postgresql+psycopg")
         return sa.create_engine(url)
-    except (sa.exc.ArgumentError, ValueError) as exc:
-        raise DataError(Problem(kind, None, f"not a valid SQLAlchemy URL: {_first_line(exc)}")) from None
-    except (ImportError, sa.exc.NoSuchModuleError) as exc:
-        raise DataError(Problem(kind, None, f"no database driver for {_redacted(location)} "
+    except (ImportError, sa.exc.NoSuchModuleError) as exc:  # before ArgumentError, its base class
+        raise DataError(Problem(kind, None, f"no database driver for {redact_url(location)} "
                                 f"({_first_line(exc)}); for PostgreSQL: pip install "
                                 "'forecasting[postgres]'")) from None
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise DataError(Problem(kind, None, f"not a valid SQLAlchemy URL: {_first_line(exc)}")) from None
 
 
-def _redacted(location: str) -> str:
-    """The URL without its password, for messages."""
+def redact_url(location: str) -> str:
+    """The URL without its password, for messages and run.json.
+
+    Examples
+    --------
+    >>> redact_url("postgresql://bob:secret@db/crm")
+    'postgresql://bob:***@db/crm'
+    """
     import sqlalchemy as sa
 
     try:
@@ -281,7 +295,8 @@ def _redacted(location: str) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()  # a driver's own message, not SQLAlchemy's wrap
+    exc = exc.__cause__ or exc  # pandas wraps SQLAlchemy's error, which wraps the driver's
+    text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
@@ -290,7 +305,7 @@ def _fold(name: str, names) -> str:
     return name.lower() if name not in names and name.lower() in names else name
 
 
-def _sql_table(con, name: str, kind: str, where: str) -> tuple[str | None, str, dict]:
+def _sql_table(con, name: str, kind: str, where: str) -> tuple[str | None, str, dict | None]:
     """Find ``[schema.]table`` as PostgreSQL resolves an unquoted name: the exact name,
     else its lower-case fold. Returns schema, table and the declared column types."""
     import sqlalchemy as sa
@@ -308,7 +323,11 @@ def _sql_table(con, name: str, kind: str, where: str) -> tuple[str | None, str, 
         raise DataError(Problem(kind, None, f"table {name!r} not found in {where}"
                                 + (f" (schema {schema!r})" if schema else "")
                                 + f"; it has: {listed} (name another with url#schema.table)"))
-    types = {c["name"]: c["type"] for c in inspector.get_columns(table, schema=schema)}
+    try:
+        types = {c["name"]: c["type"] for c in inspector.get_columns(table, schema=schema)}
+    except (sa.exc.SQLAlchemyError, NotImplementedError):  # some dialects cannot reflect columns
+        con.rollback()
+        types = None
     return schema, table, types
 
 
@@ -332,10 +351,10 @@ def _sql_dtypes(frame: pd.DataFrame, types: dict | None = None) -> pd.DataFrame:
         values = series.dropna()
         declared = (types or {}).get(column)
         if values.empty:
-            if isinstance(declared, sa.Numeric):
+            if isinstance(declared, (sa.Numeric, sa.Float, sa.Integer)):  # as pandas types numbers with NULLs
                 frame.isetitem(i, series.astype(float))
             elif isinstance(declared, (sa.DateTime, sa.Date)):
-                frame.isetitem(i, pd.to_datetime(series))
+                frame.isetitem(i, pd.to_datetime(series, utc=bool(getattr(declared, "timezone", False))))
         elif all(isinstance(v, decimal.Decimal) for v in values):
             frame.isetitem(i, series.astype(float))
         elif all(isinstance(v, datetime.date) and not isinstance(v, datetime.datetime) for v in values):
@@ -368,7 +387,7 @@ def iter_sql(src: Source, kind: str, chunksize: int | None = None) -> Iterator[p
     """
     import sqlalchemy as sa
 
-    where = _redacted(src.location)
+    where = redact_url(src.location)
     engine = _sql_engine(src.location, kind)
     try:
         with engine.connect() as con:
@@ -384,7 +403,7 @@ def iter_sql(src: Source, kind: str, chunksize: int | None = None) -> Iterator[p
             con = con.execution_options(yield_per=chunksize)
             for chunk in pd.read_sql_query(stmt, con, chunksize=chunksize):
                 yield _sql_dtypes(chunk, types)
-    except sa.exc.SQLAlchemyError as exc:
+    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
         raise DataError(Problem(kind, None, f"cannot read {where}: {_first_line(exc)}")) from None
     finally:
         engine.dispose()

@@ -9,8 +9,11 @@ open/won/lost.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from .errors import DataError, Problem
 
 __all__ = [
     "TableSpec",
@@ -134,8 +137,8 @@ class Stages:
     Examples
     --------
     >>> stages = Stages.from_config({"open": ["Discovery", "Proposal"], "won": "Won"})
-    >>> stages.probability("Proposal")
-    0.5
+    >>> stages.probability("Proposal")  # the linear ramp: 2 / (2 + 1)
+    0.6667
     """
 
     open: tuple[str, ...] = (
@@ -158,46 +161,58 @@ class Stages:
     lost: str = "Closed Lost"
 
     @classmethod
-    def from_config(cls, config: Mapping | Sequence[str] | str | None) -> "Stages":
+    def from_config(cls, config: Mapping | Sequence[str] | str | os.PathLike | None) -> "Stages":
         """Build stages from a dict, a list of open stage names or a YAML file path.
 
         A dict has ``open`` (a list of names, or of ``{name: probability}``),
         and optional ``won`` / ``lost`` names.
+
+        Raises
+        ------
+        DataError
+            For table ``stages``: an unreadable file, no open stages, a name that is
+            blank or given twice, a closed stage among the open ones, a probability
+            outside [0, 1].
         """
         if config is None:
             return cls()
         if isinstance(config, Stages):
             return config
-        if isinstance(config, str):
-            import yaml
-
-            with open(config, encoding="utf-8") as fh:
-                config = yaml.safe_load(fh)
-        if isinstance(config, Sequence) and not isinstance(config, (str, Mapping)):
+        if isinstance(config, (str, os.PathLike)):
+            config = _read_yaml(config)
+        if isinstance(config, Sequence) and not isinstance(config, (str, bytes, Mapping)):
             config = {"open": list(config)}
+        if not isinstance(config, Mapping):
+            raise _stages_error(None, "must be a mapping with an 'open' list of stage names")
+        items = config.get("open")
+        if isinstance(items, Mapping):
+            items = [dict([pair]) for pair in items.items()]
+        if not isinstance(items, Sequence) or isinstance(items, (str, bytes)) or not items:
+            raise _stages_error("open", "needs a non-empty list of stage names")
         names: list[str] = []
         probs: dict[str, float] = {}
-        for item in config.get("open", []):
-            if isinstance(item, Mapping):
-                for name, p in item.items():
-                    names.append(str(name))
-                    if p is not None:
-                        probs[str(name)] = float(p)
-            else:
-                names.append(str(item))
-        probs.update({str(k): float(v) for k, v in (config.get("probabilities") or {}).items()})
-        if not names:
-            raise ValueError("stages config needs a non-empty 'open' list of stage names")
+        for item in items:
+            for name, p in item.items() if isinstance(item, Mapping) else [(item, None)]:
+                names.append(_stage_name(name, "open"))
+                if p is not None:
+                    probs[names[-1]] = _probability(p, names[-1])
+        extra = config.get("probabilities") or {}
+        if not isinstance(extra, Mapping):
+            raise _stages_error("probabilities", "must map stage names to probabilities")
+        probs.update({_stage_name(k, "probabilities"): _probability(v, k) for k, v in extra.items()})
+        won = _stage_name(config.get("won", cls.won), "won")
+        lost = _stage_name(config.get("lost", cls.lost), "lost")
+        twice = sorted({n for n in names if names.count(n) > 1} | ({won} if won == lost else set()))
+        if twice:
+            raise _stages_error("open", f"names {', '.join(map(repr, twice))} more than once")
+        closed = [n for n in (won, lost) if n in names]
+        if closed:
+            raise _stages_error("open", f"lists the closed stage {closed[0]!r} (give it as won or lost only)")
         # Linear ramp for stages without a stated probability: (i+1)/(n+1).
         n = len(names)
         for i, name in enumerate(names):
             probs.setdefault(name, round((i + 1) / (n + 1), 4))
-        return cls(
-            open=tuple(names),
-            probabilities=probs,
-            won=str(config.get("won", cls.won)),
-            lost=str(config.get("lost", cls.lost)),
-        )
+        return cls(open=tuple(names), probabilities=probs, won=won, lost=lost)
 
     def to_config(self) -> dict:
         """The YAML/dict form read by :meth:`from_config` (round trip)."""
@@ -226,6 +241,42 @@ class Stages:
     def order(self, stage: str) -> int:
         """Position of a stage in the funnel (closed stages come last)."""
         return self.all.index(stage)
+
+
+def _stages_error(key: str | None, message: str) -> DataError:
+    return DataError(Problem("stages", key, message))
+
+
+def _read_yaml(path) -> object:
+    import yaml
+
+    try:
+        fh = open(path, encoding="utf-8")
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise _stages_error(None, f"cannot read {os.fspath(path)!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    with fh:
+        try:
+            return yaml.safe_load(fh)
+        except (UnicodeDecodeError, yaml.YAMLError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise _stages_error(None, f"{os.fspath(path)} is not UTF-8 YAML: {first}") from None
+
+
+def _stage_name(value, key: str) -> str:
+    """A stage name as it appears in the data (text, stripped); blanks and lists are refused."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip():
+        return str(value).strip()
+    raise _stages_error(key, f"has {value!r} where a stage name belongs")
+
+
+def _probability(value, stage) -> float:
+    try:
+        p = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        p = None
+    if p is None or not 0.0 <= p <= 1.0:  # NaN fails both comparisons
+        raise _stages_error("probabilities", f"of stage {stage!r} is {value!r}, not a number from 0 to 1")
+    return p
 
 
 DEFAULT_STAGES = Stages()

@@ -8,6 +8,7 @@ every error. Code past this edge trusts its frames.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ __all__ = [
     "check_source",
     "CheckReport",
     "infer_frequency",
+    "parse_dates",
 ]
 
 _TRUE = {"1", "1.0", "yes", "y", "true", "t", "won", "converted"}
@@ -39,6 +41,10 @@ _STATUS = {
 _SEASON = {"MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "Q": 4, "W": 52, "D": 7, "YS": 1, "YE": 1, "Y": 1}
 
 
+# Quotes, statement separators, comments, control characters: SQL text, not a column name.
+_SQL_TEXT = re.compile(r'["`;\x00-\x1f\x7f]|--|/\*|\*/')
+
+
 class DataWarning(UserWarning):
     """A problem worth knowing that does not stop loading (e.g. approximate data)."""
 
@@ -47,6 +53,24 @@ def _kind(kind: str) -> str:
     if kind not in TABLES:
         raise DataError(f"unknown table kind {kind!r}; expected one of {', '.join(KINDS)}", table=kind)
     return kind
+
+
+def _column_mapping(mapping: Mapping | None, kind: str) -> dict[str, str]:
+    """``{their_name: canonical_name}`` as strings; names holding SQL text are refused."""
+    mapping = {str(old): str(new) for old, new in dict(mapping or {}).items()}
+    refused = [problem(kind, old, f"column mapping {old!r}={new!r} is refused: column names may not hold "
+                       "quotes, ';', '--', '/*' or control characters")
+               for old, new in mapping.items() if _SQL_TEXT.search(old) or _SQL_TEXT.search(new)]
+    if refused:
+        raise DataError(refused)
+    return mapping
+
+
+def _read(kind: str, source, mapping: dict[str, str], table: str | None) -> pd.DataFrame:
+    """Read a SOURCE for ``kind``, its id columns as text (ids such as ``007`` keep their zeros)."""
+    inverse = {new: old for old, new in mapping.items()}
+    strings = tuple(inverse.get(c, c) for c in TABLES[kind].ids)
+    return read_source(source, table=table, kind=kind, string_columns=strings)
 
 
 def _row_ids(frame: pd.DataFrame, mask, id_column: str | None) -> list[str]:
@@ -63,7 +87,9 @@ def _as_text(series: pd.Series) -> pd.Series:
     """Ids as strings: integral floats lose their ``.0``, blanks become missing."""
     if pd.api.types.is_float_dtype(series):
         values = series.dropna()
-        if len(values) and np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+        # Below 2**53 a float holds its integer exactly; beyond it (or 2**63) Int64 cannot.
+        if (len(values) and np.all(np.isfinite(values)) and np.all(np.abs(values) < 2**53)
+                and np.all(values == np.round(values))):
             series = series.astype("Int64")
     # Vectorised (pandas' string dtype): a per-value map was ~15 % of scoring a million leads.
     text = series.astype("string").str.strip()
@@ -101,24 +127,54 @@ def _single_values(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(values, index=series.index, name=series.name, dtype=object), nested
 
 
-def _as_datetime(series: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(series):
-        out = series
-    else:
+_TEXT_OR_DATES = ("string", "empty", "datetime", "date", "categorical")
+
+
+def _date_text(value):
+    """A number in a date column as the text it was typed as: ``20250101`` parses as a
+    date; ``3`` or ``1e18`` do not (never as nanoseconds after 1970)."""
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and value == int(value):
+        return str(int(value))
+    if isinstance(value, (bool, np.bool_, int, np.integer, float, np.floating)):
+        return None if pd.isna(value) else str(value)
+    return value
+
+
+def parse_dates(series: pd.Series) -> pd.Series:
+    """Parse a column of dates as ``datetime64[ns]`` (naive, UTC); what is not a date is missing.
+
+    Text in any common format, with or without (differing) UTC offsets; numbers are read as
+    the text they were typed as (``20250101``), never as nanoseconds after 1970; dates that
+    ``datetime64[ns]`` cannot hold (before 1677, after 2262) are missing, row by row.
+
+    Examples
+    --------
+    >>> parse_dates(pd.Series(["2025-01-02T10:00:00+02:00", 20250103, "0001-01-01", 3])).tolist()
+    [Timestamp('2025-01-02 08:00:00'), Timestamp('2025-01-03 00:00:00'), NaT, NaT]
+    """
+    if not pd.api.types.is_datetime64_any_dtype(series):
+        if pd.api.types.infer_dtype(series, skipna=True) not in _TEXT_OR_DATES:
+            series = series.astype(object).map(_date_text)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = pd.to_datetime(series, errors="coerce")
+            # utc=True: offsets that differ from row to row (or are absent) give one timeline.
+            out = pd.to_datetime(series, errors="coerce", utc=True)
             if out.isna().sum() > series.isna().sum():
-                out = pd.to_datetime(series, errors="coerce", format="mixed")
-    if isinstance(out.dtype, pd.DatetimeTZDtype):
-        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-    return out.astype("datetime64[ns]")
+                out = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
+        series = out
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    if series.dt.unit != "ns" and (series.min() < pd.Timestamp.min or series.max() > pd.Timestamp.max):
+        # Year 1 or 9999 parse (pandas keeps microseconds) but do not fit datetime64[ns]: refuse those rows only.
+        series = series.where(series.isna() | series.between(pd.Timestamp.min, pd.Timestamp.max))
+    return series.astype("datetime64[ns]")
 
 
 def _as_label(series: pd.Series) -> pd.Series:
     """0/1 integers; float with NaN where some leads are unlabeled (to be scored)."""
     if pd.api.types.is_bool_dtype(series):
-        return series.astype(int)
+        # A nullable boolean (DuckDB / Parquet with NULLs) cannot become int: NaN marks unlabeled.
+        return series.astype(float) if series.isna().any() else series.astype(int)
     text = series.astype(object).map(lambda v: str(v).strip().lower() if pd.notna(v) else None)
     out = pd.Series(np.nan, index=series.index)
     out[text.isin(_TRUE)] = 1.0
@@ -151,7 +207,7 @@ def conform(
     problems: list[Problem] = []
     frame = frame.copy()
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
-    mapping = dict(mapping or {})
+    mapping = _column_mapping(mapping, kind)
     unknown = [old for old in mapping if old not in frame.columns]
     if unknown:
         # A warning: one --map may serve several tables of a command.
@@ -189,7 +245,7 @@ def conform(
             frame[column] = _as_text(frame[column])
     for column in spec.dates:
         if column in frame.columns:
-            cast(column, _as_datetime, "dates")
+            cast(column, parse_dates, "dates")
     for column in spec.amounts:
         if column in frame.columns:
             cast(column, lambda s: pd.to_numeric(s, errors="coerce").astype(float), "numbers")
@@ -229,7 +285,8 @@ def infer_frequency(dates) -> tuple[str | None, int]:
     >>> infer_frequency(pd.date_range("2024-01-01", periods=6, freq="MS"))
     ('MS', 12)
     """
-    index = pd.DatetimeIndex(pd.Series(dates).dropna().unique()).sort_values()
+    # In seconds: steps between dates 1700 and 2200 overflow int64 nanoseconds.
+    index = pd.DatetimeIndex(pd.Series(dates).dropna().unique()).sort_values().as_unit("s")
     if len(index) < 3:
         return None, 1
     with warnings.catch_warnings():
@@ -252,7 +309,7 @@ def infer_frequency(dates) -> tuple[str | None, int]:
 
 def _off_grid(dates: pd.Series) -> list[str]:
     """Dates that break the series' most common step (all of them if there is none)."""
-    days = pd.Series(pd.DatetimeIndex(dates)).diff().dt.days
+    days = pd.Series(pd.DatetimeIndex(dates).as_unit("s")).diff().dt.days  # seconds: no overflow
     if len(days) < 3:
         return [str(d.date()) for d in dates]
     step = days.mode().iloc[0]
@@ -331,7 +388,7 @@ def check(
     """
     spec = TABLES[_kind(kind)]
     stages = Stages.from_config(stages)
-    if frame.empty:
+    if not len(frame):  # not frame.empty: rows without columns are missing columns, not "no rows"
         return [problem(kind, None, "is empty: no rows")]
     required = list(spec.required) + (["converted"] if require_label else [])
     missing = [c for c in required if c not in frame.columns]
@@ -467,12 +524,8 @@ def load_table(
     dtype('<M8[ns]')
     """
     kind = _kind(kind)
-    if isinstance(source, pd.DataFrame):
-        raw = source
-    else:
-        inverse = {v: k for k, v in (mapping or {}).items()}
-        strings = tuple(inverse.get(c, c) for c in TABLES[kind].ids)
-        raw = read_source(source, table=table, kind=kind, string_columns=strings)
+    mapping = _column_mapping(mapping, kind)
+    raw = source if isinstance(source, pd.DataFrame) else _read(kind, source, mapping, table)
     frame, problems = conform(raw, kind, mapping)
     _raise_or_warn(_merge(problems, check(frame, kind, **check_kwargs)))
     return frame
@@ -504,12 +557,13 @@ class CheckReport:
             out["date_column"] = date_col
             out["date_min"] = str(frame[date_col].min().date())
             out["date_max"] = str(frame[date_col].max().date())
-        if "converted" in frame.columns and frame["converted"].notna().any():
+        # Only columns conform cast: another table's "amount" may still be text.
+        if "converted" in spec.label and "converted" in frame.columns and frame["converted"].notna().any():
             out["converted"] = int(frame["converted"].sum())
             out["conversion_rate"] = round(float(frame["converted"].mean()), 4)
-        if "amount" in frame.columns:
+        if "amount" in spec.amounts and "amount" in frame.columns:
             out["amount_total"] = round(float(frame["amount"].sum()), 2)
-        if "status" in frame.columns:
+        if self.kind == "opportunities" and "status" in frame.columns:
             out["status_counts"] = {str(k): int(v) for k, v in frame["status"].value_counts().items()}
         if "segment" in frame.columns and self.kind == "revenue":
             out["series"] = int(frame["segment"].nunique())
@@ -520,9 +574,8 @@ def check_source(kind: str, source, mapping=None, *, table=None, **check_kwargs)
     """Read and check a SOURCE without raising on bad rows: for ``data check``."""
     kind = _kind(kind)
     try:
-        inverse = {v: k for k, v in (mapping or {}).items()}
-        strings = tuple(inverse.get(c, c) for c in TABLES[kind].ids)
-        raw = read_source(source, table=table, kind=kind, string_columns=strings)
+        mapping = _column_mapping(mapping, kind)
+        raw = _read(kind, source, mapping, table)
     except DataError as err:
         return CheckReport(kind, str(source), None, err.problems)
     frame, problems = conform(raw, kind, mapping)

@@ -1,19 +1,30 @@
 """Batch scoring with bounded memory: stream a SOURCE in chunks, write scores atomically.
 
-CSV is read with ``pandas.read_csv(chunksize=...)``, Parquet with
-``pyarrow.dataset`` batches, DuckDB with ``to_arrow_reader`` and a SQLAlchemy URL
-with ``pandas.read_sql(chunksize=...)``. Only ``lead_id`` and the model's features
+CSV is read with ``pandas.read_csv(chunksize=...)``, Parquet (a file or a folder)
+part by part (whole row groups of one file, about one chunk), DuckDB with ``to_arrow_reader`` and a SQLAlchemy URL
+with a streaming cursor (:func:`forecasting.data.io.iter_sql`). Only ``lead_id`` and the model's features
 are read where the format allows it (every format but a SQL URL), after checking
 the header for missing features. Each chunk is put in canonical shape, scored,
 graded, explained, counted for drift and appended to a temporary output that is
-renamed over ``out`` at the end.
+renamed over ``out`` at the end (one file, or a folder of Parquet parts).
+
+With ``engine="dask"`` the same steps run on the workers of a ``dask.distributed``
+cluster: a Parquet source is cut into parts of whole row groups that each worker
+reads itself; the model travels as the bytes of its saved folder and is loaded on
+each worker by the model store (the same safety checks). Results come back in
+order, so the output is the local engine's, row for row.
 """
 
 from __future__ import annotations
 
-import csv
+import hashlib
 import os
+import re
+import shutil
+import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,15 +50,10 @@ def _parse(source, kind: str):
 
 
 def _csv_options(path: str) -> dict:
-    """Delimiter sniffed once from the start of the file, so the fast C parser reads the rest."""
-    if path.lower().endswith(".tsv"):
-        return {"sep": "\t"}
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-        sample = fh.read(65536)
-    try:
-        return {"sep": csv.Sniffer().sniff(sample.splitlines()[0] if sample else "", ",;\t|").delimiter}
-    except csv.Error:
-        return {"sep": ","}
+    """Delimiter sniffed once from the header, so the fast C parser reads the rest."""
+    from ..data.io import sniff_separator
+
+    return {"sep": sniff_separator(path) or ","}
 
 
 def _select_sql(src, kind: str, columns) -> str:
@@ -83,6 +89,47 @@ def source_columns(source, *, kind: str = "leads") -> list[str] | None:
     return None
 
 
+# ---------------------------------------------------------------- reading
+
+@dataclass(frozen=True)
+class _ParquetPart:
+    """Whole row groups of one Parquet file, read by a worker with the dataset's schema."""
+
+    path: str
+    row_groups: tuple[int, ...]
+    schema: object
+    filesystem: object
+
+
+def _parquet_parts(location: str, rows_per_part: int) -> Iterator[_ParquetPart]:
+    """Row groups of every file of a Parquet dataset, grouped into parts of >= ``rows_per_part``
+    rows (or what is left), in the order the local engine reads them."""
+    import pyarrow.dataset as ds
+
+    dataset = ds.dataset(location, format="parquet")
+    for fragment in dataset.get_fragments():
+        groups, rows = [], 0
+        for group in fragment.row_groups:
+            groups.append(group.id)
+            rows += group.num_rows
+            if rows >= rows_per_part:
+                yield _ParquetPart(fragment.path, tuple(groups), dataset.schema, fragment.filesystem)
+                groups, rows = [], 0
+        if groups:
+            yield _ParquetPart(fragment.path, tuple(groups), dataset.schema, fragment.filesystem)
+
+
+def _part_batches(part: _ParquetPart, columns, chunksize: int) -> Iterator[pd.DataFrame]:
+    """A part's rows in batches of ``chunksize`` rows that never span row groups. Both engines read
+    Parquet this way, so every chunk is scored on the same rows (float sums depend on the batch)."""
+    import pyarrow.dataset as ds
+
+    fragment = ds.ParquetFileFormat().make_fragment(part.path, part.filesystem, row_groups=list(part.row_groups))
+    for batch in fragment.to_batches(schema=part.schema, columns=columns, batch_size=chunksize,
+                                     batch_readahead=1):
+        yield batch.to_pandas()
+
+
 def iter_chunks(source, chunksize: int = 50_000, *, kind: str = "leads", columns=None,
                 text_columns=("lead_id",)) -> Iterator[pd.DataFrame]:
     """Yield a SOURCE as DataFrames of at most ``chunksize`` rows (raw, not conformed).
@@ -107,13 +154,10 @@ def iter_chunks(source, chunksize: int = 50_000, *, kind: str = "leads", columns
                                dtype={c: str for c in text_columns},
                                encoding="utf-8-sig", **options)
     elif src.kind == "parquet":
-        import pyarrow.dataset as ds
-
-        dataset = ds.dataset(src.location, format="parquet")
-        # Little read-ahead: memory stays at a few chunks whatever the file's row groups.
-        for batch in dataset.to_batches(columns=columns, batch_size=chunksize, batch_readahead=2,
-                                        fragment_readahead=1):
-            yield batch.to_pandas()
+        # Part by part: a scan of the whole dataset reads ahead of a slow consumer without bound
+        # (peak memory grew with the row count), a part holds about one chunk.
+        for part in _parquet_parts(src.location, chunksize):
+            yield from _part_batches(part, columns, chunksize)
     elif src.kind == "duckdb":
         import duckdb
 
@@ -125,14 +169,10 @@ def iter_chunks(source, chunksize: int = 50_000, *, kind: str = "leads", columns
             for batch in reader:
                 yield batch.to_pandas()
     else:
-        import sqlalchemy as sa
+        from ..data.io import iter_sql
 
-        engine = sa.create_engine(src.location)
-        try:
-            with engine.connect() as con:
-                yield from pd.read_sql_query(sa.text(_select_sql(src, kind, None)), con, chunksize=chunksize)
-        finally:
-            engine.dispose()
+        # Server-side cursor, PostgreSQL name folding and declared types for all-NULL chunks.
+        yield from iter_sql(src, kind, chunksize)
 
 
 @dataclass
@@ -192,6 +232,8 @@ def score_source(
     reasons: bool = True,
     drift_out: str | os.PathLike | None = "auto",
     progress: bool | None = None,
+    engine: str = "local",
+    scheduler=None,
 ) -> ScoreResult:
     """Score every lead of a SOURCE chunk by chunk and write ``lead_id, score, grade, reasons``.
 
@@ -200,9 +242,12 @@ def score_source(
     model : LeadModel or path
         A model, or a model folder (loaded safely).
     source : str or path
-        CSV / Parquet / ``file.duckdb[:table]`` / SQLAlchemy URL with the leads.
+        CSV / Parquet (a file or a folder of files) / ``file.duckdb[:table]`` /
+        SQLAlchemy URL with the leads.
     out : path
-        Output file; ``.parquet`` writes Parquet, anything else CSV.
+        Output: ``.parquet`` writes one Parquet file; a path without a suffix (or an
+        existing folder) a folder of Parquet parts ``part-00000.parquet, ...``, read back
+        in order by ``pandas.read_parquet(out)``; anything else one CSV file.
     chunksize : int
         Rows per chunk (memory is bounded by this, not by the table size).
     mapping : dict, optional
@@ -212,6 +257,18 @@ def score_source(
         prediction per feature for the tree models).
     drift_out : path, "auto" or None
         Where to write the PSI table; ``auto``: ``drift.csv`` beside ``out``.
+    progress : bool, optional
+        Force the progress bar on or off (default: on when stderr is a terminal).
+    engine : {"local", "dask"}, default "local"
+        ``"dask"`` scores on a ``dask.distributed`` cluster: each part of a Parquet
+        source (whole row groups, about ``chunksize`` rows) is read and scored by a
+        worker with the same model; other sources are read here in chunks and scored
+        on the workers. Parts of a folder output are written by the workers, so they
+        must see ``out`` (a shared file system). Scores, grades, reasons, row order
+        and the drift table are the same as the local engine's.
+    scheduler : str or distributed.Client, optional
+        Scheduler address for ``engine="dask"``; default: a local cluster of 2 worker
+        processes for this call (see :func:`forecasting.engine.dask_client`).
 
     Returns
     -------
@@ -220,33 +277,32 @@ def score_source(
     Raises
     ------
     DataError
-        Unreadable or empty source, feature columns missing (named), no rows.
+        Unreadable or empty source, feature columns missing (named), no rows, an
+        existing ``out`` that is not a folder of parts, an unreachable scheduler.
     """
-    from ..data.io import atomic_path, write_csv
+    from ..data.io import write_csv
+    from ..engine import check_engine, dask_client
     from ..progress import progress as bar
     from .drift import DriftCounter
     from .model import LeadModel
 
+    check_engine(engine, scheduler)
     if not isinstance(model, LeadModel):
         model = LeadModel.load(model)
     mapping = dict(mapping or {})
     stored = source_columns(source)
-    columns = _needed_columns(model, stored, mapping)
     ids = [c for c, name in _canonical_names(stored or [], mapping).items() if name == "lead_id"] or ["lead_id"]
+    job = _Job(_needed_columns(model, stored, mapping), tuple(ids), mapping, reasons, chunksize)
     out = Path(out)
-    parquet = out.suffix.lower() in (".parquet", ".pq")
     counter = DriftCounter(model.card.get("drift_reference", {}), model.features)
     rows = 0
-    with atomic_path(out) as tmp, _Writer(tmp, parquet) as writer:
-        chunks = _wrap_read_errors(iter_chunks(source, chunksize, columns=columns, text_columns=ids))
-        for chunk in bar(chunks, desc="leads score", enabled=progress):
-            if chunk.empty:
-                continue
-            frame = _conform_chunk(chunk, mapping)
-            scored = model.score(frame, reasons=reasons)
-            counter.update(frame, scored["score"].to_numpy())
-            writer.write(scored)
-            rows += len(scored)
+    with _Output(out) as output, (dask_client(scheduler) if engine == "dask" else nullcontext()) as client:
+        scored = (_score_on_cluster(client, model, source, job, output) if client is not None
+                  else _score_here(model, source, job, output))
+        with closing(scored):
+            for n, counts in bar(scored, desc="leads score", enabled=progress):
+                counter.counts = _add_counts(counter.counts, counts)
+                rows += n
         if rows == 0:
             raise DataError(Problem("leads", None, f"{source} is empty: no rows to score"))
     drift = counter.table()
@@ -255,6 +311,182 @@ def score_source(
         drift_path = out.parent / "drift.csv" if drift_out == "auto" else Path(drift_out)
         write_csv(drift, drift_path)
     return ScoreResult(rows, out, drift, drift_path)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What to read of each chunk and how to score it (the same here and on every worker)."""
+
+    columns: list[str] | None
+    text_columns: tuple[str, ...]
+    mapping: dict
+    reasons: bool
+    chunksize: int
+
+
+def _score_chunk(model, chunk: pd.DataFrame, job: _Job) -> tuple[pd.DataFrame, dict]:
+    """Scores of one chunk and its counts in the drift bins."""
+    from .drift import DriftCounter
+
+    frame = _conform_chunk(chunk, job.mapping)
+    scored = model.score(frame, reasons=job.reasons)
+    counter = DriftCounter(model.card.get("drift_reference", {}), model.features)
+    counter.update(frame, scored["score"].to_numpy())
+    return scored, counter.counts
+
+
+def _add_counts(total: dict, counts: dict) -> dict:
+    """Drift-bin counts of two sets of chunks, added (bin counts are additive)."""
+    return {column: total.get(column, 0) + counts.get(column, 0) for column in {*total, *counts}}
+
+
+def _score_here(model, source, job: _Job, output: "_Output") -> Iterator[tuple[int, dict]]:
+    chunks = _wrap_read_errors(iter_chunks(source, job.chunksize, columns=job.columns,
+                                           text_columns=job.text_columns))
+    for i, chunk in enumerate(c for c in chunks if not c.empty):
+        scored, counts = _score_chunk(model, chunk, job)
+        output.write(scored, output.part(i))
+        yield len(scored), counts
+
+
+# ---------------------------------------------------------------- the dask engine
+
+
+def _model_payload(model) -> dict:
+    """The model as the bytes of its saved folder (skops + card), to be loaded by the store on workers."""
+    from .model import LeadModel
+    from .store import save_model
+
+    with tempfile.TemporaryDirectory(prefix="forecasting-model-") as tmp:
+        folder = save_model(LeadModel(model.estimator, dict(model.card)), Path(tmp) / "model")
+        files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    digest = hashlib.sha256(b"".join(name.encode() + data for name, data in files.items())).hexdigest()
+    return {"digest": digest, "files": files}
+
+
+_WORKER_MODEL: dict = {}  # digest -> LeadModel: each worker process loads a model once
+
+
+def _worker_model(payload: dict):
+    """Load the model shipped in ``payload`` with :func:`~forecasting.leads.store.load_model`
+    (pickles and untrusted types refused, as on the client)."""
+    from .store import load_model
+
+    if payload["digest"] not in _WORKER_MODEL:
+        with tempfile.TemporaryDirectory(prefix="forecasting-model-") as tmp:
+            for name, data in payload["files"].items():
+                (Path(tmp) / Path(name).name).write_bytes(data)
+            model = load_model(tmp)
+        _WORKER_MODEL.clear()
+        _WORKER_MODEL[payload["digest"]] = model
+    return _WORKER_MODEL[payload["digest"]]
+
+
+def _score_chunks(model, chunks, job: _Job, path: Path | None):
+    """Score chunks into one frame (None once written to ``path``), its rows and drift counts."""
+    frames, counts = [], {}
+    for chunk in chunks:
+        if not chunk.empty:
+            scored, chunk_counts = _score_chunk(model, chunk, job)
+            frames.append(scored)
+            counts = _add_counts(counts, chunk_counts)
+    scored = pd.concat(frames, ignore_index=True) if frames else None
+    if path is not None and scored is not None:
+        _Output.write_part(scored, path)
+    return (scored if path is None else None), sum(len(f) for f in frames), counts
+
+
+def _score_part(payload: dict, part, path: Path | None, job: _Job):
+    """Worker task: score one part (row groups it reads itself, or a chunk read by the client)."""
+    from ..engine import call_recording_warnings
+
+    model = _worker_model(payload)
+    chunks = [part] if isinstance(part, pd.DataFrame) else _wrap_read_errors(_part_batches(part, job.columns, job.chunksize))
+    return call_recording_warnings(_score_chunks, model, chunks, job, path)
+
+
+def _score_on_cluster(client, model, source, job: _Job, output: "_Output") -> Iterator[tuple[int, dict]]:
+    from ..data.validate import DataWarning
+    from ..engine import map_ordered
+
+    src = _parse(source, "leads")
+    if src.kind == "parquet":
+        parts = list(_wrap_read_errors(_parquet_parts(src.location, job.chunksize)))  # footers only
+    else:  # read here, score there
+        parts = (c for c in _wrap_read_errors(iter_chunks(source, job.chunksize, columns=job.columns,
+                                                          text_columns=job.text_columns)) if not c.empty)
+    # Sent once to every worker, not once per task.
+    [payload] = client.scatter([_model_payload(model)], broadcast=True, hash=False)
+    tasks = ((payload, part, output.part(i)) for i, part in enumerate(parts))
+    for (scored, n, counts), messages in map_ordered(client, _score_part, tasks, job=job):
+        for message in messages:
+            warnings.warn(message, DataWarning, stacklevel=4)
+        if scored is not None:
+            output.write(scored, None)
+        yield n, counts
+
+
+# ---------------------------------------------------------------- output
+
+_PART = re.compile(r"part-\d{5,}\.parquet")
+
+
+class _Output:
+    """Where scores go: appended to one CSV / Parquet file, or one Parquet file per part in a
+    folder. Either appears at ``out`` only when complete (temporary sibling, then rename)."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.folder = out.is_dir() or not out.suffix
+        self._stack = ExitStack()
+
+    def __enter__(self) -> "_Output":
+        from ..data.io import atomic_path
+
+        if self.folder:
+            self.tmp = self._stack.enter_context(_atomic_folder(self.out))
+        else:
+            tmp = self._stack.enter_context(atomic_path(self.out))
+            self.writer = self._stack.enter_context(_Writer(tmp, self.out.suffix.lower() in (".parquet", ".pq")))
+        return self
+
+    def part(self, i: int) -> Path | None:
+        """Where part ``i`` goes (None when writing one file)."""
+        return self.tmp / f"part-{i:05d}.parquet" if self.folder else None
+
+    def write(self, scored: pd.DataFrame, path: Path | None) -> None:
+        if path is None:
+            self.writer.write(scored)
+        else:
+            self.write_part(scored, path)
+
+    @staticmethod
+    def write_part(scored: pd.DataFrame, path: Path) -> None:
+        with _Writer(path, parquet=True) as writer:
+            writer.write(scored)
+
+    def __exit__(self, *exc):
+        return self._stack.__exit__(*exc)
+
+
+@contextmanager
+def _atomic_folder(path: Path):
+    """A temporary sibling folder, swapped in for ``path`` on success. An existing ``path`` is
+    replaced only if it holds nothing but parts (a previous output)."""
+    if path.exists() and (not path.is_dir() or any(not _PART.fullmatch(p.name) for p in path.iterdir())):
+        raise DataError(Problem("leads", None, f"{path} exists and is not a folder of scores "
+                                "(part-NNNNN.parquet files only): refusing to replace it"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        yield tmp
+        old = tmp.with_name(tmp.name + "-old")
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 class _Writer:

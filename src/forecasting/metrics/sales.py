@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..data.errors import DataError, problem
 from ..data.schema import Stages
+from ..data.validate import parse_dates
 
 __all__ = [
     "win_rate",
@@ -558,8 +559,9 @@ def _ids(frame: pd.DataFrame, mask, id_column: str | None) -> list[str]:
     return [f"row {n + 1}" for n in np.flatnonzero(mask)]
 
 
-def _table(frame, table: str, required, dates=(), id_column: str | None = None) -> pd.DataFrame:
-    """A frame with the ``required`` columns and its ``dates`` as datetime64, or a DataError."""
+def _table(frame, table: str, required, dates=(), id_column: str | None = None, numbers=()) -> pd.DataFrame:
+    """A frame with the ``required`` columns, its ``dates`` as datetime64 and its ``numbers``
+    as finite floats, or a DataError."""
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"{table} must be a pandas DataFrame, got {type(frame).__name__}", table=table)
     missing = [c for c in required if c not in frame.columns]
@@ -567,14 +569,23 @@ def _table(frame, table: str, required, dates=(), id_column: str | None = None) 
         have = ", ".join(map(str, frame.columns[:20]))
         raise DataError([problem(table, c, f"is a required column but is missing; columns are: {have}")
                          for c in missing])
+    twice = frame.columns[frame.columns.duplicated()]
+    if len(twice):
+        raise DataError([problem(table, str(twice[0]), "appears more than once in the header")])
     fixed = {}
     for column in dates:
-        if column not in frame.columns or pd.api.types.is_datetime64_any_dtype(frame[column]):
+        if column not in frame.columns or frame[column].dtype == "datetime64[ns]":
             continue
-        parsed = pd.to_datetime(frame[column], errors="coerce", format="mixed")
+        parsed = parse_dates(frame[column])
         bad = parsed.isna() & frame[column].notna()
         if bad.any():
             raise DataError([problem(table, column, "has values that are not dates", _ids(frame, bad, id_column))])
+        fixed[column] = parsed
+    for column in numbers:
+        parsed = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        bad = (parsed.isna() & frame[column].notna()) | np.isinf(parsed)
+        if bad.any():
+            raise DataError([problem(table, column, "has values that are not numbers", _ids(frame, bad, id_column))])
         fixed[column] = parsed
     return frame.assign(**fixed) if fixed else frame
 
@@ -652,11 +663,16 @@ def _spread(frame, column: str, value: str, freq: str, table: str) -> pd.DataFra
     dates = frame[column]
     if pd.api.types.is_datetime64_any_dtype(dates):
         return frame.assign(_period=dates.dt.to_period(freq))
+    if dates.isna().any():
+        raise DataError([problem(table, column, "is missing a period (like 2026Q3 or 2026-07)",
+                                 _ids(frame, dates.isna(), None))])
     labels = dates.astype(str)
     pieces = []
     for label in labels.unique():
         try:
             p = pd.Period(label)
+            if p is pd.NaT:  # "", "nan", "NaT" as text
+                raise ValueError(label)
         except (TypeError, ValueError):
             rows = _ids(frame, labels == label, None)
             raise DataError([problem(table, column, f"has {label!r}, not a period like 2026Q3 or 2026-07",
@@ -929,9 +945,9 @@ def kpi_table(
                             "activity_id")
     if spend is not None:
         spend_when = next((c for c in ("month", "date", "period") if c in spend.columns), "month")
-        spend = _table(spend, "spend", [spend_when, "amount"])
+        spend = _table(spend, "spend", [spend_when, "amount"], numbers=("amount",))
     if quotas is not None:
-        quotas = _table(quotas, "quotas", ["period", "quota"])
+        quotas = _table(quotas, "quotas", ["period", "quota"], numbers=("quota",))
 
     until = _until(as_of, opps, leads, activities)
     # Forget what happened after as_of: later records vanish, later closes are still open.

@@ -185,11 +185,22 @@ def period_target(quotas: pd.DataFrame, period, owner: str | None = None) -> flo
     missing = [c for c in ("period", "quota") + (("owner",) if owner is not None else ()) if c not in quotas.columns]
     if missing:
         raise DataError([problem("quotas", c, "is a required column but is missing") for c in missing])
-    rows = quotas if owner is None else quotas[quotas["owner"].astype(str) == str(owner)]
+    amounts = pd.to_numeric(quotas["quota"], errors="coerce")
+    bad = ((amounts.isna() & quotas["quota"].notna()) | np.isinf(amounts)).to_numpy()
+    if bad.any():
+        raise DataError([problem("quotas", "quota", "has values that are not numbers",
+                                 [f"row {n + 1}" for n in np.flatnonzero(bad)])])
+    if quotas["period"].isna().any():
+        raise DataError([problem("quotas", "period", "is missing a period (like 2026Q3 or 2026-07)",
+                                 [f"row {n + 1}" for n in np.flatnonzero(quotas["period"].isna().to_numpy())])])
+    keep = np.ones(len(quotas), bool) if owner is None else (quotas["owner"].astype(str) == str(owner)).to_numpy()
+    rows, amounts = quotas[keep], amounts[keep].fillna(0.0)
     total, found = 0.0, False
-    for label, quota in zip(rows["period"].astype(str), pd.to_numeric(rows["quota"], errors="coerce")):
+    for label, quota in zip(rows["period"].astype(str), amounts):
         try:
             p = pd.Period(label)
+            if p is pd.NaT:  # "nan", "NaT", "": a missing period
+                raise ValueError(label)
         except (TypeError, ValueError):
             raise DataError([problem("quotas", "period", f"has {label!r}, not a period like 2026Q3 or 2026-07",
                                      [label])]) from None

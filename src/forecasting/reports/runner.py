@@ -5,18 +5,26 @@ A run writes, in ``out_dir``:
 - ``NAME.ipynb``: the executed notebook (kept on failure, with the error);
 - ``NAME.html``: self-contained HTML with the code hidden (only on success);
 - ``run.json``: parameters, git revision, package versions, start, duration,
-  status and the hashes of the result tables the notebook wrote;
+  status and the hashes of the result tables the notebook wrote (CSV columns
+  named ``*_seconds`` are timings of the run, not results: left out of the hash);
 - ``tables/``: result tables the notebook saved (its ``out_dir`` parameter).
+
+Every figure in the HTML has alt text: its title (the kernel is started with
+:func:`forecasting._figures.add_alt_text`), else the heading of its section.
 """
 
 from __future__ import annotations
 
 import ast
+import csv
 import hashlib
+import io
+import logging
 import re
 import shutil
 import time
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 
 from ..data.errors import DataError, Problem
@@ -35,6 +43,14 @@ __all__ = [
 
 _REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", re.IGNORECASE)
 _TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict}
+_VOLATILE = "_seconds"  # result-table columns that time the run: not hashed
+# Run at kernel start: every figure shown carries its title as alt text in the output metadata.
+_KERNEL_SETUP = "--IPKernelApp.exec_lines=import forecasting._figures as _alt; _alt.add_alt_text(); del _alt"
+_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_IMG_DATA = re.compile(r"\bsrc=[\"']data:image/[\w+.-]+;base64,([^\"']*)", re.IGNORECASE)
+_ALT = re.compile(r"\s+alt\s*=\s*(\"[^\"]*\"|'[^']*')", re.IGNORECASE)
+_NO_ALT = ("", "No description has been provided for this image")  # nbconvert's placeholder
+_HEADING = re.compile(r"^#+\s+(.+?)\s*#*$", re.MULTILINE)
 
 
 class ReportError(DataError):
@@ -145,24 +161,73 @@ def coerce_parameters(name: str, given: dict) -> dict:
     return out
 
 
+def _hashed_bytes(path: Path) -> bytes:
+    """A result table as hashed: a CSV without its ``*_seconds`` (timing) columns, other files as they are."""
+    data = path.read_bytes()
+    try:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))) if path.suffix == ".csv" else []
+    except (UnicodeDecodeError, csv.Error):
+        return data
+    keep = [i for i, name in enumerate(rows[0] if rows else []) if not name.endswith(_VOLATILE)]
+    if not rows or len(keep) == len(rows[0]):
+        return data
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([row[i] for i in keep if i < len(row)] for row in rows)
+    return out.getvalue().encode()
+
+
 def _hash_tables(folder: Path) -> dict[str, str]:
     if not folder.is_dir():
         return {}
     return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+        p.name: hashlib.sha256(_hashed_bytes(p)).hexdigest()[:16]
         for p in sorted(folder.iterdir()) if p.is_file()
     }
+
+
+def _alt_texts(nb) -> dict[str, str]:
+    """Alt text of every image output, keyed by its base64 data: its title, else its section's heading."""
+    alts, heading = {}, ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            found = _HEADING.findall(cell.source)
+            heading = found[-1] if found else heading
+            continue
+        for output in cell.get("outputs", []):
+            for mime, data in output.get("data", {}).items():
+                if mime.startswith("image/") and isinstance(data, str):
+                    title = output.get("metadata", {}).get(mime, {}).get("alt")
+                    alts["".join(data.split())] = title or (f"Figure: {heading}" if heading else "Figure")
+    return alts
+
+
+def _add_alt_text(body: str, alts: dict[str, str]) -> str:
+    """Give every ``<img>`` without real alt text the alt of its figure (``"Figure"`` when unknown)."""
+    def one(match: re.Match) -> str:
+        tag = match.group(0)
+        old = _ALT.search(tag)
+        if old and old.group(1)[1:-1].strip() not in _NO_ALT:
+            return tag
+        data = _IMG_DATA.search(tag)
+        alt = alts.get("".join(data.group(1).split()), "Figure") if data else "Figure"
+        return f'<img alt="{escape(alt)}"' + _ALT.sub("", tag[4:])
+
+    return _IMG.sub(one, body)
 
 
 def _export_html(notebook: Path, html: Path) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    # Its own logger, errors only: nbconvert warns of missing alt text that _add_alt_text adds below.
+    log = logging.getLogger(f"{__name__}.nbconvert")
+    log.setLevel(logging.ERROR)
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, log=log)
+    nb = nbformat.read(notebook, as_version=4)
+    body, _ = exporter.from_notebook_node(nb)
     # Self-contained: reports use no math or widgets, so drop the template's CDN scripts
     # (require.js, MathJax) that a browser would try to fetch.
-    body = _REMOTE_SCRIPT.sub("", body)
+    body = _add_alt_text(_REMOTE_SCRIPT.sub("", body), _alt_texts(nb))
     write_text(html, body)
 
 
@@ -204,6 +269,8 @@ def run_report(
     params = coerce_parameters(name, dict(parameters or {}))
     out = Path(out_dir) if out_dir else project_root() / "reports" / name
     notebook, html = out / f"{name}.ipynb", out / f"{name}.html"
+    if out.exists() and not out.is_dir():
+        raise ReportError(Problem("report", "out", f"--out {out} is a file, not a folder"))
     if (out / "run.json").exists() and not force:
         raise ReportError(Problem("report", "out", f"{out} already holds a run; pass --force to replace it"))
     out.mkdir(parents=True, exist_ok=True)
@@ -223,6 +290,7 @@ def run_report(
             papermill.execute_notebook(
                 str(source), str(tmp), parameters=params, kernel_name="python3",
                 cwd=str(out.resolve()), progress_bar=progress, log_output=False,
+                extra_arguments=[_KERNEL_SETUP],
             )
         except papermill.PapermillExecutionError as exc:
             error = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"

@@ -18,6 +18,7 @@ run's as-of date (default: today), so a cron job needs no date arithmetic.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -25,6 +26,8 @@ import pandas as pd
 
 from ..data.errors import Problem
 from .runner import ReportError, RunResult, run_report
+
+_LABEL = re.compile(r"[A-Za-z0-9_-]+")
 
 __all__ = ["RELATIVE_DATES", "resolve_relative", "load_schedule", "run_schedule"]
 
@@ -126,6 +129,10 @@ def run_schedule(
         label = str(item.get("id") or name)
         seen[label] = seen.get(label, 0) + 1
         label = label if seen[label] == 1 else f"{label}_{seen[label]}"
+        if not _LABEL.fullmatch(label):  # an id is a folder name: never a path out of --out
+            results.append(RunResult(name, "failed", None, None, None, None, 0.0,
+                                     f"report id {label!r}: use letters, digits, '_' and '-' only"))
+            continue
         folder = Path(template.format(as_of=day.isoformat(), name=label))
         if "{name}" not in template:
             folder = folder / label

@@ -10,6 +10,7 @@ from forecasting.revenue.blend import (
     blend,
     blend_backtest,
     blend_metrics,
+    blend_with_pipeline,
     blend_weights,
     bookings,
     forecast_periods,
@@ -59,4 +60,5 @@ __all__ = [
     "blend",
     "blend_backtest",
     "blend_metrics",
+    "blend_with_pipeline",
 ]

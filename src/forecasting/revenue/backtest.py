@@ -69,7 +69,8 @@ def _backtest_task(key, y, cut, horizon, models, level, season_length, seed):
 
 def backtest(df: pd.DataFrame, horizon: int, folds: int = 3, models=DEFAULT_MODELS, step: int | None = None,
              level=(80, 95), season_length: int | None = None, n_jobs: int = 1, seed: int = 0,
-             fill_gaps: str = "zero", common_end: bool = True, progress: bool | None = None) -> pd.DataFrame:
+             fill_gaps: str = "zero", common_end: bool = True, progress: bool | None = None,
+             engine: str = "local", scheduler=None) -> pd.DataFrame:
     """Rolling-origin backtest with an expanding window.
 
     For each series, fold ``k`` trains on everything up to a cutoff and
@@ -92,7 +93,7 @@ def backtest(df: pd.DataFrame, horizon: int, folds: int = 3, models=DEFAULT_MODE
         Models to compare (names of :data:`~forecasting.revenue.models.MODELS`).
     step : int, optional
         Periods between cutoffs; default ``horizon``.
-    level, season_length, n_jobs, seed, fill_gaps, common_end, progress
+    level, season_length, n_jobs, seed, fill_gaps, common_end, progress, engine, scheduler
         As in :func:`~forecasting.revenue.forecast.forecast`.
 
     Returns
@@ -127,7 +128,8 @@ def backtest(df: pd.DataFrame, horizon: int, folds: int = 3, models=DEFAULT_MODE
     if not tasks:
         raise DataError([problem("revenue", "date", f"no series is long enough to backtest {horizon} "
                                  "periods ahead (need at least horizon + 2 periods)")])
-    results = run_tasks(_backtest_task, tasks, n_jobs=n_jobs, desc="revenue backtest", progress=progress)
+    results = run_tasks(_backtest_task, tasks, n_jobs=n_jobs, desc="revenue backtest", progress=progress,
+                        engine=engine, scheduler=scheduler)
     cv = pd.concat(results, ignore_index=True)
     order = {name: i for i, name in enumerate(names)}
     return cv.sort_values(["series", "cutoff", "model", "date"], key=lambda c: c.map(order) if c.name == "model"

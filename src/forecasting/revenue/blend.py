@@ -18,6 +18,8 @@ footing and combines them, weighted by how accurate each has been:
    :func:`blend` combines the forecasts, and :func:`blend_backtest` replays
    the blend over the past periods (weights from earlier periods only) so
    its accuracy can be compared with both methods'.
+4. :func:`blend_with_pipeline` does all of it from the opportunities table and
+   the pipeline's forecast and backtest frames (what ``revenue blend`` runs).
 
 Both forecasts must be of the **same quantity**. The pipeline forecasts
 bookings (revenue won in the period); :func:`bookings` builds that monthly
@@ -89,6 +91,7 @@ __all__ = [
     "blend",
     "blend_backtest",
     "blend_metrics",
+    "blend_with_pipeline",
 ]
 
 PIPELINE, TIME_SERIES, BLEND = "pipeline", "time_series", "blend"
@@ -699,3 +702,74 @@ def blend_metrics(frame: pd.DataFrame) -> pd.DataFrame:
             "n_periods": int(len(part)),
         })
     return pd.DataFrame(out, columns=["method", "wape", "bias", "coverage_80", "width_80", "rmse", "n_periods"])
+
+
+# ---------------------------------------------------------------- end to end
+
+def _pipeline_rows(backtest: pd.DataFrame, forecast: pd.DataFrame) -> pd.DataFrame:
+    """The pipeline backtest rows of the forecast's method, relabelled ``pipeline``."""
+    if "method" not in backtest.columns:
+        raise DataError([problem("pipeline_backtest", "method", "is a required column but is missing")])
+    found = list(dict.fromkeys(backtest["method"].astype(str)))
+    named = list(dict.fromkeys(forecast["method"].astype(str))) if "method" in forecast.columns else []
+    method = named[0] if len(named) == 1 else (found[0] if len(found) == 1 else None)
+    if method not in found:
+        raise DataError([problem("pipeline_backtest", "method", f"has no rows for the pipeline forecast's "
+                                 f"method ({', '.join(named) or 'not named'}); methods found: "
+                                 f"{', '.join(found[:10]) or 'none'}")])
+    rows = backtest[(backtest["method"].astype(str) == method).to_numpy()]
+    return rows.assign(method=PIPELINE)[["period", "method", "actual", *_QUANTILES]]
+
+
+def blend_with_pipeline(opportunities: pd.DataFrame, pipeline_forecast: pd.DataFrame,
+                        pipeline_backtest: pd.DataFrame, as_of, model="ensemble", metric: str = "mse",
+                        correlation: float = 1.0,
+                        **forecast_options) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Blend the pipeline forecast with a time-series forecast of bookings, start to finish.
+
+    Builds the monthly bookings known on ``as_of`` (:func:`bookings`), forecasts
+    the pipeline forecast's periods with ``model`` (:func:`forecast_periods`),
+    backtests the model on the pipeline backtest's periods
+    (:func:`time_series_backtest`), then weights both methods by their backtest
+    errors (:func:`blend`) and replays the blend out of sample (:func:`blend_backtest`).
+    Only the total (pipeline group ``all``) is blended.
+
+    Parameters
+    ----------
+    opportunities : pd.DataFrame
+        Canonical opportunities (won deals make the bookings).
+    pipeline_forecast : pd.DataFrame
+        :func:`forecasting.pipeline.forecast_period`'s forecast (``forecast.csv``):
+        ``period, group, p10, p50, p90, method``.
+    pipeline_backtest : pd.DataFrame
+        :func:`forecasting.pipeline.backtest`'s frame (``backtest.csv``); the rows
+        of the forecast's method are used. Its periods must be complete on ``as_of``.
+    as_of : date-like
+        The forecast date: bookings of months complete by then are the history.
+    model : str or forecaster, default "ensemble"
+    metric : {"mse", "wape"}, default "mse"
+    correlation : float, default 1.0
+        As in :func:`period_forecast`.
+    **forecast_options
+        Passed to :func:`~forecasting.revenue.forecast` (``seed``, ``season_length``...).
+
+    Returns
+    -------
+    blended : pd.DataFrame
+        :func:`blend`'s ``period, method, p10, p50, p90, weight`` (``blend.csv``).
+    backtest : pd.DataFrame
+        :func:`blend_backtest`'s ``period, method, actual, p10, p50, p90, weight``.
+    metrics : pd.DataFrame
+        :func:`blend_metrics` of the backtest: ``method, wape, bias, coverage_80, ...``.
+    """
+    _check_metric(metric)
+    past_pipeline = _pipeline_rows(pipeline_backtest, pipeline_forecast)
+    periods = list(_period_rows(pipeline_forecast, PIPELINE, "all", "pipeline_forecast").index)
+    books = bookings(opportunities, as_of=as_of)
+    options = dict(model=model, correlation=correlation, **forecast_options)
+    ahead = forecast_periods(books, periods, **options)
+    past = pd.concat([past_pipeline, time_series_backtest(books, list(past_pipeline["period"]), **options)],
+                     ignore_index=True)
+    blended = blend(pipeline_forecast, ahead, past, metric=metric)
+    frame, metrics = blend_backtest(past, metric=metric)
+    return blended, frame, metrics

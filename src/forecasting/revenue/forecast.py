@@ -34,6 +34,7 @@ naming the series, so nothing happens silently):
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -215,18 +216,6 @@ def _display(model) -> str:
     return type(make_model(model)).__name__
 
 
-def _call_recording_warnings(fn, *args, **kwargs):
-    """Run ``fn`` and return ``(result, warning messages)``.
-
-    Worker processes do not pass warnings back to the parent, so every task
-    records its own and the parent re-issues them, the same with 1 or many jobs.
-    """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = fn(*args, **kwargs)
-    return result, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
-
-
 def _forecast_task(key, y, model, horizon, level, season_length, seed):
     frame, used = fit_predict(y, model, horizon, level, season_length, seed, key)
     return key, frame, used
@@ -234,27 +223,58 @@ def _forecast_task(key, y, model, horizon, level, season_length, seed):
 
 # ---------------------------------------------------------------- parallel runner
 
-def run_tasks(fn, tasks: list[tuple], n_jobs: int = 1, desc: str = "", progress: bool | None = None) -> list:
-    """Run ``fn(*task)`` for every task, in worker processes when ``n_jobs > 1``.
+def _outputs(fn, tasks: list[tuple], n_jobs: int, client):
+    """``(result, warning messages)`` of every task, in task order, from the chosen engine."""
+    from forecasting.engine import call_recording_warnings, map_batched
 
-    Shows a tqdm progress bar on a terminal (``progress=None`` decides by
-    whether stderr is a TTY). Warnings raised inside tasks are re-issued here,
-    in task order. Results come back in task order.
+    if client is not None:
+        return map_batched(client, call_recording_warnings, [(fn, *t) for t in tasks])
+    if n_jobs == 1 or len(tasks) <= 1:
+        return (call_recording_warnings(fn, *t) for t in tasks)
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=n_jobs, return_as="generator")(delayed(call_recording_warnings)(fn, *t) for t in tasks)
+
+
+def run_tasks(fn, tasks: list[tuple], n_jobs: int = 1, desc: str = "", progress: bool | None = None,
+              engine: str = "local", scheduler=None) -> list:
+    """Run ``fn(*task)`` for every task: here, in joblib worker processes, or on a Dask cluster.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level function (worker processes import it by name).
+    tasks : list of tuple
+        Arguments of each call.
+    n_jobs : int, default 1
+        joblib worker processes for the local engine (-1: every core).
+    desc : str
+        Label of the progress bar.
+    progress : bool, optional
+        Force the tqdm bar on or off (default: on when stderr is a terminal).
+    engine : {"local", "dask"}, default "local"
+        ``"dask"`` runs the tasks on a ``dask.distributed`` cluster (``n_jobs`` is then unused).
+    scheduler : str or distributed.Client, optional
+        Scheduler address for ``engine="dask"``; default: a local cluster of 2 worker
+        processes, started for this call (see :func:`forecasting.engine.dask_client`).
+
+    Returns
+    -------
+    list
+        The results, in task order. Warnings raised inside tasks are re-issued here, in
+        task order, whatever the engine.
     """
+    from forecasting.engine import check_engine, dask_client
     from forecasting.progress import progress as bar
 
-    if n_jobs == 1 or len(tasks) <= 1:
-        outputs = (_call_recording_warnings(fn, *t) for t in tasks)
-    else:
-        from joblib import Parallel, delayed
-
-        outputs = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_call_recording_warnings)(fn, *t) for t in tasks)
-    results = []
-    for result, messages in bar(outputs, total=len(tasks), desc=desc, enabled=progress):
-        for message in messages:
-            warnings.warn(message, _warning_class(), stacklevel=3)
-        results.append(result)
+    check_engine(engine, scheduler)
+    with (dask_client(scheduler) if engine == "dask" else contextlib.nullcontext()) as client, \
+            contextlib.closing(_outputs(fn, tasks, n_jobs, client)) as outputs:
+        results = []
+        for result, messages in bar(outputs, total=len(tasks), desc=desc, enabled=progress):
+            for message in messages:
+                warnings.warn(message, _warning_class(), stacklevel=3)
+            results.append(result)
     return results
 
 
@@ -288,7 +308,7 @@ def _bottom_up_total(parts: list[pd.DataFrame], direct: pd.DataFrame, level) -> 
 def forecast(df: pd.DataFrame, horizon: int, model="ensemble", level=(80, 95),
              season_length: int | None = None, n_jobs: int = 1, seed: int = 0,
              fill_gaps: str = "zero", common_end: bool = True, total: bool = True,
-             progress: bool | None = None) -> pd.DataFrame:
+             progress: bool | None = None, engine: str = "local", scheduler=None) -> pd.DataFrame:
     """Forecast every revenue series in a long frame.
 
     Parameters
@@ -305,9 +325,15 @@ def forecast(df: pd.DataFrame, horizon: int, model="ensemble", level=(80, 95),
     season_length : int, optional
         Override the season length inferred from the dates (12 monthly, 4 quarterly, 52 weekly).
     n_jobs : int, default 1
-        Worker processes (joblib); -1 uses every core.
+        Worker processes (joblib) of the local engine; -1 uses every core.
     seed : int, default 0
         Seed for simulated intervals; the same for every series.
+    engine : {"local", "dask"}, default "local"
+        ``"dask"`` fits the series on a ``dask.distributed`` cluster; the result is
+        the same frame as the local engine's.
+    scheduler : str or distributed.Client, optional
+        Scheduler address for ``engine="dask"``; default: a local cluster of 2 worker
+        processes for this call (see :func:`forecasting.engine.dask_client`).
     fill_gaps : {"zero", "interpolate"}, default "zero"
         Gap policy (see the module docstring).
     common_end : bool, default True
@@ -349,7 +375,8 @@ def forecast(df: pd.DataFrame, horizon: int, model="ensemble", level=(80, 95),
     if add_total:
         summed = _sum_series(list(series.values()))
         tasks.append((TOTAL, summed, model, horizon, level, season_length, seed))
-    results = run_tasks(_forecast_task, tasks, n_jobs=n_jobs, desc="revenue forecast", progress=progress)
+    results = run_tasks(_forecast_task, tasks, n_jobs=n_jobs, desc="revenue forecast", progress=progress,
+                        engine=engine, scheduler=scheduler)
     rows = [_rows(key, frame, used) for key, frame, used in (results[:-1] if add_total else results)]
     if add_total:
         parts = [frame for _, frame, _ in results[:-1]]

@@ -812,10 +812,10 @@ class Ensemble(_Forecaster):
     conformal_fit : {"chosen", "search"}, default "chosen"
         How the members are refitted at the earlier origins: ``"chosen"``
         keeps the form each member chose on the full series (ETS form, ARIMA
-        orders) and only re-estimates its parameters, about 10x cheaper than
-        ``"search"``, which repeats each member's whole model search. On 200
-        M3 monthly series both gave the same coverage within a point (see
-        benchmarks/README.md).
+        orders) and only re-estimates its parameters, each refit about 10x
+        cheaper than with ``"search"``, which repeats the members' whole model
+        search. On 200 M3 monthly series (h = 18) ``"chosen"`` covered 78.6 % /
+        93.7 % against 79.8 % / 94.0 % for ``"search"``, in 40 % of the time.
     seed : int, default 0
 
     Attributes

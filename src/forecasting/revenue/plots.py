@@ -1,10 +1,10 @@
 """Figures of revenue forecasts and backtests: fan charts, forecasts against actuals, the
-model leaderboard.
+model leaderboard, the blend with the pipeline.
 
 Each function takes frames that :mod:`forecasting.revenue` functions return
 (:func:`~forecasting.revenue.forecast`, :func:`~forecasting.revenue.backtest`,
-:func:`~forecasting.revenue.backtest_metrics`), plus the revenue table itself for the
-history, and gives back a :class:`matplotlib.figure.Figure`; nothing is shown or saved
+:func:`~forecasting.revenue.backtest_metrics`, :func:`~forecasting.revenue.blend`), plus the
+revenue table itself for the history, and gives back a :class:`matplotlib.figure.Figure`; nothing is shown or saved
 here (:func:`forecasting._figures.save_figure` writes a PNG).
 """
 
@@ -16,12 +16,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from forecasting._figures import money_axis
+from forecasting._figures import money_axis, money_text
 from forecasting.revenue.backtest import select_model
 from forecasting.revenue.forecast import TOTAL, _sum_series, prepare_series
 from forecasting.revenue.models import make_model, season_length_of
 
-__all__ = ["fan_chart", "fan_charts", "backtest_chart", "leaderboard_chart"]
+__all__ = ["fan_chart", "fan_charts", "backtest_chart", "leaderboard_chart", "blend_chart"]
 
 _FAN = "tab:blue"
 # One colour per model in every figure, so a model is recognised across charts.
@@ -387,3 +387,55 @@ def leaderboard_chart(metrics: pd.DataFrame, highlight=None):
     fig.suptitle("Backtest leaderboard")
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- blend
+
+_BLEND_LABELS = {"pipeline": "pipeline", "time_series": "time series", "blend": "blend"}
+_BLEND_COLORS = {"pipeline": "tab:orange", "time_series": "tab:blue", "blend": "tab:green"}
+
+
+def blend_chart(blended: pd.DataFrame):
+    """The pipeline, time-series and blended forecasts of each period: P50 bars with P10-P90 ranges.
+
+    Parameters
+    ----------
+    blended : DataFrame
+        :func:`~forecasting.revenue.blend` (``period, method, p10, p50, p90, weight``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per period; each method is a bar to its P50 with a black P10-P90
+        line, labelled with its weight in the blend and its three figures.
+    """
+    import matplotlib.pyplot as plt
+
+    _check(blended, ("period", "method", "p10", "p50", "p90", "weight"), "blend")
+    periods = list(dict.fromkeys(blended["period"].astype(str)))
+    fig, axes = plt.subplots(len(periods), 1, figsize=(9, 0.8 + 1.0 * blended["method"].nunique() * len(periods)),
+                             squeeze=False)
+    for ax, period in zip(axes[:, 0], periods):
+        rows = blended[blended["period"].astype(str) == period].reset_index(drop=True)
+        y = np.arange(len(rows))
+        colors = [_BLEND_COLORS.get(m, "#7f7f7f") for m in rows["method"]]
+        ax.barh(y, rows["p50"], color=colors, alpha=0.75, height=0.55)
+        ax.errorbar(rows["p50"], y, xerr=[rows["p50"] - rows["p10"], rows["p90"] - rows["p50"]],
+                    fmt="none", ecolor="black", capsize=5, linewidth=1.5)
+        for i, row in rows.iterrows():
+            ax.text(max(row["p90"], row["p50"]), i, f"  P50 {money_text(row['p50'])}  (P10 {money_text(row['p10'])}"
+                    f" to P90 {money_text(row['p90'])})", va="center", fontsize=8)
+        labels = [f"{_BLEND_LABELS.get(m, m)}" + ("" if m == "blend" else f" (weight {w:.0%})")
+                  for m, w in zip(rows["method"], rows["weight"])]
+        ax.set_yticks(y, labels)
+        ax.invert_yaxis()
+        ax.set_xlim(min(0.0, float(rows["p10"].min()) * 1.1), float(rows[["p50", "p90"]].max().max()) * 1.5)
+        ax.set_title(period, fontsize=10)
+        ax.set_xlabel("revenue won in the period")
+        ax.grid(axis="x", alpha=0.3)
+        money_axis(ax, "x")
+    fig.suptitle("Pipeline and time-series forecasts blended by their backtest errors\n"
+                 "(bars: P50, black lines: P10 to P90)")
+    fig.tight_layout()
+    return fig
+
