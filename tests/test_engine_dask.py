@@ -3,6 +3,7 @@ exactly: lead scores from partitioned Parquet, revenue forecasts and backtests o
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import warnings
@@ -187,3 +188,26 @@ def test_the_local_engine_never_imports_dask(tmp_path):
             "('dask', 'distributed')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_model_auto_on_dask_starts_one_cluster_for_backtest_and_forecast(tmp_path, monkeypatch):
+    import forecasting.engine as engine
+
+    revenue = tmp_path / "revenue.csv"
+    _series(4).to_csv(revenue, index=False)
+    opened = []
+    real = engine.dask_client
+
+    @contextlib.contextmanager
+    def counting(scheduler=None, **kwargs):
+        with real(scheduler, **kwargs) as client:
+            opened.append(scheduler is None)  # True: a LocalCluster was started here
+            yield client
+
+    monkeypatch.setattr(engine, "dask_client", counting)
+    args = ["revenue", "forecast", str(revenue), "--horizon", "3", "--model", "auto", "--folds", "2"]
+    assert main([*args, "--out", str(tmp_path / "local")]) == 0
+    assert main([*args, "--out", str(tmp_path / "dask"), "--engine", "dask"]) == 0
+    assert opened.count(True) == 1  # one LocalCluster; the backtest and the forecast reuse its client
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "dask" / "forecast.csv"),
+                                  pd.read_csv(tmp_path / "local" / "forecast.csv"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 from ._common import add_engine_option, add_map_option, engine_from, mapping_from, output_dir, parameters_of, say
 
@@ -91,6 +92,19 @@ def _save_figure(fig, path, log, name: str) -> None:
     log.outputs[name] = str(path)
 
 
+@contextlib.contextmanager
+def _one_cluster(args: argparse.Namespace):
+    """With ``--model auto --engine dask``, the backtest and the forecast share one cluster."""
+    if args.engine != "dask" or args.model != "auto":
+        yield
+        return
+    from ..engine import dask_client
+
+    with dask_client(args.scheduler) as client:
+        args.scheduler = client
+        yield
+
+
 def _forecast(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -99,7 +113,7 @@ def _forecast(args: argparse.Namespace) -> int:
     from ..revenue import backtest, forecast, select_model
     from ..revenue.plots import fan_charts
 
-    with output_dir(args.out, "revenue forecast", parameters_of(args)) as (out, log):
+    with output_dir(args.out, "revenue forecast", parameters_of(args)) as (out, log), _one_cluster(args):
         revenue = _load(args)
         log.step("load")
         model = args.model
