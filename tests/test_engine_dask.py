@@ -11,7 +11,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from test_leads_cli import _quiet_one_thread, leads, model_dir  # noqa: F401 - shared fixtures
 
 from forecasting.cli import main
 from forecasting.data import DataError
@@ -21,6 +20,10 @@ from forecasting.revenue import backtest, forecast
 from forecasting.revenue.models import ETS
 
 distributed = pytest.importorskip("distributed")
+
+
+# `leads` and `model_dir` come from tests/leads_fixtures.py.
+pytestmark = pytest.mark.usefixtures("quiet_one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +189,14 @@ def test_the_local_engine_never_imports_dask(tmp_path):
             "df = pd.DataFrame({'date': pd.date_range('2024-01-01', periods=24, freq='MS'), 'amount': range(24)}); "
             "forecast(df, 3, model='naive'); print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('dask', 'distributed')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_forecasting_help_imports_neither_pandas_nor_dask():
+    # `forecasting --help` stays fast: --engine's choices must not pull in the data layer.
+    code = ("import sys; from forecasting.cli import build_parser; build_parser().format_help(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'dask', 'distributed')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 

@@ -3,37 +3,16 @@ traceback, no output written), and the Python API raises DataError with the same
 
 from __future__ import annotations
 
-import warnings
-
 import pandas as pd
 import pytest
-from test_leads_models import simulate_leads
-from threadpoolctl import threadpool_limits
 
 from forecasting.cli import main
 from forecasting.data import DataError
-from forecasting.data.validate import DataWarning
 from forecasting.leads import compare_models, load_model, score_source, train_model
 
 
-@pytest.fixture(autouse=True)
-def _quiet_one_thread():
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
-        yield
-
-
-@pytest.fixture(scope="module")
-def leads():
-    return simulate_leads(600, seed=3)[0]
-
-
-@pytest.fixture(scope="module")
-def model_dir(leads, tmp_path_factory):
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
-        model = train_model(leads, "logistic", n_boot=20)
-    return model.save(tmp_path_factory.mktemp("models") / "logistic")
+# `leads` (600 simulated leads) and `model_dir` (a logistic model) come from tests/leads_fixtures.py.
+pytestmark = pytest.mark.usefixtures("quiet_one_thread")
 
 
 def _bad_input(capsys, args) -> str:

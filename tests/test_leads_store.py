@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from leads_fixtures import train_quietly
 from test_leads_models import simulate_leads
-from threadpoolctl import threadpool_limits
 
 from forecasting.cli import main
 from forecasting.data import DataError
-from forecasting.data.validate import DataWarning
-from forecasting.leads import ModelError, load_model, score_source, train_model
+from forecasting.leads import ModelError, load_model, score_source
 
 
-@pytest.fixture(autouse=True)
-def _quiet_one_thread():
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +26,7 @@ def leads():
 
 @pytest.fixture(scope="module")
 def saved(leads, tmp_path_factory):
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
-        model = train_model(leads, "hist_gb", n_boot=50)
+    model = train_quietly(leads, "hist_gb", n_boot=50)
     path = tmp_path_factory.mktemp("models") / "hist_gb"
     model.save(path)
     return model, path

@@ -18,7 +18,6 @@ import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 
-from .data.errors import DataError, Problem
 
 __all__ = ["ENGINES", "DEFAULT_WORKERS", "check_engine", "dask_client", "map_ordered", "map_batched",
            "call_recording_warnings"]
@@ -29,7 +28,10 @@ DEFAULT_WORKERS = 2
 _WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
-def _engine_error(message: str) -> DataError:
+def _engine_error(message: str):
+    # Imported here: the CLI parser reads ENGINES, and forecasting.data would pull in pandas.
+    from .data.errors import DataError, Problem
+
     return DataError(Problem("engine", None, message))
 
 
@@ -143,6 +145,8 @@ def _run_batch(fn, tasks: list[tuple]) -> list:
 
 def _data_errors_returned(fn, *args, **kwargs):
     """Return bad input as a value: the caller reports it, and workers log no "Compute Failed"."""
+    from .data.errors import DataError
+
     try:
         return fn(*args, **kwargs), None
     except DataError as err:

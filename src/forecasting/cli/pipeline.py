@@ -73,7 +73,7 @@ def _inputs(p: argparse.ArgumentParser) -> None:
     add_map_option(p)
 
 
-def _load(args):
+def load_inputs(args):
     """Validated opportunities, stage history (or None) and stages."""
     from ..data import Stages, load_table
 
@@ -100,7 +100,7 @@ def _forecast(args: argparse.Namespace) -> int:
     from ..pipeline.health import pipeline_health
 
     with output_dir(args.out, "pipeline forecast", parameters_of(args)) as (out, log):
-        opportunities, history, stages = _load(args)
+        opportunities, history, stages = load_inputs(args)
         data = PipelineData.build(opportunities, history, stages)
         target = args.target if args.quotas is None else _quota_target(args.quotas, args.period)
         log.step("load")
@@ -124,7 +124,7 @@ def _backtest(args: argparse.Namespace) -> int:
     from ..pipeline import PipelineData, backtest, plot_backtest
 
     with output_dir(args.out, "pipeline backtest", parameters_of(args)) as (out, log):
-        opportunities, history, stages = _load(args)
+        opportunities, history, stages = load_inputs(args)
         data = PipelineData.build(opportunities, history, stages)
         log.step("load")
         frame, metrics = backtest(periods=args.periods, methods=args.methods, n_sims=args.sims,

@@ -208,7 +208,7 @@ def _blend(args: argparse.Namespace) -> int:
     from ..revenue import make_model
     from ..revenue.blend import blend_with_pipeline
     from ..revenue.plots import blend_chart
-    from .pipeline import _load as load_pipeline_inputs
+    from .pipeline import load_inputs as load_pipeline_inputs
 
     make_model(args.model)  # an unknown model fails now, not after the pipeline backtest
     with output_dir(args.out, "revenue blend", parameters_of(args)) as (out, log):

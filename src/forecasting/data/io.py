@@ -19,6 +19,7 @@ import contextlib
 import csv
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ __all__ = [
     "quote_identifier",
     "sniff_separator",
     "atomic_path",
+    "atomic_dir",
     "write_text",
     "write_csv",
     "write_parquet",
@@ -442,6 +444,36 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; swap it in for ``path`` on success.
+
+    The swap is two renames (old folder aside, new one in), so a failure leaves
+    the old folder, or nothing, in place; the old one is then removed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "model"
+    >>> with atomic_dir(target) as tmp:
+    ...     _ = (tmp / "card.json").write_text("{}")
+    >>> sorted(p.name for p in target.iterdir())
+    ['card.json']
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        yield tmp
+        old = tmp.with_name(tmp.name + "-old")
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _write_with(path, write: Callable[[Path], None]) -> Path:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
@@ -31,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..data.errors import DataError, Problem
+from ..data.io import atomic_dir
 
 __all__ = ["iter_chunks", "source_columns", "score_source", "ScoreResult"]
 
@@ -476,17 +476,8 @@ def _atomic_folder(path: Path):
     if path.exists() and (not path.is_dir() or any(not _PART.fullmatch(p.name) for p in path.iterdir())):
         raise DataError(Problem("leads", None, f"{path} exists and is not a folder of scores "
                                 "(part-NNNNN.parquet files only): refusing to replace it"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
+    with atomic_dir(path) as tmp:
         yield tmp
-        old = tmp.with_name(tmp.name + "-old")
-        if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 class _Writer:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from ..data.errors import DataError, Problem
+from ..data.io import atomic_dir
 
 __all__ = ["ModelError", "TRUSTED_TYPES", "ARTIFACT", "CARD", "save_model", "load_model", "read_card"]
 
@@ -68,25 +67,11 @@ def save_model(model, path: str | os.PathLike) -> Path:
     import skops.io as sio
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
+    with atomic_dir(path) as tmp:  # a failure leaves the old model in place
         sio.dump(model.estimator, tmp / ARTIFACT)
         card = dict(model.card, artifact=ARTIFACT,
                     trusted_types=sorted(sio.get_untrusted_types(file=tmp / ARTIFACT)))
         (tmp / CARD).write_text(json.dumps(card, indent=2, default=_json_default) + "\n", encoding="utf-8")
-        if path.exists():
-            # Swap in two renames so a failure leaves the old model in place.
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-            old.rmdir()
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     model.card = card
     return path
 
