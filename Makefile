@@ -39,7 +39,7 @@ notebooks: $(STAMP)
 	  case $$py in */conftest.py) continue;; esac; \
 	  nb=$${py%.py}.ipynb; \
 	  $(BIN)/jupytext --to notebook --output $$nb $$py && \
-	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  FORECASTING_PROGRESS=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.record_timing=False $$nb || exit 1; \
 	done
 

@@ -7,6 +7,8 @@ reprs of frames, figures, stderr warnings, timings) is volatile and skipped.
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The kernels nbval starts inherit this: no progress bars in a batch run of the notebooks.
+os.environ.setdefault("FORECASTING_PROGRESS", "0")
 
 
 def pytest_collectstart(collector):

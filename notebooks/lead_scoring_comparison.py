@@ -23,11 +23,14 @@
 
 # %% tags=["parameters"]
 source: str = "demo"  # SOURCE of the leads table: demo is the embedded demo CRM, or a path.duckdb
+stages: str = ""  # stages YAML of your funnel (not used by lead scoring; every report takes it)
+map: str = ""  # column renames: your name, an equals sign, the canonical name; pairs comma-separated
+date_format: str = ""  # strptime format of every date column, e.g. %d/%m/%Y; empty to detect it per column
 target: str = "converted"  # label column: 1 if the lead converted, else 0
 exclude: str = ""  # comma-separated columns to leave out of the features
-models: str = "rule_scorecard,learned_scorecard,logistic,hist_gb"  # comma-separated candidates to compare
-folds: int = 3  # number of time-ordered test folds
-n_boot: int = 200  # bootstrap replicates of the intervals
+models: str = ""  # comma-separated candidates to compare; empty for every candidate (as the CLI)
+folds: int = 0  # number of time-ordered test folds; 0 for the library's default (as the CLI)
+n_boot: int = 0  # bootstrap replicates of the intervals; 0 for the library's default (as the CLI)
 seed: int = 0  # seed of every random step
 min_age_days: int = 45  # newer leads have no final label: not trained on, used as the newest leads
 capacity_per_week: int = 60  # leads the sales team can call per week
@@ -39,17 +42,19 @@ out_dir: str = ""  # when set, result tables are written here as CSV
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from forecasting.data import load_table
 from forecasting.leads import (choose_threshold, compare_models, grade_cuts, grade_table, leads_per_week,
                                load_model, train_model, young_leads)
 from forecasting.leads import plots
 from forecasting.leads.drift import SCORE
+from forecasting.reports.context import library_default, load_report_data, record_resolved, show
 
 assert min_age_days > 0, "min_age_days sets the newest leads, the ones checked for drift"
 pd.set_option("display.float_format", "{:,.3f}".format)
 pd.set_option("display.max_colwidth", 120)
-leads = load_table("leads", source)
-comparison = compare_models(leads, target, models=models, folds=folds, seed=seed, exclude=exclude,
+leads = load_report_data(source, ["leads"], stages=stages, map=map, date_format=date_format)["leads"]
+folds = folds or library_default(compare_models, "folds")
+n_boot = n_boot or library_default(compare_models, "n_boot")
+comparison = compare_models(leads, target, models=models or None, folds=folds, seed=seed, exclude=exclude,
                             n_boot=n_boot, min_age_days=min_age_days)
 current = load_model(model) if model else train_model(
     leads, comparison.best, target, exclude=exclude, seed=seed, min_age_days=min_age_days,
@@ -58,6 +63,10 @@ board = comparison.leaderboard
 best = comparison.scores()  # out-of-fold scores of the winner
 # The newest leads: too young for a final label, they are the ones a deployed model scores now.
 recent = young_leads(leads, min_age_days)
+_ = record_resolved(out_dir, dict(source=source, stages=stages, map=map, date_format=date_format, target=target,
+                                  exclude=exclude, models=",".join(board["model"]), folds=folds, n_boot=n_boot,
+                                  seed=seed, min_age_days=min_age_days, capacity_per_week=capacity_per_week,
+                                  model=model or comparison.best))
 
 # %% [markdown]
 # ## Leaderboard
@@ -73,6 +82,8 @@ for row in board.itertuples():
     print(f"{row.model:<18} ROC AUC {row.roc_auc:.2f} [{row.roc_auc_lo:.2f}, {row.roc_auc_hi:.2f}], "
           f"lift in the top 10 % {row.lift_top10:.1f}x")
 print(f"best: {comparison.best}, tested on {board['n_oof'].iloc[0]:,} leads in {folds} time-ordered folds")
+for reason in getattr(comparison, "skipped", {}).values():  # a candidate that cannot score these leads
+    print(reason)
 
 # %%
 assert board["roc_auc"].between(0, 1).all()
@@ -83,8 +94,8 @@ assert comparison.oof["score"].between(0, 1).all()
 # %%
 fig = plots.leaderboard_figure(board)
 plt.show()
-board.set_index("model")[["roc_auc", "roc_auc_lo", "roc_auc_hi", "p_value_vs_best", "pr_auc", "log_loss", "brier",
-                          "ece", "lift_top10", "capture_top20", "calibration", "fit_seconds"]]
+show(board.set_index("model")[["roc_auc", "roc_auc_lo", "roc_auc_hi", "p_value_vs_best", "pr_auc", "log_loss",
+                               "brier", "ece", "lift_top10", "capture_top20", "calibration", "fit_seconds"]], digits=3)
 
 # %% [markdown]
 # ## How the scores behave
@@ -115,7 +126,7 @@ for column, reason in comparison.features.excluded.items():
 print(f"{len(comparison.features.types)} features used: {', '.join(comparison.features.types)}")
 
 # %%
-comparison.features.report().set_index("column")
+show(comparison.features.report().set_index("column"), digits=3)
 
 # %% [markdown]
 # ## From scores to a call list
@@ -167,12 +178,12 @@ assert grades.loc["A", "conversion_rate"] > grades.loc["D", "conversion_rate"]
 # ## The newest leads and why they score as they do
 # The current model (the best one trained here on every lead older than `min_age_days` days, or
 # the saved `model`) scores the newest leads. Each reason is a column and how much it moves the
-# score against a typical lead: `web_visits=9 +0.16` means nine web visits add 0.16 to the
+# score against a typical lead: `visits=9 +0.16` would mean that nine visits add 0.16 to the
 # conversion probability compared with the median number of visits. The best-scored new leads:
 
 # %%
 scored = current.score(recent)
-scored.nlargest(5, "score").set_index("lead_id")
+show(scored.nlargest(5, "score").set_index("lead_id"), digits=3)
 
 # %%
 # NBVAL_CHECK_OUTPUT

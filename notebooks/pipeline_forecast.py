@@ -24,13 +24,16 @@
 
 # %% tags=["parameters"]
 source: str = "demo"  # SOURCE of the CRM tables: demo is the embedded demo CRM, or a path.duckdb
-as_of: str = "2026-06-30"  # forecast with what the CRM showed at the end of this day
-period: str = "2026Q3"  # period to forecast, current or future, e.g. 2026Q3 or 2026-07
+stages: str = ""  # stages YAML of your funnel (open stages, won, lost); empty for the default stages
+map: str = ""  # column renames: your name, an equals sign, the canonical name; pairs comma-separated
+date_format: str = ""  # strptime format of every date column, e.g. %d/%m/%Y; empty to detect it per column
+as_of: str = ""  # forecast with what the CRM showed at the end of this day; empty for the last date in the data
+period: str = ""  # period to forecast, e.g. 2026Q3 or 2026-07; empty for the quarter still open after as_of
 method: str = "learned"  # open-deal probability: learned, historical or default
 target: float = 0.0  # period target; 0 means the summed quotas of the period, none without a quotas table
-backtest_periods: str = "2025Q1:2026Q2"  # past periods to backtest, inclusive range
+backtest_periods: str = ""  # past periods to backtest, inclusive range like 2025Q1:2026Q2; empty for the last 8 complete ones
 seed: int = 0  # random seed of the simulation and the learned model
-n_sims: int = 2000  # Monte Carlo simulations
+n_sims: int = 0  # Monte Carlo simulations; 0 for the library's default (as the CLI)
 out_dir: str = ""  # when set, result tables are written here as CSV
 
 # %%
@@ -39,28 +42,42 @@ out_dir: str = ""  # when set, result tables are written here as CSV
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from forecasting.data import DataError, load_table, read_source
+from forecasting.data import DataError
 from forecasting.pipeline import (METHODS, PipelineData, backtest, forecast_period, period_target, plot_backtest,
                                   stage_win_rates)
 from forecasting.pipeline import plots
 from forecasting.pipeline.health import funnel, pipeline_health
+from forecasting.reports.context import (library_default, load_report_data, money, percent, record_resolved,
+                                         resolve_as_of, resolve_backtest_periods, resolve_period, show)
 
 pd.set_option("display.float_format", "{:,.3f}".format)
-opportunities = load_table("opportunities", source)
-stage_history = load_table("stage_history", source, opportunities=opportunities)
-data = PipelineData.build(opportunities, stage_history)
+data_in = load_report_data(source, ["opportunities", "stage_history", "quotas"], optional=["stage_history", "quotas"],
+                           stages=stages, map=map, date_format=date_format)
+opportunities, stage_history = data_in["opportunities"], data_in["stage_history"]
+data = PipelineData.build(opportunities, stage_history, data_in.stages)
+as_of = resolve_as_of(as_of, data_in)
+period = resolve_period(period, as_of)
+backtest_periods = resolve_backtest_periods(backtest_periods, as_of, period=period, first=data.first_date)
+sims = n_sims or library_default(forecast_period, "n_sims")
+backtest_sims = n_sims or library_default(backtest, "n_sims")
 goal = target if target > 0 else None
-if goal is None:
+if goal is None and data_in["quotas"] is not None:
     try:  # target 0: the quotas of the period, summed over reps
-        goal = period_target(read_source(f"{source}:quotas", kind="quotas"), period) or None
-    except DataError:  # the source has no quotas table, or none for the period: no target
+        goal = period_target(data_in["quotas"], period) or None
+    except DataError:  # no quotas for the period: no target
         pass
-kwargs = dict(as_of=as_of, period=period, method=method, n_sims=n_sims, seed=seed, data=data)
+kwargs = dict(as_of=as_of, period=period, method=method, n_sims=sims, seed=seed, data=data)
 forecast, deals = forecast_period(None, target=goal, **kwargs)
+has_segment = "segment" in opportunities.columns and opportunities["segment"].notna().any()
 by_owner, _ = forecast_period(None, by="owner", **kwargs)
-by_segment, _ = forecast_period(None, by="segment", **kwargs)
+by_segment = forecast_period(None, by="segment", **kwargs)[0] if has_segment else None
 health = pipeline_health(None, as_of=as_of, period=period, target=goal, data=data).set_index("kpi")["value"]
 total = forecast.iloc[0]
+_ = record_resolved(out_dir, dict(source=source, stages=stages, map=map, date_format=date_format, as_of=as_of,
+                                  period=period, method=method, target=goal or 0.0,
+                                  backtest_periods=backtest_periods, seed=seed, n_sims=sims,
+                                  backtest_n_sims=backtest_sims, exact_snapshot=stage_history is not None,
+                                  missing=data_in.notes))
 
 # %% [markdown]
 # ## The forecast for the period
@@ -71,12 +88,13 @@ total = forecast.iloc[0]
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"{period} as of {as_of}, method {method} (simulated figures to the nearest $1,000)")
-print(f"P10 ${round(total.p10, -3):,.0f}, P50 ${round(total.p50, -3):,.0f}, P90 ${round(total.p90, -3):,.0f}")
-print(f"closed won ${total.closed_won:,.0f}, open pipeline ${total.open_pipeline:,.0f} in {total.n_open} open deals")
-print(f"weighted ${round(total.weighted, -3):,.0f}, not yet created ${round(total.new_deals, -3):,.0f}, "
-      f"expected ${round(total.expected, -3):,.0f}")
-print(f"commit ${total.commit:,.0f}, best case ${total.best_case:,.0f}")
+print(f"{period} as of {as_of}, method {method}, {sims:,} simulations")
+print(f"P10 {money(total.p10)}, P50 {money(total.p50)}, P90 {money(total.p90)}")
+print(f"closed won {money(total.closed_won)}, open pipeline {money(total.open_pipeline)} in {total.n_open:,} open deals")
+print(f"weighted {money(total.weighted)}, not yet created {money(total.new_deals)}, expected {money(total.expected)}")
+print(f"commit {money(total.commit)}, best case {money(total.best_case)}")
+if stage_history is None:
+    print("The as-of snapshot is approximate (current stages and amounts). " + data_in.missing("stage_history"))
 
 # %%
 assert total.p10 <= total.p50 <= total.p90
@@ -106,18 +124,22 @@ plt.show()
 # %%
 fig = plots.group_forecast_chart(by_owner, "owner")
 plt.show()
-fig = plots.group_forecast_chart(by_segment, "segment")
-plt.show()
+if by_segment is not None:
+    fig = plots.group_forecast_chart(by_segment, "segment")
+    plt.show()
+else:
+    print("No forecast by segment: " + data_in.missing("opportunities", ["segment"]))
 
 # %%
-by_segment.set_index("group")[["closed_won", "open_pipeline", "weighted", "new_deals", "p10", "p50", "p90",
-                               "commit"]]
+show((by_segment if by_segment is not None else by_owner).set_index("group")[
+    ["closed_won", "open_pipeline", "weighted", "new_deals", "p10", "p50", "p90", "commit"]])
 
 # %%
-owners, segments = by_owner[by_owner["group"] != "all"], by_segment[by_segment["group"] != "all"]
+owners = by_owner[by_owner["group"] != "all"]
 assert (owners["p10"] <= owners["p50"]).all() and (owners["p50"] <= owners["p90"]).all()
 assert abs(owners["weighted"].sum() - total.weighted) < 0.01  # the groups add up to the total
-assert abs(segments["closed_won"].sum() - total.closed_won) < 0.01
+if by_segment is not None:
+    assert abs(by_segment.loc[by_segment["group"] != "all", "closed_won"].sum() - total.closed_won) < 0.01
 
 # %% [markdown]
 # ## Coverage and velocity
@@ -127,27 +149,43 @@ assert abs(segments["closed_won"].sum() - total.closed_won) < 0.01
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"target ${goal:,.0f}, pipeline coverage {health['pipeline_coverage']:.1f}x" if goal else "no target")
-print(f"win rate {health['win_rate']:.1%}, average deal ${health['avg_deal_size']:,.0f}, "
-      f"sales cycle {health['sales_cycle_days']:.0f} days")
-print(f"pipeline velocity ${health['pipeline_velocity']:,.0f} per day from {health['open_deals']:.0f} open deals")
+if goal:
+    coverage = health["pipeline_coverage"]
+    print(f"target {money(goal)}, pipeline coverage " + (f"{coverage:.1f}x" if pd.notna(coverage) else "n/a"))
+elif data_in["quotas"] is None:
+    print("No target, so no coverage: pass the target parameter. " + data_in.missing("quotas"))
+else:
+    print(f"No target, so no coverage: the quotas table has no quota for {period}; pass the target parameter.")
+cycle = health["sales_cycle_days"]
+print(f"win rate {percent(health['win_rate'])}, average deal {money(health['avg_deal_size'])}, "
+      f"sales cycle " + (f"{cycle:.0f} days" if pd.notna(cycle) else "n/a"))
+print(f"pipeline velocity {money(health['pipeline_velocity'])} per day from {health['open_deals']:,.0f} open deals")
 
 # %% [markdown]
 # ## Funnel and time in stage
 # Deals closed by the as-of date: how many reached each stage, the share that moved on to the
-# next one (from Negotiation: won) and the median days they spent in it.
+# next one (the last open stage's: won) and the median days they spent in it.
 
 # %%
 stage_funnel = funnel(data, as_of)
-fig = plots.funnel_chart(stage_funnel)
-plt.show()
+if stage_funnel["reached"].sum() > 0:
+    fig = plots.funnel_chart(stage_funnel)
+    plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("stage-to-next conversion:", ", ".join(f"{s} {c:.0%}" for s, c in zip(stage_funnel["stage"],
-                                                                         stage_funnel["conversion_to_next"])))
-print("median days in stage:", ", ".join(f"{s} {d:.0f}" for s, d in zip(stage_funnel["stage"],
-                                                                     stage_funnel["median_days_in_stage"])))
+if stage_funnel["reached"].sum() == 0:
+    print(f"No deal had closed by {as_of}: the funnel has nothing to show.")
+else:
+    moved = stage_funnel.dropna(subset=["conversion_to_next"])
+    print("stage-to-next conversion:", ", ".join(f"{s} {percent(c)}" for s, c in zip(
+        moved["stage"], moved["conversion_to_next"])) or "not known")
+    known = stage_funnel.dropna(subset=["median_days_in_stage"])
+    print("median days in stage:", ", ".join(f"{s} {d:.0f}" for s, d in zip(known["stage"],
+                                                                          known["median_days_in_stage"]))
+          or "not known")
+    if stage_history is None:
+        print("Days in stage need the dates deals entered each stage. " + data_in.missing("stage_history"))
 
 # %% [markdown]
 # ## Slippage
@@ -157,22 +195,25 @@ print("median days in stage:", ", ".join(f"{s} {d:.0f}" for s, d in zip(stage_fu
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"slippage last period {health['slippage_rate']:.0%}, overdue {health['overdue_share']:.0%} of open amount, "
-      f"{health['avg_pushes']:.2f} pushes per open deal")
+if stage_history is None:  # without history a deal's close date never moved: slippage would read 0
+    print(f"overdue {percent(health['overdue_share'])} of open amount; slippage and pushes need the close dates "
+          "deals had before. " + data_in.missing("stage_history"))
+else:
+    print(f"slippage last period {percent(health['slippage_rate'])}, overdue {percent(health['overdue_share'])} "
+          f"of open amount, {health['avg_pushes']:.2f} pushes per open deal")
 
 # %% [markdown]
 # ## Stage win rates
 # The CRM's default stage probabilities next to the share of past deals at each stage that were
-# won (shrunk toward the default when there are few deals); dots are the segments. Higher
-# historical rates do not by themselves make the `default` method too low: it also counts every
-# deal expected in the period as closing in time, and deals that slip offset that. The backtest
+# won (shrunk toward the default when there are few deals); dots are the segments. The backtest
 # below shows which method has been closest.
 
 # %%
-rates = stage_win_rates(opportunities, stage_history, as_of=as_of, by="segment")
-fig = plots.stage_rates_chart(rates, by="segment")
+rates = stage_win_rates(opportunities, stage_history, data_in.stages, as_of=as_of,
+                        by="segment" if has_segment else None)
+fig = plots.stage_rates_chart(rates, by="segment" if has_segment else None)
 plt.show()
-rates[rates["segment"] == "all"].set_index("stage").drop(columns="segment")
+show((rates[rates["segment"] == "all"].drop(columns="segment") if has_segment else rates).set_index("stage"))
 
 # %%
 assert rates["probability"].between(0, 1).all() and rates["prior"].between(0, 1).all()
@@ -182,10 +223,14 @@ assert rates["probability"].between(0, 1).all() and rates["prior"].between(0, 1)
 # Probability is the chance to be won within the period; expected value is amount x probability.
 
 # %%
-fig = plots.top_deals_chart(deals, n=15)
-plt.show()
-deals.nlargest(10, "amount").set_index("opportunity_id")[["owner", "segment", "stage", "amount", "close_date",
-                                                           "pushes", "probability", "expected_value", "category"]]
+if len(deals):
+    fig = plots.top_deals_chart(deals, n=15)
+    plt.show()
+else:
+    print(f"No deal was open on {as_of}: the forecast is what was closed plus the deals not yet created.")
+shown = [c for c in ("owner", "segment", "stage", "amount", "close_date", "pushes", "probability", "expected_value",
+                     "category") if c in deals.columns]
+show(deals.nlargest(10, "amount").set_index("opportunity_id")[shown])
 
 # %% [markdown]
 # ## Backtest
@@ -196,15 +241,20 @@ deals.nlargest(10, "amount").set_index("opportunity_id")[["owner", "segment", "s
 # inside the P10-P90 range (80 % if the range is honest).
 
 # %%
-history, accuracy = backtest(None, periods=backtest_periods, methods=METHODS, n_sims=n_sims, seed=seed, data=data)
+history, accuracy = backtest(None, periods=backtest_periods, methods=METHODS, n_sims=backtest_sims, seed=seed,
+                             data=data)
 fig = plot_backtest(history)
 plt.show()
-accuracy.set_index("method")
+show(accuracy.set_index("method"))
 
 # %%
 # NBVAL_CHECK_OUTPUT
+print(f"backtest {backtest_periods}, {backtest_sims:,} simulations per forecast")
 for row in accuracy.itertuples():
-    print(f"{row.method:<10} WAPE {row.wape:.1%}, bias {row.bias:+.1%}, P10-P90 coverage {row.coverage_80:.0%}")
+    print(f"{row.method:<10} WAPE {percent(row.wape, 1)}, bias {row.bias:+.1%}, P10-P90 coverage "
+          f"{percent(row.coverage_80)}")
+closest = accuracy.sort_values("wape", kind="stable").iloc[0]
+print(f"closest on these periods: {closest.method} (WAPE {percent(closest.wape, 1)})")
 
 # %%
 assert (history["p10"] <= history["p90"]).all() and (history["actual"] >= 0).all()
@@ -218,7 +268,8 @@ if out_dir:
 
     write_csv(forecast, Path(out_dir) / "forecast.csv")
     write_csv(by_owner, Path(out_dir) / "forecast_by_owner.csv")
-    write_csv(by_segment, Path(out_dir) / "forecast_by_segment.csv")
+    if by_segment is not None:
+        write_csv(by_segment, Path(out_dir) / "forecast_by_segment.csv")
     write_csv(deals, Path(out_dir) / "deals.csv")
     write_csv(health.reset_index(), Path(out_dir) / "health.csv")
     write_csv(rates, Path(out_dir) / "stage_win_rates.csv")

@@ -277,6 +277,49 @@ def test_bank_weekdays_become_dates_and_the_year_turns_when_the_month_goes_back(
     assert leads["converted"].tolist() == [0, 1, 0, 0, 0, 1]
 
 
+def _write_leaky_bank(folder, n=400, seed=0):
+    """A bank file whose call duration gives the outcome away (as in the real one: 0 s means no)."""
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < 0.3
+    months = np.repeat(["may", "jun", "jul", "aug"], n // 4)
+    days = np.tile(np.repeat(["mon", "tue", "wed", "thu", "fri"], 5), n // 25 + 1)[:n]
+    duration = np.where(y, rng.integers(300, 900, n), rng.integers(0, 280, n))
+    age = rng.integers(20, 70, n)
+    lines = ['"age";"month";"day_of_week";"duration";"y"']
+    lines += [f'{a};"{m}";"{d}";{s};"{"yes" if v else "no"}"' for a, m, d, s, v in zip(age, months, days, duration, y)]
+    (folder / "bank-additional-full.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_export_moves_the_leaky_columns_out_of_the_leads_table(tmp_path):
+    _write_leaky_bank(tmp_path)
+    bank = A.bank_marketing(root=tmp_path)
+    assert "duration" in bank["leads"].columns and bank["leads"].attrs["leaky"] == ("duration",)
+    tables = bank.export()
+    assert "duration" not in tables["leads"].columns
+    assert list(tables[A.LEAKY_TABLE].columns) == ["lead_id", "duration"]
+    assert tables[A.LEAKY_TABLE]["lead_id"].tolist() == tables["leads"]["lead_id"].tolist()
+    assert "duration" in bank["leads"].columns  # the adapter's own table is left as it was
+
+
+def test_leaky_columns_announced_by_data_public_are_not_features_of_leads_compare(tmp_path, capsys):
+    from forecasting.cli import main
+    from forecasting.leads import compare_models
+
+    _write_leaky_bank(tmp_path)
+    db = tmp_path / "bank.duckdb"
+    assert main(["data", "public", "bank_marketing", "--root", str(tmp_path), "--out", str(db)]) == 0
+    assert "moved out of table leads into leads_leaky (join on lead_id): duration" in capsys.readouterr().err
+    assert main(["leads", "compare", str(db), "--out", str(tmp_path / "cmp"), "--folds", "2",
+                 "--models", "logistic", "--n-boot", "20"]) == 0
+    features = pd.read_csv(tmp_path / "cmp" / "features.csv")
+    assert "duration" not in set(features["column"])
+    board = pd.read_csv(tmp_path / "cmp" / "leaderboard.csv")
+    assert board["roc_auc"].iloc[0] < 0.7  # age alone: no signal; with duration it would be 1.0
+    # In Python the adapter's frame carries the list: the same comparison leaves duration out.
+    result = compare_models(A.bank_marketing(root=tmp_path)["leads"], models="logistic", folds=2, n_boot=20)
+    assert "duration" not in result.features.types and "leaky" in result.features.excluded["duration"]
+
+
 def test_a_missing_column_names_the_file_and_the_column(tmp_path):
     (tmp_path / "bank-additional-full.csv").write_text('"age";"month";"duration";"y"\n30;"may";1;"no"\n')
     with pytest.raises(DataError) as info:

@@ -147,7 +147,7 @@ def test_data_check_exits_2_with_a_message_and_no_traceback(case, tmp_path, caps
     path = tmp_path / "opps.csv"
     opportunities(**changes).to_csv(path, index=False)
     assert main(["data", "check", "opportunities", str(path)]) == 2
-    err = capsys.readouterr().err
+    err = capsys.readouterr().out  # the report is the result: stdout
     assert f"opportunities.{column}" in err and words in err and row in err
     assert "Traceback" not in err
 
@@ -156,7 +156,7 @@ def test_empty_table_and_missing_column(tmp_path, capsys):
     empty = tmp_path / "empty.csv"
     empty.write_text("lead_id,created_at\n")
     assert main(["data", "check", "leads", str(empty)]) == 2
-    assert "leads: is empty" in capsys.readouterr().err
+    assert "leads: is empty" in capsys.readouterr().out
     with pytest.raises(DataError, match=r"opportunities.owner: is a required column but is missing"):
         load_table("opportunities", opportunities().drop(columns="owner"))
 
@@ -168,7 +168,7 @@ def test_stage_history_rows_for_unknown_opportunities(tmp_path, capsys):
     history.to_csv(tmp_path / "history.csv", index=False)
     code = main(["data", "check", "stage_history", str(tmp_path / "history.csv"),
                  "--opportunities", str(tmp_path / "opps.csv")])
-    err = capsys.readouterr().err
+    err = capsys.readouterr().out
     assert code == 2
     assert "stage_history.opportunity_id: refers to opportunities that are not in the" in err and "O9" in err
 
@@ -208,7 +208,7 @@ def test_data_check_prints_summary_of_a_good_table(tmp_path, capsys):
     path = tmp_path / "leads.parquet"
     load_table("leads", leads(20)).to_parquet(path)
     assert main(["data", "check", "leads", str(path), "--label"]) == 0
-    err = capsys.readouterr().err
+    err = capsys.readouterr().out
     assert "rows: 20" in err and "conversion_rate: 0.25" in err and "OK" in err
 
 
@@ -225,11 +225,11 @@ def test_data_check_json_output(tmp_path, capsys):
 
 def test_missing_file_and_unknown_table_are_bad_input(tmp_path, capsys):
     assert main(["data", "check", "leads", str(tmp_path / "nope.csv")]) == 2
-    assert "source file not found" in capsys.readouterr().err
+    assert "source file not found" in capsys.readouterr().out
     with duckdb.connect(str(tmp_path / "crm.duckdb")) as con:
         con.execute("CREATE TABLE other AS SELECT 1 AS x")
     assert main(["data", "check", "leads", f"{tmp_path / 'crm.duckdb'}:leads"]) == 2
-    assert "table 'leads' not found" in capsys.readouterr().err
+    assert "table 'leads' not found" in capsys.readouterr().out
 
 
 # --- SQL names are never pasted ------------------------------------------------------
@@ -276,7 +276,7 @@ def test_data_public_writes_a_database_every_command_can_read(tmp_path, capsys):
     assert main(["data", "public", "maven_crm", "--out", str(out)]) == 0
     stages = tmp_path / "maven.stages.yaml"
     assert main(["data", "check", "opportunities", str(out), "--stages", str(stages)]) == 0
-    assert "'won': 4238" in capsys.readouterr().err
+    assert "'won': 4238" in capsys.readouterr().out
 
 
 BAD_TABLES = {
@@ -301,7 +301,7 @@ def test_data_check_on_bad_leads_and_revenue_exits_2_naming_table_column(case, t
     path = tmp_path / f"{kind}.csv"
     frame.to_csv(path, index=False)
     assert main(["data", "check", kind, str(path), *args]) == 2
-    err = capsys.readouterr().err
+    err = capsys.readouterr().out
     assert where in err and words in err and "Traceback" not in err
 
 

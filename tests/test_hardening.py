@@ -570,20 +570,22 @@ _PROBLEM_LINE = re.compile(rf"^\s+- ({_TABLES})(\.[^:]+)?: \S")
 
 
 def _cli(argv: list[str]) -> tuple[int, str]:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+    """Exit code and what the user sees: stderr, then stdout (where `data check` reports)."""
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = main(argv)
-    return code, err.getvalue()
+    return code, err.getvalue() + out.getvalue()
 
 
-def _assert_refused_or_ok(code: int, err: str, out: Path, files: tuple[str, ...], log) -> None:
+def _assert_refused_or_ok(code: int, err: str, out: Path, files: tuple[str, ...], log,
+                          run_json: str = "run.json") -> None:
     """Exit 0 with every output and run.json, or exit 2 naming the table and nothing written."""
     assert "Traceback" not in err, err
     assert code in (0, 2), (code, err, log)
     event(f"exit {code}")
     if code == 0:
-        assert all((out / name).is_file() for name in (*files, "run.json")), (sorted(out.iterdir()), log)
+        assert all((out / name).is_file() for name in (*files, run_json)), (sorted(out.iterdir()), log)
     else:
         assert "bad input" in err, err
         lines = [line for line in err.splitlines() if line.startswith("  - ")]
@@ -712,7 +714,7 @@ def test_cli_leads_score_on_malformed_tables(tiny_model, leads, how, fmt, reason
         out = tmp / "out"
         code, err = _cli(["leads", "score", source, "--model", str(tiny_model), "--out", str(out / "scores.csv"),
                           "--chunksize", "5", *([] if reasons else ["--no-reasons"])])
-        _assert_refused_or_ok(code, err, out, ("scores.csv", "drift.csv"), leads[1])
+        _assert_refused_or_ok(code, err, out, ("scores.csv", "scores.drift.csv"), leads[1], "scores.run.json")
         if code == 0:
             scores = pd.read_csv(out / "scores.csv", keep_default_na=False)
             assert scores["score"].between(0, 1).all() and scores["grade"].isin(list("ABCD")).all()
@@ -741,11 +743,13 @@ def test_numbers_in_a_date_column_are_read_as_typed_not_as_nanoseconds():
         load_table("leads", leads.head(2).assign(created_at=[1e18, 10**18]))
 
 
-def test_utc_offsets_that_differ_by_row_are_one_timeline():
+def test_utc_offsets_that_differ_by_row_keep_each_rows_local_time():
+    # Issue 12: a timestamp keeps the local date and time the business wrote (the offset is
+    # dropped, not applied); converting to UTC moved midnight-of-the-1st into the previous month.
     leads = BASES["leads"].head(3).assign(
         created_at=["2025-03-01T12:00:00+02:00", "2025-03-01 09:00", "2025-03-01T12:00:00Z"])
     loaded = load_table("leads", leads)
-    assert loaded["created_at"].dt.hour.tolist() == [10, 9, 12]
+    assert loaded["created_at"].dt.hour.tolist() == [12, 9, 12]
 
 
 def test_parquet_binary_cells_are_decoded_and_list_cells_refused(tmp_path):
@@ -798,7 +802,7 @@ def test_data_check_summary_ignores_columns_of_other_tables(tmp_path, capsys):
     activities = BASES["activities"].assign(amount=["x" * 50, None, False, "12", None, None], converted="yes")
     activities.to_csv(tmp_path / "activities.csv", index=False)
     assert main(["data", "check", "activities", str(tmp_path / "activities.csv")]) == 0
-    err = capsys.readouterr().err
+    err = capsys.readouterr().out
     assert "rows: 6" in err and "amount_total" not in err and "OK: no errors" in err
 
 

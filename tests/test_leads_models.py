@@ -206,7 +206,76 @@ def test_learned_scorecard_points_add_up_to_its_log_odds():
     assert total == pytest.approx(600 + factor * logit, abs=len(types) + 1)  # rounding of each row
 
 
+def _without_rule_columns(leads: pd.DataFrame) -> pd.DataFrame:
+    """The simulated leads renamed so that no column of the default BANT rules is left."""
+    return leads.rename(columns={c: f"crm_{c}" for c in load_rules() if c in leads.columns})
+
+
+def test_default_rule_scorecard_is_skipped_with_one_sentence_on_other_columns():
+    leads = _without_rule_columns(simulate_leads(800)[0])
+    result = compare_models(leads, models="rule_scorecard,logistic", cv="stratified", folds=2, n_boot=20)
+    assert result.leaderboard["model"].tolist() == ["logistic"]
+    sentence = result.skipped["rule_scorecard"]
+    assert sentence.startswith("rule_scorecard skipped: the default BANT rules use budget, authority")
+    assert sentence.count(".") == 0 and "rules" in sentence  # one sentence, saying how to fix it
+    with pytest.raises(DataError, match="rule_scorecard skipped"):
+        compare_models(leads, models="rule_scorecard", cv="stratified", folds=2, n_boot=20)
+    with pytest.raises(DataError, match="learned_scorecard"):  # training it alone: exit 2, not a crash
+        RuleScorecard().fit(leads[["crm_budget", "source"]], leads["converted"])
+
+
+def test_default_rule_scorecard_still_competes_on_the_demo_columns():
+    leads, _ = simulate_leads(800)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # authority, timeline... are not simulated
+        result = compare_models(leads, models="rule_scorecard,logistic", cv="stratified", folds=2, n_boot=20)
+    assert set(result.leaderboard["model"]) == {"rule_scorecard", "logistic"} and result.skipped == {}
+
+
+def test_stratified_compare_and_train_need_no_created_at(tmp_path, capsys):
+    from forecasting.cli import main
+
+    source = tmp_path / "no_dates.csv"
+    simulate_leads(600, seed=2)[0].drop(columns=["created_at", "note"]).to_csv(source, index=False)
+    compare = ["leads", "compare", str(source), "--folds", "2", "--models", "logistic", "--n-boot", "20"]
+    assert main([*compare, "--cv", "stratified", "--out", str(tmp_path / "cmp")]) == 0
+    assert (tmp_path / "cmp" / "leaderboard.csv").exists()
+    assert main(["leads", "train", str(source), "--model", "logistic", "--out", str(tmp_path / "model")]) == 0
+    capsys.readouterr()
+    # Forward chaining, --min-age-days and --capacity do need it: exit 2 naming the column and the way out.
+    assert main([*compare, "--out", str(tmp_path / "time")]) == 2
+    assert "leads.created_at: is needed for time-aware CV (or use --cv stratified)" in capsys.readouterr().err
+    assert main([*compare, "--cv", "stratified", "--min-age-days", "30", "--out", str(tmp_path / "age")]) == 2
+    assert "leads.created_at: is needed to leave out young leads (--min-age-days)" in capsys.readouterr().err
+    assert main(["leads", "train", str(source), "--model", "logistic", "--capacity", "10",
+                 "--out", str(tmp_path / "capacity")]) == 2
+    assert "--leads-per-week" in capsys.readouterr().err
+    assert not (tmp_path / "time").exists() and not (tmp_path / "capacity").exists()
+
+
+def test_leaky_columns_named_in_the_frame_attrs_are_excluded():
+    leads, _ = simulate_leads(500)
+    leads["lead_status"] = np.where(leads["converted"] == 1, "Won", "Open")
+    leads.attrs["leaky"] = ("need", "not_a_column")  # as the public-dataset adapters set it
+    features = screen_features(labelled(leads), include=["lead_status"])
+    assert "need" not in features.types and "leaky" in features.excluded["need"]
+    assert "not_a_column" not in features.excluded
+
+
 # --------------------------------------------------------------------------- calibration
+
+
+def test_sigmoid_calibration_never_reverses_the_ranking():
+    from forecasting.leads.calibration import apply_calibrator, fit_calibrator
+
+    rng = np.random.default_rng(7)
+    raw = rng.random(4000)
+    y = (rng.random(4000) < 0.4 - 0.3 * raw).astype(int)  # these scores rank backwards
+    calibrated = apply_calibrator(fit_calibrator(raw, y, "sigmoid"), raw)
+    # Slope held at >= 0: the best map is flat, the base rate (reversed, the ROC AUC would be ~0.67).
+    assert np.allclose(calibrated, y.mean())
+    crossfit = crossfit_calibrate(raw, y, np.arange(4000) % 4, "sigmoid")
+    assert roc_auc(y, crossfit) <= 0.52
 
 
 def test_calibration_repairs_a_deliberately_miscalibrated_score():

@@ -118,7 +118,7 @@ def test_scoring_in_chunks_equals_scoring_at_once(leads, saved, tmp_path, fmt):
     np.testing.assert_allclose(chunked["score"], whole["score"], rtol=1e-9)
     assert chunked["grade"].tolist() == whole["grade"].tolist()
     assert chunked["reasons"].tolist() == whole["reasons"].tolist()
-    drift = pd.read_csv(tmp_path / "drift.csv")
+    drift = pd.read_csv(tmp_path / "scores.drift.csv")
     assert set(drift.columns) == {"feature", "psi", "band", "n"} and "(score)" in set(drift["feature"])
 
 
@@ -128,7 +128,7 @@ def test_model_drift_is_the_table_batch_scoring_writes(leads, saved, tmp_path):
     source = tmp_path / "batch.csv"
     batch.to_csv(source, index=False)
     score_source(path, str(source), tmp_path / "scores.csv", chunksize=300)
-    written = pd.read_csv(tmp_path / "drift.csv").set_index("feature").sort_index()
+    written = pd.read_csv(tmp_path / "scores.drift.csv").set_index("feature").sort_index()
     table = model.drift(batch).set_index("feature").sort_index()
     np.testing.assert_allclose(table["psi"], written["psi"], atol=1e-6)
     assert (table["n"] == 700).all()
@@ -191,7 +191,7 @@ def test_cli_compare_train_score_end_to_end(leads, tmp_path):
                  "--chunksize", "500"]) == 0
     frame = pd.read_csv(scores)
     assert list(frame.columns) == ["lead_id", "score", "grade", "reasons"] and len(frame) == len(leads)
-    assert (scores.parent / "run.json").exists() and (scores.parent / "drift.csv").exists()
+    assert (scores.parent / "scores.run.json").exists() and (scores.parent / "scores.drift.csv").exists()
 
 
 def test_cli_exits_2_on_bad_input(leads, saved, tmp_path):
@@ -246,3 +246,10 @@ def test_demo_best_model_is_close_to_the_truth_and_calibrated():
     # The pooled out-of-fold view stays in sight too (0.0090 measured; 0.0125 without interactions).
     assert roc_auc(y, p_true) - roc_auc(y, score) < 0.015
     assert ece(y, score) <= 0.02
+
+
+def test_score_without_lead_id_is_refused_not_numbered(leads, saved):
+    """Ids are never made up: a frame without lead_id gets no scores keyed 0, 1, 2..."""
+    model, _ = saved
+    with pytest.raises(DataError, match="lead_id"):
+        model.score(leads.head(20).drop(columns=["lead_id"]))

@@ -41,7 +41,7 @@ def test_backtest_forecasts_each_period_as_of_its_first_day(demo):
     opps, history = demo
     data = PipelineData.build(opps, history)
     frame, metrics = backtest(None, periods="2025Q1:2025Q3", methods=("default", "historical"), n_sims=300,
-                              data=data)
+                              range_periods=2, data=data)
     assert frame[["period", "method"]].values.tolist() == [
         ["2025Q1", "default"], ["2025Q1", "historical"], ["2025Q2", "default"], ["2025Q2", "historical"],
         ["2025Q3", "default"], ["2025Q3", "historical"]]
@@ -49,6 +49,8 @@ def test_backtest_forecasts_each_period_as_of_its_first_day(demo):
     won = opps[(opps["status"] == "won") & (opps["close_date"] >= "2025-04-01") & (opps["close_date"] < "2025-07-01")]
     assert frame.loc[2, "actual"] == pytest.approx(won["amount"].sum())
     assert (frame["p10"] <= frame["p50"]).all() and (frame["p50"] <= frame["p90"]).all()
+    # Each range is the one published that day: widened by the 2 quarters finished before it.
+    assert (frame["range_periods"] == 2).all() and (frame["range_shock"] > 0).all()
     # The metrics are those of the frame's own numbers.
     hist = frame[frame["method"] == "historical"]
     wape = np.abs(hist["p50"] - hist["actual"]).sum() / hist["actual"].sum()

@@ -54,7 +54,7 @@ def test_cli_forecast_writes_forecast_deals_and_run_json(crm_db, tmp_path):
     out = tmp_path / "fc"
     code = main(["pipeline", "forecast", "--opportunities", crm_db, "--stage-history", crm_db,
                  "--as-of", "2026-06-30", "--period", "2026Q3", "--method", "historical", "--by", "segment",
-                 "--sims", "500", "--target", "1000000", "--out", str(out)])
+                 "--sims", "500", "--target", "1000000", "--range-periods", "3", "--out", str(out)])
     assert code == 0
     forecast = pd.read_csv(out / "forecast.csv")
     assert list(forecast.columns[:9]) == ["period", "group", "closed_won", "open_pipeline", "weighted",
@@ -65,13 +65,18 @@ def test_cli_forecast_writes_forecast_deals_and_run_json(crm_db, tmp_path):
     assert forecast["weighted"].iloc[0] == pytest.approx(deals["expected_value"].sum())
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "ok" and run["parameters"]["period"] == "2026Q3"
+    # How the range was made: in the table and in run.json, the same numbers.
+    total = forecast.iloc[0]
+    assert total["snapshot"] == "exact" and "backtest errors of 3 past periods" in total["range_method"]
+    assert run["range_periods"] == total["range_periods"] == 3
+    assert run["range_shock"] == pytest.approx(total["range_shock"], abs=1e-4) and total["range_shock"] > 0
 
 
 def test_cli_backtest_writes_backtest_metrics_and_figure(crm_db, tmp_path):
     out = tmp_path / "bt"
     code = main(["pipeline", "backtest", "--opportunities", crm_db, "--stage-history", crm_db,
                  "--periods", "2025Q3:2025Q4", "--methods", "default", "learned", "--sims", "300",
-                 "--out", str(out)])
+                 "--range-periods", "2", "--out", str(out)])
     assert code == 0
     frame = pd.read_csv(out / "backtest.csv")
     assert list(frame.columns[:6]) == ["period", "method", "actual", "p10", "p50", "p90"]
@@ -87,7 +92,9 @@ def test_cli_forecast_without_history_says_the_snapshot_is_approximate(tmp_path,
     code = main(["pipeline", "forecast", "--opportunities", str(path), "--as-of", "2025-03-31",
                  "--period", "2025Q2", "--method", "default", "--sims", "200", "--out", str(tmp_path / "out")])
     assert code == 0
-    assert "warning: no stage history" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "warning: no stage history" in err and "NOTE: no --stage-history: as-of snapshots are approximate" in err
+    assert pd.read_csv(tmp_path / "out" / "forecast.csv")["snapshot"].tolist() == ["approximate"]
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert run["exact_snapshot"] is False and any("approximate" in w for w in run["warnings"])
 
@@ -164,3 +171,23 @@ def test_cli_empty_pipeline_forecasts_closed_won_with_a_warning(tmp_path, capsys
     row = pd.read_csv(tmp_path / "out" / "forecast.csv").iloc[0]
     assert (row["closed_won"], row["weighted"], row["p10"], row["p50"], row["p90"]) == (4500, 0, 4500, 4500, 4500)
     assert pd.read_csv(tmp_path / "out" / "deals.csv").empty
+
+
+# --- the reserved total label -----------------------------------------------------------
+
+
+def test_cli_kpis_and_forecast_keep_one_total_row_when_a_segment_is_named_all(tmp_path, capsys):
+    opps, history = hand_crm()
+    opps["segment"] = opps["segment"].replace({"SMB": "all"})
+    inputs = _hand_files(tmp_path, opps=opps)
+    assert _forecast(tmp_path, inputs, "2025-03-31", "2025Q2", "--by", "segment") == 0
+    forecast = pd.read_csv(tmp_path / "out" / "forecast.csv")
+    assert forecast["group"].tolist() == ["all", "Enterprise", "all (segment)"]
+    assert forecast["weighted"].iloc[0] == pytest.approx(forecast["weighted"].iloc[1:].sum())
+    assert main(["kpis", "--opportunities", inputs[1], "--by", "segment", "--out", str(tmp_path / "kpis")]) == 0
+    kpis = pd.read_csv(tmp_path / "kpis" / "kpis.csv")
+    q1 = kpis[kpis["period"] == "2025Q1"].set_index("group")
+    assert sorted(q1.index) == ["Enterprise", "all", "all (segment)"]
+    # 2025Q1: O4 (SMB, now "all (segment)") won 800; Enterprise nothing.
+    assert q1.loc["all", "revenue_won"] == 800.0 == q1.loc["all (segment)", "revenue_won"]
+    assert "reported as 'all (segment)'" in capsys.readouterr().err

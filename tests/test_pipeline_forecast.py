@@ -175,7 +175,7 @@ def test_closed_won_so_far_counts_wins_in_the_period_up_to_the_date():
 def test_breakdown_groups_add_up_to_all(demo):
     opps, history = demo
     fc, _ = forecast_period(opps, history, as_of="2025-06-30", period="2025Q3", method="historical",
-                            by="owner", n_sims=500)
+                            by="owner", n_sims=500, ranges="independent")
     total, groups = fc[fc["group"] == "all"].iloc[0], fc[fc["group"] != "all"]
     assert len(groups) >= 3
     for column in ("closed_won", "open_pipeline", "weighted", "new_deals"):
@@ -205,7 +205,7 @@ def test_monte_carlo_mean_matches_the_expected_value_and_quantiles_are_ordered()
 def test_monte_carlo_is_deterministic_per_seed(demo):
     opps, history = demo
     data = PipelineData.build(opps, history)
-    kwargs = dict(as_of="2025-03-31", period="2025Q2", method="historical", n_sims=2000, data=data)
+    kwargs = dict(as_of="2025-03-31", period="2025Q2", method="historical", n_sims=2000, range_periods=1, data=data)
     a, b = forecast_period(None, **kwargs, seed=7)[0], forecast_period(None, **kwargs, seed=7)[0]
     c = forecast_period(None, **kwargs, seed=8)[0]
     pd.testing.assert_frame_equal(a, b)
@@ -217,7 +217,7 @@ def test_simulated_mean_agrees_with_expected_total(demo):
     opps, history = demo
     data = PipelineData.build(opps, history)
     fc, deals = forecast_period(None, as_of="2025-06-30", period="2025Q3", method="default", n_sims=4000,
-                                data=data)
+                                ranges="independent", data=data)
     row = fc.iloc[0]
     # The median of a sum of many deals sits near its mean (amount noise has mean near 1).
     assert row["p50"] == pytest.approx(row["expected"], rel=0.35)
@@ -258,7 +258,8 @@ def test_nothing_after_the_as_of_date_changes_the_forecast(demo, method):
     opps, history = demo
     as_of = "2025-06-30"
     opps2, history2 = _rewrite_future(opps, history, T("2025-07-01"))
-    kwargs = dict(as_of=as_of, period="2025Q3", method=method, by="segment", n_sims=1000, seed=5)
+    # range_periods=1: the calibrated range backtests 2025Q2, finished by the as-of date.
+    kwargs = dict(as_of=as_of, period="2025Q3", method=method, by="segment", n_sims=1000, seed=5, range_periods=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         fc1, deals1 = forecast_period(opps, history, **kwargs)
@@ -271,7 +272,7 @@ def test_nothing_after_the_as_of_date_changes_the_forecast(demo, method):
 def test_learned_probabilities_are_probabilities_and_rank_stages(demo):
     opps, history = demo
     fc, deals = forecast_period(opps, history, as_of="2025-06-30", period="2025Q3", method="learned",
-                                n_sims=500)
+                                n_sims=500, ranges="independent")
     assert deals["probability"].between(0, 1).all()
     by_stage = deals.groupby("stage")["probability"].mean()
     assert by_stage.get("Negotiation", 1.0) > by_stage.get("Prospecting", 0.0)
@@ -361,7 +362,7 @@ def test_empty_pipeline_gives_closed_won_plus_the_run_rate_with_a_warning():
     opps, history = opps[opps["opportunity_id"] != "O3"], history[history["opportunity_id"] != "O3"]
     with pytest.warns(DataWarning) as caught:
         fc, deals = forecast_period(opps, history, as_of="2025-06-30", period="2025Q3", method="learned",
-                                    n_sims=20_000, seed=2)
+                                    n_sims=20_000, seed=2, ranges="independent")
     assert any("no open deals as of 2025-06-30" in str(w.message) for w in caught)
     row = fc.iloc[0]
     assert deals.empty and row["weighted"] == 0.0 and row["closed_won"] == 0.0
@@ -381,10 +382,10 @@ def test_prepared_data_replaces_the_tables_everywhere(demo):
     data = PipelineData.build(opps, history)
     pd.testing.assert_frame_equal(stage_win_rates(data=data, as_of="2025-06-30", by="segment"),
                                   stage_win_rates(opps, history, as_of="2025-06-30", by="segment"))
-    kwargs = dict(as_of="2025-06-30", period="2025Q3", method="default", n_sims=300)
+    kwargs = dict(as_of="2025-06-30", period="2025Q3", method="default", n_sims=300, range_periods=1)
     pd.testing.assert_frame_equal(forecast_period(data=data, **kwargs)[0], forecast_period(opps, history, **kwargs)[0])
     assert pipeline_health(data=data, as_of="2025-06-30")["kpi"].iloc[0] == "open_deals"
-    assert len(backtest(data=data, periods="2025Q2", methods=["default"], n_sims=100)[0]) == 1
+    assert len(backtest(data=data, periods="2025Q2", methods=["default"], n_sims=100, range_periods=1)[0]) == 1
     with pytest.raises(TypeError, match="opportunities"):
         forecast_period(as_of="2025-06-30", period="2025Q3")
 
@@ -392,7 +393,8 @@ def test_prepared_data_replaces_the_tables_everywhere(demo):
 def test_the_total_does_not_depend_on_the_breakdown(demo):
     opps, history = demo
     data = PipelineData.build(opps, history)
-    kwargs = dict(as_of="2025-06-30", period="2025Q3", method="historical", n_sims=2000, seed=3, data=data)
+    kwargs = dict(as_of="2025-06-30", period="2025Q3", method="historical", n_sims=2000, seed=3, range_periods=1,
+                  data=data)
     totals = [forecast_period(by=by, **kwargs)[0].iloc[0] for by in (None, "owner", "segment")]
     for row in totals[1:]:
         assert row["group"] == "all"
@@ -446,3 +448,51 @@ def test_run_rate_of_deals_not_yet_created_grows_with_deal_creation():
     days = [(pd.Timestamp("2025-01-01") - pd.Period(q).start_time).days
             for q in ("2024Q4", "2024Q3", "2024Q2", "2024Q1")]
     assert fc.iloc[0]["new_deals"] == pytest.approx(1000 * np.mean([1.5 ** (d / 365.25) for d in days]))
+
+
+# --- periods have both ends (issue 12 item 4) ------------------------------------------
+
+
+def test_a_period_after_the_as_of_date_counts_only_deals_due_inside_it():
+    opps, history = hand_crm()
+    # As of 03-31 the open deals are due 04-30 (O1), 05-31 (O2) and 06-30 (O3): all in Q2, none in Q3.
+    for period, pipeline in (("2025Q2", 3700.0), ("2025Q3", 0.0), ("2026Q3", 0.0)):
+        fc, deals = forecast_period(opps, history, as_of="2025-03-31", period=period, method="default",
+                                    n_sims=200, ranges="independent")
+        assert fc.iloc[0]["open_pipeline"] == pipeline, period
+        if pipeline == 0.0:
+            assert fc.iloc[0]["weighted"] == 0.0 and set(deals["category"]) == {"Omitted"}
+
+
+@pytest.mark.parametrize("method", ["default", "historical"])
+def test_consecutive_future_quarters_do_not_count_the_same_deal_twice(demo, method):
+    opps, history = demo
+    data = PipelineData.build(opps, history)
+    kwargs = dict(as_of="2025-06-30", method=method, n_sims=200, ranges="independent", data=data)
+    (q3, d3), (q4, d4), (far, dfar) = (forecast_period(period=p, **kwargs) for p in ("2025Q3", "2025Q4", "2026Q4"))
+    due = d3.set_index("opportunity_id")["close_date"]
+    in_q4 = (due >= "2025-10-01") & (due < "2026-01-01")
+    in_far = (due >= "2026-10-01") & (due < "2027-01-01")
+    assert in_q4.sum() > 0 and in_q4.sum() < len(due) / 2
+    # open_pipeline (deals expected in the period) is exactly the amount due inside it, overdue deals in Q3.
+    assert q4.iloc[0]["open_pipeline"] == pytest.approx(d3.set_index("opportunity_id").loc[in_q4, "amount"].sum())
+    assert far.iloc[0]["open_pipeline"] == pytest.approx(d3.set_index("opportunity_id").loc[in_far, "amount"].sum())
+    assert q3.iloc[0]["open_pipeline"] + q4.iloc[0]["open_pipeline"] <= d3["amount"].sum() + 1e-6
+    inside3 = set(d3.loc[d3["category"] != "Omitted", "opportunity_id"])
+    inside4 = set(d4.loc[d4["category"] != "Omitted", "opportunity_id"])
+    assert not inside3 & inside4
+    if method == "default":  # default weights: a deal counts in one period at most
+        both = d3["probability"].to_numpy() + d4["probability"].to_numpy()
+        assert (both <= d3["p_win"].to_numpy() + 1e-12).all()
+
+
+def test_library_has_no_demo_dates_as_defaults():
+    from forecasting.pipeline import backtest
+
+    opps, history = hand_crm()
+    with pytest.raises(TypeError, match="period"):
+        forecast_period(opps, history, as_of="2025-03-31")
+    with pytest.raises(TypeError, match="as_of"):
+        forecast_period(opps, history, period="2025Q2")
+    with pytest.raises(TypeError, match="periods"):
+        backtest(opps, history)

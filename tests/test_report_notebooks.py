@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import nbformat
 import pandas as pd
@@ -96,3 +97,152 @@ def test_a_failing_cell_of_a_real_report(tmp_path, capsys):
     failed = [i for i, c in enumerate(cells) if any(o.output_type == "error" for o in c.outputs)]
     assert len(failed) == 1 and "kpi_table(" in cells[failed[0]].source
     assert all(c.execution_count is None for c in cells[failed[0] + 1:])  # execution stopped there
+
+
+# --------------------------------------------------------------------------- any source
+# Every report runs on data that is not the demo's: public datasets mapped by the adapters (CI has
+# ../shared/data), each report's optional tables missing, its own funnel, dates from the data.
+CONTRACT = {"source", "stages", "map", "date_format"}
+_NAN = re.compile(r"\bnan\b", re.IGNORECASE)
+_CENTS = re.compile(r"\$-?[\d,]+\.\d+\b")  # money with decimals ($1,234.50; $2.3M is fine)
+
+
+@pytest.fixture(scope="module")
+def public(tmp_path_factory):
+    """DuckDB files of three public datasets, built by ``forecasting data public`` (Maven CRM adds its stages)."""
+    folder = tmp_path_factory.mktemp("public")
+    for name in ("maven_crm", "superstore", "x_education"):
+        assert main(["data", "public", name, "--out", str(folder / f"{name}.duckdb")]) == 0
+    return folder
+
+
+def _prose(result) -> str:
+    """What the report printed: the text a sales leader reads next to the figures."""
+    nb = nbformat.read(result.notebook, as_version=4)
+    return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                     if o.get("output_type") == "stream" and o.get("name") == "stdout")
+
+
+def _resolved(result) -> dict:
+    assert result.ok, result.error
+    return json.loads(result.run_json.read_text())["resolved"]
+
+
+def _readable(text: str) -> None:
+    assert not _NAN.search(text), [line for line in text.splitlines() if _NAN.search(line)]
+    assert not _CENTS.search(text), _CENTS.findall(text)
+
+
+@pytest.mark.parametrize("name", sorted(NON_DEFAULT))
+def test_every_report_takes_the_source_contract(name):
+    defaults = {k: spec["default"] for k, spec in report_parameters(name).items()}
+    assert CONTRACT <= set(defaults)
+    assert {defaults[k] for k in CONTRACT} == {'"demo"', '""'}
+    dates = {k: defaults[k] for k in ("as_of", "period", "backtest_periods", "blend_period", "blend_backtest_periods")
+             if k in defaults}
+    assert set(dates.values()) <= {'""'}  # dates come from the data, never from the demo
+
+
+def test_sales_kpis_on_maven_crm_with_its_own_stages(public, tmp_path):
+    params = {"source": str(public / "maven_crm.duckdb"), "stages": str(public / "maven_crm.stages.yaml")}
+    result = run_report("sales_kpis", params, tmp_path / "kpis")
+    resolved = _resolved(result)
+    assert resolved["as_of"] == "2017-12-31" and resolved["last_complete_period"] == "2017Q4"
+    text = _prose(result)
+    _readable(text)
+    assert "stage-to-stage conversion: Engaging" in text  # Maven's funnel, not the default one
+    assert "Add a leads table" in text and "Add an activities table" in text  # what to add, no exception
+    kpis = pd.read_csv(result.out_dir / "tables" / "kpis.csv")
+    assert kpis.loc[kpis["group"] == "all", "deals_won"].sum() == 4238  # every won deal of the file
+
+
+def test_pipeline_forecast_on_maven_crm_resolves_its_dates_from_the_data(public, tmp_path):
+    params = {"source": str(public / "maven_crm.duckdb"), "stages": str(public / "maven_crm.stages.yaml"),
+              "n_sims": "300", "method": "historical"}
+    result = run_report("pipeline_forecast", params, tmp_path / "pipeline")
+    resolved = _resolved(result)
+    assert (resolved["as_of"], resolved["period"]) == ("2017-12-31", "2018Q1")
+    assert resolved["backtest_periods"] == "2017Q1:2017Q4"  # complete quarters after the first deal
+    text = _prose(result)
+    _readable(text)
+    assert "Add a stage_history table" in text and "No target" in text
+    forecast = pd.read_csv(result.out_dir / "tables" / "forecast.csv")
+    assert forecast["period"].tolist() == ["2018Q1"] and (forecast["p10"] >= 0).all()
+
+
+def test_pipeline_forecast_defaults_match_the_cli(tmp_path):
+    from forecasting.pipeline import forecast_period
+
+    result = run_report("pipeline_forecast", {"backtest_periods": "2026Q1:2026Q2", "method": "default"},
+                        tmp_path / "pipeline")
+    resolved = _resolved(result)
+    assert resolved["n_sims"] == 10_000 == forecast_period.__kwdefaults__["n_sims"]
+    assert (resolved["as_of"], resolved["period"]) == ("2026-06-30", "2026Q3")
+
+
+def test_revenue_forecast_on_revenue_only_data(public, tmp_path):
+    params = {"source": str(public / "superstore.duckdb"), "models": "naive,seasonal_naive", "model": "auto",
+              "folds": "2", "horizon": "6"}
+    result = run_report("revenue_forecast", params, tmp_path / "revenue")
+    resolved = _resolved(result)
+    assert resolved["as_of"] == "2017-12-31"  # the end of the last month of revenue
+    text = _prose(result)
+    _readable(text)
+    assert "No blend with the pipeline: Add an opportunities table" in text
+    assert "ARIMA" not in text  # no prose written for the demo
+    forecast = pd.read_csv(result.out_dir / "tables" / "forecast.csv")
+    assert (forecast[["lo_80", "lo_95"]] >= 0).all().all()  # sales are never negative: neither are bounds
+    assert forecast["date"].min() == "2018-01-01" and "blend.csv" not in result.tables
+
+
+def test_revenue_forecast_short_history_skips_the_backtest(public, tmp_path):
+    params = {"source": str(public / "superstore.duckdb"), "as_of": "2014-09-30", "models": "naive",
+              "model": "auto", "horizon": "3", "backtest_horizon": "8", "folds": "2"}
+    result = run_report("revenue_forecast", params, tmp_path / "short")
+    text = _prose(result)
+    _readable(text)
+    assert "too short to backtest" in text
+    assert pd.read_csv(result.out_dir / "tables" / "forecast.csv")["date"].min() == "2014-10-01"
+
+
+def test_lead_scoring_on_x_education(public, tmp_path):
+    params = {"source": str(public / "x_education.duckdb"), "models": "rule_scorecard,logistic",
+              "folds": "2", "n_boot": "50"}
+    result = run_report("lead_scoring_comparison", params, tmp_path / "leads")
+    text = _prose(result)
+    _readable(text)
+    assert "rule_scorecard skipped" in text  # the demo's BANT rules name none of X Education's columns
+    board = pd.read_csv(result.out_dir / "tables" / "leaderboard.csv")
+    assert board["model"].tolist() == ["logistic"] and board["roc_auc"].iloc[0] > 0.8
+
+
+def test_pipeline_forecast_on_a_zoo_world(tmp_path):
+    pytest.importorskip("forecasting.data.worlds")
+    out = tmp_path / "world"
+    assert main(["data", "demo", "--world", "velocity_smb", "--out", str(out)]) == 0
+    params = {"source": str(out / "crm.duckdb"), "stages": str(out / "crm.stages.yaml"), "n_sims": "300",
+              "method": "historical"}
+    result = run_report("pipeline_forecast", params, tmp_path / "pipeline")
+    assert _resolved(result)["period"]
+    _readable(_prose(result))
+
+
+def test_sales_kpis_says_what_to_add_for_each_missing_table_or_column(tmp_path):
+    # Issue 13: the report failed in turn on each of these; now each section says what to add.
+    from forecasting.data import read_source
+    from forecasting.data.io import write_duckdb
+
+    opportunities = read_source("demo:opportunities", kind="opportunities").drop(columns="lead_id", errors="ignore")
+    leads = read_source("demo:leads", kind="leads").drop(columns="source").iloc[:0]  # empty
+    activities = read_source("demo:activities", kind="activities").drop(columns="lead_id")
+    activities = activities[activities["occurred_at"] < "2026-01-01"]  # none in the last quarter
+    path = tmp_path / "thin.duckdb"
+    write_duckdb({"opportunities": opportunities, "leads": leads, "activities": activities}, path)
+    result = run_report("sales_kpis", {"source": str(path), "as_of": "2026-06-30"}, tmp_path / "kpis")
+    assert result.ok, result.error
+    text = _prose(result)
+    _readable(text)
+    assert "The leads table of" in text and "has no rows" in text
+    assert "No activity was recorded in 2026Q2" in text
+    assert "Add a stage_history table" in text and "Add a quotas table" in text
+    assert "attribution_first_touch.csv" not in result.tables

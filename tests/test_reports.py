@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 import nbformat
+import pandas as pd
 import pytest
 
 from forecasting.cli import main
@@ -21,20 +22,46 @@ CELLS = [
 ]
 
 
-@pytest.fixture()
-def project(tmp_path, monkeypatch):
-    """A throw-away project root with one report notebook."""
+# A report that reads data: the parameters every report takes, and a default resolved "from the data".
+READER = [
+    ("parameters", 'source: str = "demo"  # SOURCE\nstages: str = ""  # stages YAML\nmap: str = ""  # renames\n'
+                   'date_format: str = ""  # dates\nas_of: str = ""  # snapshot; empty means the last date in the data\n'
+                   'n_sims: int = 2000  # simulations\nout_dir: str = ""  # result tables'),
+    (None, "import pandas as pd\nfrom pathlib import Path\nfrom forecasting.reports.context import record_resolved\n"
+           "as_of = as_of or '2026-06-30'  # stands for the last date in the data\n"
+           "Path(out_dir).mkdir(parents=True, exist_ok=True)\n"
+           "given = {'source': source, 'stages': stages, 'map': map, 'date_format': date_format}\n"
+           "pd.DataFrame({'key': list(given), 'value': list(given.values())}).to_csv(Path(out_dir) / 'given.csv', "
+           "index=False)\nrecord_resolved(out_dir, {'as_of': as_of, 'n_sims': n_sims})"),
+]
+
+
+def _notebook(folder, name, cells) -> None:
     nb = nbformat.v4.new_notebook()
-    for tag, source in CELLS:
+    for tag, source in cells:
         cell = nbformat.v4.new_code_cell(source)
         if tag:
             cell.metadata["tags"] = [tag]
         nb.cells.append(cell)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    (tmp_path / "notebooks").mkdir()
-    nbformat.write(nb, tmp_path / "notebooks" / "tiny.ipynb")
+    folder.mkdir(exist_ok=True)
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+@pytest.fixture()
+def project(tmp_path, monkeypatch):
+    """A throw-away project root with one report notebook."""
+    _notebook(tmp_path / "notebooks", "tiny", CELLS)
     monkeypatch.setenv("FORECASTING_HOME", str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture()
+def readers(project, monkeypatch):
+    """The project with a second report, ``reader``, that takes a source; the working directory is the project."""
+    _notebook(project / "notebooks", "reader", READER)
+    monkeypatch.chdir(project)
+    return project
 
 
 def test_parameters_are_checked_and_converted(project):
@@ -65,12 +92,22 @@ def test_failing_cell_keeps_notebook_marks_failed_and_writes_no_html(project, ca
     assert (project / "bad" / "tiny.ipynb").exists() and not (project / "bad" / "tiny.html").exists()
 
 
-def test_existing_run_is_not_overwritten_without_force(project, capsys):
+def test_a_run_with_other_parameters_needs_force_the_same_run_replaces(project, capsys):
     out = str(project / "out")
-    assert main(["report", "run", "tiny", "--out", out]) == 0
-    assert main(["report", "run", "tiny", "--out", out]) == 2
-    assert "--force" in capsys.readouterr().err
-    assert main(["report", "run", "tiny", "--out", out, "--force"]) == 0
+    assert main(["report", "run", "tiny", "-p", "n", "2", "--out", out]) == 0
+    assert main(["report", "run", "tiny", "-p", "n", "5", "--out", out]) == 2
+    assert "n: 2 -> 5); pass --force" in capsys.readouterr().err
+    assert main(["report", "run", "tiny", "-p", "n", "2", "--out", out]) == 0  # a re-run: replaced
+    assert main(["report", "run", "tiny", "-p", "n", "5", "--out", out, "--force"]) == 0
+    assert json.loads((project / "out" / "run.json").read_text())["parameters"]["n"] == 5
+
+
+def test_a_folder_holding_other_files_is_refused_and_left_alone(project, capsys):
+    (project / "mine").mkdir()
+    (project / "mine" / "notes.txt").write_text("keep me")
+    assert main(["report", "run", "tiny", "--out", str(project / "mine"), "--force"]) == 2
+    assert "holds files that no report run wrote (notes.txt)" in capsys.readouterr().err
+    assert sorted(p.name for p in (project / "mine").iterdir()) == ["notes.txt"]
 
 
 @pytest.mark.parametrize("name", ["../tiny", "tiny/../../etc", "nope"])
@@ -102,11 +139,104 @@ def test_schedule_goes_on_after_a_failure_and_reports_it(project, capsys):
         "  - name: tiny_missing\n"
         "  - name: tiny\n    parameters: {n: 0}\n"
     )
-    results = run_schedule(project / "reports.yaml", as_of="2026-07-06", force=True)
-    assert [r.status for r in results] == ["ok", "failed", "failed"]
+    code = main(["report", "run", "--all", "--config", str(project / "reports.yaml"), "--as-of", "2026-07-06"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert [line.split()[:3] for line in err.splitlines() if line.startswith("tiny")] == [
+        ["tiny", "tiny", "ok"], ["tiny_missing", "tiny_missing", "failed"], ["tiny_2", "tiny", "failed"]]
+    assert "no report named 'tiny_missing'" in err and "n must be positive" in err
     table = (project / "runs" / "2026-07-06" / "tiny" / "tables" / "table.csv").read_text()
-    code = main(["report", "run", "--all", "--config", str(project / "reports.yaml"),
-                 "--as-of", "2026-07-06", "--force"])
-    assert code == 1 and "tiny_missing" in capsys.readouterr().err
     assert "2026Q3" in table  # relative keyword resolved against --as-of
     assert (project / "runs" / "2026-07-06" / "tiny_2" / "tiny.ipynb").exists()  # second run of tiny
+
+
+def test_shorthand_options_become_parameters_and_run_json_holds_every_resolved_value(readers):
+    code = main(["report", "run", "reader", "--source", "crm.duckdb:deals", "--stages", "stages.yaml",
+                 "--map", "Deal Id=opportunity_id", "--map", "Amt=amount", "--date-format", "%d/%m/%Y",
+                 "--out", "out"])
+    assert code == 0
+    given = dict(pd.read_csv(readers / "out" / "tables" / "given.csv", keep_default_na=False).values)
+    # Paths are the caller's: made absolute, as the kernel runs in the output folder.
+    assert given == {"source": f"{readers / 'crm.duckdb'}:deals", "stages": str(readers / "stages.yaml"),
+                     "map": "Deal Id=opportunity_id,Amt=amount", "date_format": "%d/%m/%Y"}
+    record = json.loads((readers / "out" / "run.json").read_text())
+    assert record["parameters"]["source"] == given["source"] and "as_of" not in record["parameters"]
+    # Defaults included: as_of resolved by the notebook, n_sims the notebook's own default.
+    assert record["resolved"] == {**given, "as_of": "2026-06-30", "n_sims": 2000,
+                                  "out_dir": str(readers / "out" / "tables")}
+    assert set(record["tables"]) == {"given.csv"}  # resolved.json is not a result table
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p", "source", "a.csv", "--source", "b.csv"], "report.source: given twice (-p source and --source)"),
+    (["--map", "Deal,Id=opportunity_id"], "report.map: a column name with a comma cannot be mapped"),
+    (["-p", "nope", "1"], "report.nope: is not a parameter of reader"),
+])
+def test_conflicting_or_bad_shorthands_exit_2(readers, args, message, capsys):
+    assert main(["report", "run", "reader", *args, "--out", "out"]) == 2
+    assert message in capsys.readouterr().err and not (readers / "out").exists()
+
+
+SCHEDULE_HEAD = "reports:\n  - name: tiny\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    (SCHEDULE_HEAD + "    parameters: [n, 3]\n", "schedule.reports[1].parameters: expected a mapping KEY: VALUE"),
+    ("reports: [name: tiny\n", "is not valid YAML at line 2"),
+    ("out: runs/{week}\n" + SCHEDULE_HEAD, "schedule.out: unknown placeholder {week} in 'runs/{week}'; use {as_of}"),
+    ("out: runs/{as_of\n" + SCHEDULE_HEAD, "schedule.out: 'runs/{as_of': expected '}'"),
+    ("parameters: {n: 3}\n" + SCHEDULE_HEAD, "schedule.parameters: unknown key; allowed: out, defaults, reports; "
+                                            "put parameters shared by every report under defaults"),
+    (SCHEDULE_HEAD + "    params: {n: 3}\n", "schedule.reports[1].params: unknown key; allowed: name, id, parameters"),
+    ("defaults: {rows: 3}\n" + SCHEDULE_HEAD, "schedule.defaults.rows: is not a parameter of any report here; "
+                                             "parameters: label, n, out_dir"),
+    ("- name: tiny\n", "schedule: expected a mapping with a 'reports' list"),
+    ("reports:\n  - name: reader\n", "schedule.reports[1]: reader has no source: add source:"),
+])
+def test_a_malformed_schedule_exits_2_naming_the_problem_before_running_anything(readers, text, message, capsys):
+    (readers / "reports.yaml").write_text(text)
+    assert main(["report", "run", "--all", "--config", "reports.yaml", "--out", "runs/{id}"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (readers / "runs").exists()
+
+
+def test_schedule_defaults_dated_folders_rerun_and_summary_by_id(readers, capsys):
+    (readers / "reports.yaml").write_text(
+        "out: runs/{date}/{id}\n"
+        "defaults: {source: crm.duckdb, as_of: end_of_last_month, n: 2}  # each to the reports that take it\n"
+        "reports:\n"
+        "  - name: reader\n    id: weekly_pipeline\n    parameters: {n_sims: 500}\n"
+        "  - name: tiny\n    parameters: {label: 2026-06-30}\n"
+    )
+    for _ in range(2):  # the same week again replaces the reports, no --force needed
+        assert main(["report", "run", "--all", "--config", "reports.yaml", "--as-of", "2026-07-06"]) == 0
+        err = capsys.readouterr().err
+        assert [line.split()[:3] for line in err.splitlines()[1:]] == [["weekly_pipeline", "reader", "ok"],
+                                                                        ["tiny", "tiny", "ok"]]
+        assert "IPKernelApp" not in err and "without encryption" not in err  # no kernel noise
+    record = json.loads((readers / "runs" / "2026-07-06" / "weekly_pipeline" / "run.json").read_text())
+    assert record["resolved"]["as_of"] == "2026-06-30" and record["resolved"]["n_sims"] == 500
+    assert record["resolved"]["source"] == str(readers / "crm.duckdb")
+    table = pd.read_csv(readers / "runs" / "2026-07-06" / "tiny" / "tables" / "table.csv")
+    assert len(table) == 2 and set(table["label"]) == {"2026-06-30"}  # a YAML date stays the date written
+
+
+def test_run_schedule_checks_a_parsed_config_too(project):
+    with pytest.raises(ReportError, match=r"schedule.reports\[1\].parameters: expected a mapping"):
+        run_schedule({"reports": [{"name": "tiny", "parameters": ["n", 3]}]})
+    with pytest.raises(ReportError, match="schedule.as_of: 'monday' is not a date"):
+        run_schedule({"reports": [{"name": "tiny"}]}, as_of="monday")
+
+
+def test_a_database_password_never_reaches_run_json_the_notebook_or_the_html(readers):
+    result = run_report("reader", {"source": "postgresql://bob:s3cret@db.example/crm#deals"}, readers / "out")
+    assert result.ok, result.error
+    record = json.loads(result.run_json.read_text())
+    assert not [p.name for p in (readers / "out").iterdir() if p.is_file() and "s3cret" in p.read_text()]
+    assert record["parameters"]["source"] == record["resolved"]["source"] == "postgresql://bob:***@db.example/crm#deals"
+
+
+def test_a_schedule_takes_its_source_from_the_config_not_from_options(project, capsys):
+    assert main(["report", "run", "--all", "--source", "crm.duckdb"]) == 2
+    assert "put them under defaults" in capsys.readouterr().err

@@ -35,7 +35,8 @@ def segments():
 
 def test_forecast_returns_the_contract_frame_with_a_coherent_total(segments):
     out = forecast(segments, horizon=4, model="drift")
-    assert list(out.columns) == CONTRACT
+    assert list(out.columns) == CONTRACT + ["flag", "outliers"]  # contract first, extras after
+    assert set(out["flag"]) == {"ok"} and set(out["outliers"]) == {""}
     assert out.groupby("series", sort=False).size().to_dict() == {"Enterprise": 4, "SMB": 4, "total": 4}
     assert list(out["date"].unique()) == list(pd.date_range("2024-01-01", periods=4, freq="MS"))
     by = {k: g.reset_index(drop=True) for k, g in out.groupby("series")}

@@ -81,7 +81,8 @@ def _commands(source: str, out: Path) -> dict[str, list[str]]:
 
 
 def _refused(code: int, capsys, *pieces: str) -> str:
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err + captured.out  # `data check` reports on stdout
     assert code == 2, err
     assert "Traceback" not in err
     for piece in pieces:
@@ -254,7 +255,7 @@ def _tree(root: Path) -> dict[str, str]:
 
 OUTPUTS = {"kpis": {"kpis.csv", "run.json"},
            "pipeline forecast": {"forecast.csv", "deals.csv", "health.csv", "run.json"},
-           "revenue forecast": {"forecast.csv", "fan_chart.png", "run.json"}}
+           "revenue forecast": {"forecast.csv", "outliers.csv", "fan_chart.png", "run.json"}}
 
 
 def _inputs(folder: Path) -> dict[str, str]:
@@ -285,7 +286,7 @@ def test_commands_write_only_inside_out(tmp_path, tiny_model, monkeypatch, capsy
 
 
 def _expected(command: str) -> set[str]:
-    return OUTPUTS.get(command, {"scores.csv", "drift.csv", "run.json"})
+    return OUTPUTS.get(command, {"scores.csv", "scores.drift.csv", "scores.run.json"})
 
 
 def test_a_symlink_inside_out_is_replaced_not_followed(tmp_path, capsys):
@@ -336,3 +337,37 @@ def test_a_schedule_id_cannot_put_a_report_outside_out(project, capsys):
     main(["report", "run", "--all", "--config", str(project / "reports.yaml"), "--out", str(project / "out")])
     assert not (project / "escaped").exists()
     assert "escaped" in capsys.readouterr().err  # the failed entry is named
+
+
+# --------------------------------------------------------------------------- query SOURCEs only read
+
+
+def _query_commands(source: str, model: Path, out: Path) -> dict[str, list[str]]:
+    return {"data check": ["data", "check", "leads", source],
+            "leads score": ["leads", "score", source, "--model", str(model), "--out", str(out / "scores.csv")]}
+
+
+@pytest.mark.parametrize("command", ["data check", "leads score"])
+def test_a_duckdb_query_cannot_write_a_file(crm, tiny_model, tmp_path, capsys, command):
+    # Before: the read-only database still ran `COPY ... TO` and wrote any file the user could.
+    target = tmp_path / "pwned.csv"
+    source = f"{crm}:SELECT * FROM leads; COPY (SELECT 42 AS pwned) TO '{target}'"
+    _refused(main(_query_commands(source, tiny_model, tmp_path / "out")[command]), capsys, "leads")
+    assert not target.exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["data check", "leads score"])
+def test_a_duckdb_query_cannot_read_other_files(crm, tiny_model, tmp_path, capsys, command):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("lead_id,created_at,password\nL1,2025-01-01,hunter2\n")
+    source = f"{crm}:SELECT * FROM read_csv('{secret}')"
+    err = _refused(main(_query_commands(source, tiny_model, tmp_path / "out")[command]), capsys,
+                   "file system operations are disabled")
+    assert "hunter2" not in err and not (tmp_path / "out").exists()
+
+
+def test_a_query_of_several_statements_is_refused_before_the_database_is_opened(tmp_path):
+    missing = tmp_path / "absent.duckdb"
+    missing.write_bytes(b"")  # not a database: only the statement rule can answer
+    with pytest.raises(DataError, match="leads: SQL sources are read-only: .* one SELECT statement, found 2"):
+        load_table("leads", f"{missing}:SELECT 'a;b' AS lead_id; DROP TABLE leads -- ;")

@@ -209,8 +209,8 @@ def test_leads_score_reads_postgres_in_chunks_and_scores_as_duckdb(crm, tmp_path
     got, expected = (pd.read_csv(tmp_path / n / "scores.csv", dtype={"lead_id": str}) for n in ("pg", "duck"))
     assert len(got) == 2_000 and got["lead_id"].iloc[0] == "000001"
     pd.testing.assert_frame_equal(got, expected)
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "pg" / "drift.csv"),
-                                  pd.read_csv(tmp_path / "duck" / "drift.csv"))
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "pg" / "scores.drift.csv"),
+                                  pd.read_csv(tmp_path / "duck" / "scores.drift.csv"))
 
 
 # --- the CLI end to end -----------------------------------------------------------------------
@@ -239,7 +239,7 @@ def test_missing_table_names_it_and_lists_the_tables(crm, postgres_url, capsys):
     with pytest.raises(DataError, match=r"leads: table 'nope' not found in .*it has: .*opportunities"):
         load_table("leads", f"{url}#nope")
     assert main(["data", "check", "leads", f"{url}#nope"]) == 2
-    err = capsys.readouterr().err
+    err = capsys.readouterr().out  # the report
     assert "'nope' not found" in err and "Traceback" not in err
     if password:  # only the user's own argument is echoed, never in a message
         assert password not in err.replace(f"{url}#nope", "")
@@ -251,7 +251,7 @@ def test_sql_text_in_a_table_name_is_refused_before_reaching_the_server(crm, pos
     with pytest.raises(DataError, match="^leads: table name .* is not a plain identifier"):
         load_table("leads", f"{pg}#{name}")
     assert main(["data", "check", "leads", f"{pg}#{name}"]) == 2
-    err = capsys.readouterr().err
+    err = capsys.readouterr().out  # the report
     assert "ERROR leads: table name" in err and "Traceback" not in err
     assert len(read_source(f"{postgres_url}#leads", kind="leads")) == 2_000  # still there
 
@@ -271,3 +271,49 @@ def test_bare_postgresql_url_uses_the_installed_driver(crm):
     pd.testing.assert_frame_equal(load_table("revenue", f"{bare}#revenue"),
                                   load_table("revenue", f"{duck}:revenue"))
 
+
+
+# --- query SOURCEs only read: one statement, READ ONLY transaction ---------------------------
+
+
+@pytest.fixture()
+def victims(crm, postgres_url) -> str:
+    execute(postgres_url, "DROP TABLE IF EXISTS victims", "CREATE TABLE victims AS SELECT * FROM leads",
+            # One SELECT can still write through a function it calls.
+            "CREATE OR REPLACE FUNCTION purge() RETURNS integer LANGUAGE plpgsql AS "
+            "$$ BEGIN DELETE FROM victims; RETURN 1; END $$")
+    return postgres_url
+
+
+def _victims(url: str) -> int:
+    return len(read_source(f"{url}#victims", kind="leads"))
+
+
+def test_several_statements_are_refused_before_reaching_the_server(crm, victims, capsys):
+    # Before: every statement ran (the table was dropped) and `data check` printed OK.
+    pg, _ = crm
+    query = "SELECT * FROM leads; DROP TABLE victims; COMMIT"
+    assert main(["data", "check", "leads", f"{pg}#{query}"]) == 2
+    assert "one SELECT statement, found 3" in capsys.readouterr().out
+    assert _victims(victims) == 2_000
+    dead = sa.make_url(pg).set(host="127.0.0.1", port=1).render_as_string(hide_password=False)
+    with pytest.raises(DataError, match="one SELECT statement"):  # not "cannot connect": never sent
+        load_table("leads", f"{dead}#{query}")
+
+
+@pytest.mark.parametrize("command", ["data check", "leads score"])
+def test_a_single_statement_that_writes_fails_in_the_read_only_transaction(crm, victims, tmp_path, capsys, command):
+    pg, duck = crm
+    query = "SELECT * FROM leads WHERE purge() = 1"
+    if command == "data check":
+        argv = ["data", "check", "leads", f"{pg}#{query}"]
+    else:
+        from forecasting.leads import train_model
+
+        model = train_model(load_table("leads", f"{duck}:leads").head(400), "logistic", n_boot=10,
+                            calibration="none").save(tmp_path / "model")
+        argv = ["leads", "score", f"{pg}#{query}", "--model", str(model), "--out", str(tmp_path / "out" / "s.csv")]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert "read-only transaction" in captured.out + captured.err
+    assert _victims(victims) == 2_000 and not (tmp_path / "out").exists()

@@ -109,10 +109,10 @@ class RunLog:
             record["error"] = error
         return _jsonable(record)
 
-    def write(self, out_dir: Path, status: str = "ok", error: str | None = None) -> Path:
-        """Write ``out_dir/run.json`` atomically and return its path."""
+    def write(self, out_dir: Path, status: str = "ok", error: str | None = None, name: str = "run.json") -> Path:
+        """Write ``out_dir/run.json`` (or ``out_dir/name``) atomically and return its path."""
         from .data.io import write_text
 
-        path = Path(out_dir) / "run.json"
+        path = Path(out_dir) / name
         write_text(path, json.dumps(self.to_dict(status, error), indent=2) + "\n")
         return path

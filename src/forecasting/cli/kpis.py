@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_map_option, mapping_from, output_dir, parameters_of, say
+from ._common import add_map_option, add_read_options, mapping_from, output_dir, parameters_of, read_options_from, say
 
 
 def register(sub) -> None:
@@ -21,12 +21,15 @@ def register(sub) -> None:
     p.add_argument("--spend", metavar="SRC", help="spend SOURCE: month, source, amount (CAC)")
     p.add_argument("--quotas", metavar="SRC", help="quotas SOURCE: period, owner, quota (coverage, attainment)")
     p.add_argument("--accounts", metavar="SRC", help="accounts SOURCE: account_id, customer_since, churned_at (churn)")
+    p.add_argument("--stages", metavar="YAML", help="stages YAML of your funnel (open: [...] with probabilities, "
+                   "won, lost); default Prospecting..Negotiation, Closed Won, Closed Lost")
     p.add_argument("--by", choices=("owner", "segment"), help="also break down by owner or segment")
     p.add_argument("--freq", choices=("M", "Q", "Y"), default="Q", help="period length (default Q)")
     p.add_argument("--target", type=float, help="pipeline target per period when there are no quotas")
     p.add_argument("--commission-rate", type=float, help="commission on won revenue, e.g. 0.15 (adds commission)")
     p.add_argument("--as-of", help="count only what was known by this date (default: the data's last event)")
     add_map_option(p)
+    add_read_options(p)
     p.add_argument("--out", required=True, help="output folder for kpis.csv and run.json")
     p.set_defaults(func=_kpis)
 
@@ -39,14 +42,17 @@ def _raw(source, kind):
 
 
 def _kpis(args: argparse.Namespace) -> int:
-    from ..data import load_table, write_csv
+    from ..data import Stages, load_table, write_csv
     from ..metrics import kpi_table
 
     mapping = mapping_from(args)
     with output_dir(args.out, "kpis", parameters_of(args)) as (out, log):
-        opportunities = load_table("opportunities", args.opportunities, mapping)
-        leads = load_table("leads", args.leads, mapping) if args.leads else None
-        activities = load_table("activities", args.activities, mapping) if args.activities else None
+        stages = Stages.from_config(args.stages) if args.stages else Stages()
+        opportunities = load_table("opportunities", args.opportunities, mapping, stages=stages,
+                                   **read_options_from(args))
+        leads = load_table("leads", args.leads, mapping, **read_options_from(args)) if args.leads else None
+        activities = (load_table("activities", args.activities, mapping, **read_options_from(args))
+                      if args.activities else None)
         extras = {name: _raw(getattr(args, name), name) for name in ("spend", "quotas", "accounts")}
         log.step("load")
         table = kpi_table(opportunities, leads, activities, freq=args.freq, by=args.by,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_engine_option, add_map_option, engine_from, mapping_from, output_dir, parameters_of, say
+from ._common import (add_engine_option, add_map_option, add_read_options, engine_from, mapping_from, output_dir,
+                      parameters_of, read_options_from, say)
 
 _MODELS = "rule_scorecard, learned_scorecard, logistic, hist_gb, random_forest"
 
@@ -35,6 +36,7 @@ def _feature_options(p: argparse.ArgumentParser) -> None:
                    help="leave out leads younger than this (label not final yet), default 0")
     p.add_argument("--seed", type=int, default=0, help="seed of every random step (default 0)")
     add_map_option(p)
+    add_read_options(p)
 
 
 def _compare_parser(sub) -> None:
@@ -87,7 +89,9 @@ def _score_parser(sub) -> None:
         "score", help="score leads in batch: lead_id, score, grade, reasons",
         description="Score leads chunk by chunk with a saved model and write lead_id, score (calibrated "
         "probability), grade (A-D), reasons (top features, ';'-separated) to --out (.csv or .parquet), "
-        "with drift.csv (PSI per feature and for the score) and run.json beside it.")
+        "with two files beside it named after it: --out out/scores.csv writes out/scores.drift.csv "
+        "(PSI per feature and for the score) and out/scores.run.json (written last: the run is complete). "
+        "Other files in the folder are left alone; an interrupted run leaves the previous outputs.")
     p.add_argument("source", metavar="SOURCE", help="leads SOURCE")
     p.add_argument("--model", required=True, metavar="DIR", help="model folder, e.g. models/NAME")
     p.add_argument("--out", required=True, metavar="PATH",
@@ -95,6 +99,7 @@ def _score_parser(sub) -> None:
     p.add_argument("--chunksize", type=int, default=50_000, help="rows per chunk (default 50000)")
     p.add_argument("--no-reasons", action="store_true", help="skip reason codes (faster)")
     add_map_option(p)
+    add_read_options(p)
     add_engine_option(p)
     p.set_defaults(func=_score)
 
@@ -102,7 +107,9 @@ def _score_parser(sub) -> None:
 def _load(args):
     from ..data import load_table
 
-    return load_table("leads", args.source, mapping_from(args))
+    # created_at is optional here: only forward-chaining CV, --min-age-days and --capacity need it,
+    # and compare_models / train_model refuse then, naming the flag that does without it.
+    return load_table("leads", args.source, mapping_from(args), optional=("created_at",), **read_options_from(args))
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -126,8 +133,11 @@ def _compare(args: argparse.Namespace) -> int:
         log.step("write")
         log.extra["best"] = result.best
         log.extra["excluded"] = result.features.excluded
+        log.extra["skipped"] = result.skipped
     say(f"leads compare: best {result.best} (ROC AUC {result.leaderboard['roc_auc'].iloc[0]:.3f}) "
         f"-> {out / 'leaderboard.csv'}")
+    for sentence in result.skipped.values():
+        say(f"  {sentence}")
     _say_excluded(result.features.excluded)
     return 0
 
@@ -201,13 +211,18 @@ def _train(args: argparse.Namespace) -> int:
 
 def _score(args: argparse.Namespace) -> int:
     from ..leads import load_model, score_source
+    from ..leads.scoring import companion_path
 
     out = Path(args.out)
-    with output_dir(out.parent, "leads score", parameters_of(args)) as (folder, log):
+    # run.json is named after the scores (scores.run.json), as the drift table is: the folder
+    # may hold other runs' outputs, and no --out can make one file replace another.
+    with output_dir(out.parent, "leads score", parameters_of(args),
+                    run_json=companion_path(out, "run.json").name) as (folder, log):
         model = load_model(args.model)
         log.step("load model")
         result = score_source(model, args.source, out, chunksize=args.chunksize,
-                              mapping=mapping_from(args), reasons=not args.no_reasons, **engine_from(args))
+                              mapping=mapping_from(args), reasons=not args.no_reasons, **engine_from(args),
+                              **read_options_from(args))
         log.step("score")
         log.outputs.update(scores=str(result.out), drift=str(result.drift_path))
         log.extra["rows"] = result.rows

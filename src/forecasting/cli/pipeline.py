@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_map_option, mapping_from, output_dir, parameters_of, say
+from ._common import add_map_option, add_read_options, mapping_from, output_dir, parameters_of, read_options_from, say
 
 _METHODS = ("learned", "historical", "default")
 
@@ -40,6 +40,7 @@ def register(sub) -> None:
     goal.add_argument("--target", type=float, metavar="AMOUNT", help="period target: adds pipeline coverage")
     goal.add_argument("--quotas", metavar="SRC", help="quotas SOURCE (period, owner, quota): the target is the "
                       "period's quotas summed (file.duckdb reads table 'quotas')")
+    _ranges(fc)
     fc.add_argument("--sims", type=int, default=10_000, help="Monte Carlo simulations (default 10000)")
     fc.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     fc.add_argument("--out", required=True, help="output folder")
@@ -58,10 +59,32 @@ def register(sub) -> None:
                     "starting by the last record)")
     bt.add_argument("--methods", nargs="+", choices=_METHODS, default=list(_METHODS),
                     help="methods to compare (default: all)")
+    _ranges(bt)
     bt.add_argument("--sims", type=int, default=2000, help="Monte Carlo simulations per forecast (default 2000)")
     bt.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     bt.add_argument("--out", required=True, help="output folder")
     bt.set_defaults(func=_backtest)
+
+
+def _ranges(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ranges", choices=("calibrated", "independent"), default="calibrated",
+                   help="P10-P90: 'calibrated' widens the deal-by-deal Monte Carlo by the method's own backtest "
+                   "errors on the periods before the date (a period-wide shock; assumed, with a warning, with "
+                   "under 3 such periods); 'independent' treats deals as independent (too narrow on real "
+                   "pipelines) (default: calibrated)")
+    p.add_argument("--range-periods", type=int, default=8, metavar="N",
+                   help="past periods backtested for the calibrated range (default 8)")
+
+
+_APPROXIMATE = ("no --stage-history: as-of snapshots are approximate (deals closed after a date show as open in "
+                "the first stage with an estimated close date), so past forecasts, learned and historical "
+                "probabilities are biased; the calibrated range absorbs the errors this caused in the backtest")
+
+
+def _range_log(row) -> dict:
+    """What run.json says about how the total's P10-P90 was made."""
+    return {"range_method": str(row["range_method"]), "range_shock": round(float(row["range_shock"]), 4),
+            "range_periods": int(row["range_periods"])}
 
 
 def _inputs(p: argparse.ArgumentParser) -> None:
@@ -71,6 +94,7 @@ def _inputs(p: argparse.ArgumentParser) -> None:
                    help="stage_history SOURCE for exact as-of snapshots (file.duckdb reads 'stage_history')")
     p.add_argument("--stages", metavar="YAML", help="stages YAML (open: [...] with probabilities, won, lost)")
     add_map_option(p)
+    add_read_options(p)
 
 
 def load_inputs(args):
@@ -79,10 +103,10 @@ def load_inputs(args):
 
     mapping = mapping_from(args)
     stages = Stages.from_config(args.stages) if args.stages else Stages()
-    opportunities = load_table("opportunities", args.opportunities, mapping, stages=stages)
+    opportunities = load_table("opportunities", args.opportunities, mapping, stages=stages, **read_options_from(args))
     history = None
     if args.stage_history:
-        history = load_table("stage_history", args.stage_history, mapping, stages=stages,
+        history = load_table("stage_history", args.stage_history, mapping, stages=stages, **read_options_from(args),
                              opportunities=opportunities)
     return opportunities, history, stages
 
@@ -105,7 +129,8 @@ def _forecast(args: argparse.Namespace) -> int:
         target = args.target if args.quotas is None else _quota_target(args.quotas, args.period)
         log.step("load")
         forecast, deals = forecast_period(as_of=args.as_of, period=args.period, method=args.method, by=args.by,
-                                          n_sims=args.sims, seed=args.seed, target=target, data=data)
+                                          n_sims=args.sims, seed=args.seed, target=target, ranges=args.ranges,
+                                          range_periods=args.range_periods, data=data)
         log.step("forecast")
         health = pipeline_health(as_of=args.as_of, period=args.period, target=target, data=data)
         log.step("health")
@@ -113,7 +138,11 @@ def _forecast(args: argparse.Namespace) -> int:
         log.outputs["deals"] = str(write_csv(deals, out / "deals.csv"))
         log.outputs["health"] = str(write_csv(health, out / "health.csv"))
         log.extra["exact_snapshot"] = data.exact
+        log.extra.update(_range_log(forecast.iloc[0]))
     total = forecast[forecast["group"] == "all"].iloc[0]
+    if not data.exact:
+        say(f"NOTE: {_APPROXIMATE}")
+    say(f"P10-P90: {total['range_method']}")
     say(f"pipeline forecast {args.period} as of {args.as_of} ({args.method}): closed won {total['closed_won']:,.0f}, "
         f"P10 {total['p10']:,.0f} / P50 {total['p50']:,.0f} / P90 {total['p90']:,.0f} -> {out}")
     return 0
@@ -128,7 +157,7 @@ def _backtest(args: argparse.Namespace) -> int:
         data = PipelineData.build(opportunities, history, stages)
         log.step("load")
         frame, metrics = backtest(periods=args.periods, methods=args.methods, n_sims=args.sims,
-                                  seed=args.seed, data=data)
+                                  seed=args.seed, ranges=args.ranges, range_periods=args.range_periods, data=data)
         log.step("backtest")
         log.outputs["backtest"] = str(write_csv(frame, out / "backtest.csv"))
         log.outputs["metrics"] = str(write_csv(metrics, out / "metrics.csv"))
@@ -136,6 +165,11 @@ def _backtest(args: argparse.Namespace) -> int:
         log.outputs["figure"] = str(out / "backtest.png")
         log.step("write")
         log.extra["exact_snapshot"] = data.exact
+        log.extra["ranges"] = args.ranges
+        log.extra["range_shock"] = {f"{r.period} {r.method}": round(float(r.range_shock), 4)
+                                    for r in frame.itertuples()}
+    if not data.exact:
+        say(f"NOTE: {_APPROXIMATE}")
     for row in metrics.itertuples():
         say(f"  {row.method:<10} WAPE {row.wape:.3f}  bias {row.bias:+.3f}  P10-P90 coverage {row.coverage_80:.2f}")
     say(f"pipeline backtest: {len(frame)} forecasts -> {out}")

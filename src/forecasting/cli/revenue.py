@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 
-from ._common import add_engine_option, add_map_option, engine_from, mapping_from, output_dir, parameters_of, say
+from ._common import (add_engine_option, add_map_option, add_read_options, engine_from, mapping_from, output_dir,
+                      parameters_of, read_options_from, say)
+
+# One place for the defaults of the CLI, the API and the report (a module without imports: --help stays fast).
+from ..defaults import REVENUE_FOLDS as DEFAULT_FOLDS
+from ..defaults import REVENUE_HORIZON as DEFAULT_HORIZON
+from ..defaults import REVENUE_MODEL as DEFAULT_MODEL
+from ..defaults import REVENUE_MODELS as DEFAULT_MODELS
 
 _MODELS = "naive, seasonal_naive, drift, ets, arima, theta, ensemble"
 
@@ -13,7 +20,12 @@ _MODELS = "naive, seasonal_naive, drift, ets, arima, theta, ensemble"
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="SOURCE",
                    help="revenue SOURCE: date, amount, optional segment (one series per segment)")
-    p.add_argument("--horizon", type=int, default=12, help="periods to forecast (default 12)")
+    p.add_argument("--horizon", type=int, default=DEFAULT_HORIZON,
+                   help=f"periods to forecast (default {DEFAULT_HORIZON})")
+    p.add_argument("--outliers", choices=("adjust", "keep"), default="adjust",
+                   help="outlier periods (a month keyed x100): fit on a copy with them replaced by their "
+                   "expected value (adjust, the default) or as they are (keep); either way they are "
+                   "reported by date in outliers.csv and run.json")
     p.add_argument("--level", type=float, nargs="+", default=[80, 95], help="interval levels (default 80 95)")
     p.add_argument("--season-length", type=int, help="season length (default: 12 monthly, 4 quarterly, 52 weekly)")
     p.add_argument("--fill-gaps", choices=("zero", "interpolate"),
@@ -22,6 +34,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     add_engine_option(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     add_map_option(p)
+    add_read_options(p)
     p.add_argument("--out", required=True, help="output folder")
 
 
@@ -34,13 +47,14 @@ def register(sub) -> None:
         "forecast", help="forecast every series and their total",
         description="Fit the model to every series (one per segment) and their total, and write "
         "forecast.csv (series, date, mean, lo_80, hi_80, lo_95, hi_95, model; the total series is "
-        "'total', bottom-up coherent with the segments), fan_chart.png (history and forecast per "
-        "series) and run.json to --out. --model auto runs a backtest first and uses the most accurate "
-        "model (by MASE).",
+        "'total', bottom-up coherent with the segments; plus flag and outliers), outliers.csv (series, "
+        "date, value, expected, score), fan_chart.png (history and forecast per series) and run.json "
+        "to --out. --model auto runs a backtest first and uses the most accurate model (by MASE).",
     )
     _common(fc)
-    fc.add_argument("--model", default="ensemble", help=f"model: {_MODELS} or auto (default ensemble)")
-    fc.add_argument("--folds", type=int, default=3, help="backtest folds for --model auto (default 3)")
+    fc.add_argument("--model", default=DEFAULT_MODEL, help=f"model: {_MODELS} or auto (default {DEFAULT_MODEL})")
+    fc.add_argument("--folds", type=int, default=DEFAULT_FOLDS,
+                    help=f"backtest folds for --model auto (default {DEFAULT_FOLDS})")
     fc.set_defaults(func=_forecast)
 
     bt = cmds.add_parser(
@@ -48,11 +62,12 @@ def register(sub) -> None:
         description="Refit each model at --folds forecast origins (expanding window) and score the "
         "forecasts against what happened: metrics.csv (model, mase, smape, wape, coverage_80, "
         "coverage_95, bias, width_80, width_95; best MASE first), metrics_by_series.csv, cv.csv "
-        "(forecasts next to actuals), backtest.png and run.json to --out.",
+        "(forecasts next to actuals), outliers.csv (the outlier periods by date: not scored), "
+        "backtest.png and run.json to --out.",
     )
     _common(bt)
-    bt.add_argument("--folds", type=int, default=3, help="forecast origins (default 3)")
-    bt.add_argument("--models", default="naive,seasonal_naive,ets,arima,theta,ensemble",
+    bt.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help=f"forecast origins (default {DEFAULT_FOLDS})")
+    bt.add_argument("--models", default=",".join(DEFAULT_MODELS),
                     help=f"comma-separated models to compare (from {_MODELS})")
     bt.set_defaults(func=_backtest)
 
@@ -70,15 +85,24 @@ def register(sub) -> None:
 
 
 def _load(args):
-    from ..data import load_table
+    from ..revenue import load_revenue
 
-    return load_table("revenue", args.source, mapping_from(args), season_length=args.season_length,
-                      allow_short=True, allow_gaps=args.fill_gaps is not None)
+    return load_revenue(args.source, mapping_from(args), season_length=args.season_length, fill_gaps=args.fill_gaps,
+                        **read_options_from(args))
 
 
 def _options(args) -> dict:
     return dict(level=tuple(args.level), season_length=args.season_length, n_jobs=args.jobs,
-                seed=args.seed, fill_gaps=args.fill_gaps or "zero", **engine_from(args))
+                seed=args.seed, fill_gaps=args.fill_gaps or "zero", outliers=args.outliers, **engine_from(args))
+
+
+def _record_outliers(log, out, found) -> None:
+    """outliers.csv, and the outlier dates per series in run.json."""
+    from ..data import write_csv
+
+    log.outputs["outliers"] = str(write_csv(found, out / "outliers.csv"))
+    log.extra["outliers"] = {str(key): [f"{d:%Y-%m-%d}" for d in part["date"]]
+                             for key, part in found.groupby("series", sort=True)}
 
 
 def _save_figure(fig, path, log, name: str) -> None:
@@ -110,24 +134,26 @@ def _forecast(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")
     from ..data import write_csv
-    from ..revenue import backtest, forecast, select_model
+    from ..revenue import run_forecast
     from ..revenue.plots import fan_charts
 
     with output_dir(args.out, "revenue forecast", parameters_of(args)) as (out, log), _one_cluster(args):
         revenue = _load(args)
         log.step("load")
-        model = args.model
-        if model == "auto":
-            cv = backtest(revenue, args.horizon, folds=args.folds, **_options(args))
-            model = select_model(cv, "mase")
-            log.extra["selected_model"] = model
-            log.step("backtest")
-            say(f"revenue forecast: backtest picked {model}")
-        table = forecast(revenue, args.horizon, model=model, **_options(args))
+        run = run_forecast(revenue, args.horizon, args.model, backtest=args.model == "auto", folds=args.folds,
+                           **_options(args))
+        if args.model == "auto":
+            log.extra["selected_model"] = run.model
+            say(f"revenue forecast: backtest picked {run.model}")
         log.step("forecast")
+        table = run.forecast
         log.outputs["forecast"] = str(write_csv(table, out / "forecast.csv"))
+        _record_outliers(log, out, run.outliers)
+        log.extra["flags"] = {str(k): f for k, f in table.drop_duplicates("series")[["series", "flag"]].values
+                              if f != "ok"}
+        log.extra["summary"] = run.summary
         _save_figure(fan_charts(table, revenue), out / "fan_chart.png", log, "fan_chart")
-    say(f"revenue forecast: {table['series'].nunique()} series x {args.horizon} periods ({model}) -> {out}")
+    say(f"revenue forecast: {table['series'].nunique()} series x {args.horizon} periods ({run.model}) -> {out}")
     return 0
 
 
@@ -136,7 +162,7 @@ def _backtest(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")
     from ..data import write_csv
-    from ..revenue import backtest, backtest_metrics
+    from ..revenue import backtest, backtest_metrics, outlier_table
     from ..revenue.plots import backtest_chart
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -145,6 +171,8 @@ def _backtest(args: argparse.Namespace) -> int:
         log.step("load")
         cv = backtest(revenue, args.horizon, folds=args.folds, models=models, **_options(args))
         log.step("backtest")
+        found = outlier_table(revenue, args.season_length, args.fill_gaps or "zero")
+        _record_outliers(log, out, found)
         metrics = backtest_metrics(cv).sort_values("mase", kind="stable")
         log.outputs["metrics"] = str(write_csv(metrics, out / "metrics.csv"))
         log.outputs["metrics_by_series"] = str(write_csv(backtest_metrics(cv, by_series=True),
@@ -154,6 +182,8 @@ def _backtest(args: argparse.Namespace) -> int:
     for row in metrics.itertuples():
         say(f"  {row.model:<15} MASE {row.mase:.3f}  sMAPE {row.smape:5.2f}  "
             f"coverage 80 {row.coverage_80:.2f}  95 {row.coverage_95:.2f}")
+    for row in found.itertuples():
+        say(f"  outlier {row.series}: {row.date:%Y-%m-%d} ({row.value:,.0f}, expected about {row.expected:,.0f})")
     say(f"revenue backtest: {len(models)} models x {args.folds} folds -> {out}")
     return 0
 
@@ -170,13 +200,14 @@ def _blend_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backtest-periods", metavar="FIRST:LAST",
                    help="past periods that weight the blend, e.g. 2024Q3:2026Q2, complete by --as-of; "
                    "default the last 8 complete periods of --period's length")
-    p.add_argument("--model", default="ensemble", help=f"time-series model: {_MODELS} (default ensemble)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"time-series model: {_MODELS} (default {DEFAULT_MODEL})")
     p.add_argument("--pipeline-method", choices=("learned", "historical", "default"), default="learned",
                    help="pipeline open-deal probability (default learned)")
     p.add_argument("--metric", choices=("mse", "wape"), default="mse",
                    help="weights: inverse MSE (default) or inverse WAPE of the backtest P50s")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     add_map_option(p)
+    add_read_options(p)
     p.add_argument("--out", required=True, help="output folder")
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "Adapted",
     "ADAPTERS",
     "ENV_VAR",
+    "LEAKY_TABLE",
     "shared_data_dir",
     "x_education_leads",
     "bank_marketing",
@@ -61,6 +62,8 @@ __all__ = [
 ]
 
 ENV_VAR = "FORECASTING_SHARED_DATA"
+LEAKY_TABLE = "leads_leaky"
+"""Table of :meth:`Adapted.export` holding the leaky columns of ``leads`` (with ``lead_id``)."""
 _SERIES_COLUMNS = ("series", "date", "amount")
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
@@ -82,8 +85,10 @@ class Adapted:
     target : str or None
         Label column of the leads table (``converted``).
     leaky : tuple of str
-        Columns of the leads table known only after the outcome: exclude them
-        from lead-scoring features (they are always columns of ``tables["leads"]``).
+        Columns of the leads table known only after the outcome (they are always
+        columns of ``tables["leads"]``, whose ``attrs["leaky"]`` names them too, so
+        :func:`forecasting.leads.screen_features` leaves them out of the features).
+        :meth:`export` moves them to a table of their own.
     notes : str
         Caveats: synthetic dates, approximations, known data defects.
     freq, season_length, horizon : str, int, int or None
@@ -111,6 +116,12 @@ class Adapted:
     columns: dict[str, str] = field(default_factory=dict)
     files: tuple[Path, ...] = ()
 
+    def __post_init__(self):
+        if self.leaky and "leads" in self.tables:
+            # Travels with the frame (and its copies): compare_models / train_model read it,
+            # so a notebook passing adapted["leads"] alone does not score on post-outcome columns.
+            self.tables["leads"].attrs["leaky"] = tuple(self.leaky)
+
     def __getitem__(self, table: str) -> pd.DataFrame:
         return self.tables[table]
 
@@ -129,6 +140,25 @@ class Adapted:
         """Columns of the leads table a scorer may use: all but ids, dates, label and leaky ones."""
         skip = {"lead_id", "created_at", "converted_at", self.target, *self.leaky}
         return tuple(c for c in self.tables["leads"].columns if c not in skip)
+
+    def export(self) -> dict[str, pd.DataFrame]:
+        """The tables to write to a file that the commands and reports read.
+
+        The ``leaky`` columns leave ``leads`` for a table of their own,
+        :data:`LEAKY_TABLE` (``lead_id`` plus those columns; join on ``lead_id`` to
+        study them): whatever reads ``leads`` from the file next cannot use them.
+
+        Returns
+        -------
+        dict of str to DataFrame
+            Every table of ``tables``, with ``leads`` split as above.
+        """
+        tables = dict(self.tables)
+        if self.leaky and "leads" in tables:
+            leads = tables["leads"]
+            tables[LEAKY_TABLE] = leads[["lead_id", *self.leaky]]
+            tables["leads"] = leads.drop(columns=list(self.leaky))
+        return tables
 
 
 # --------------------------------------------------------------------------- files
@@ -742,8 +772,11 @@ series: test = the last NF values (the competition hold-out: 6 yearly, 8 quarter
 
 def _m3_rows(path: Path, sheet_name: str):
     """Rows of one M3 sheet as (series, n, nf, category, year, period, values)."""
-    import xlrd
-
+    try:
+        import xlrd
+    except ImportError:  # an optional extra: the core install reads no Excel
+        raise DataError(problem(path.name, None, "reading the M3 workbook (.xls) needs xlrd: "
+                                "pip install 'forecasting[public-data]'")) from None
     try:
         book = xlrd.open_workbook(str(path), on_demand=True)
         sheet = book.sheet_by_name(sheet_name)

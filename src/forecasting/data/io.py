@@ -20,6 +20,7 @@ import csv
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,7 +37,11 @@ __all__ = [
     "iter_sql",
     "redact_url",
     "quote_identifier",
+    "single_statement",
+    "connect_duckdb",
     "sniff_separator",
+    "csv_encoding",
+    "csv_options",
     "atomic_path",
     "atomic_dir",
     "write_text",
@@ -49,6 +54,9 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _QUERY = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
 _URL = re.compile(r"^[a-z][a-z0-9+._-]*://", re.IGNORECASE)
 _DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
+# UTF-32 first: its little-endian mark starts with UTF-16's.
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xef\xbb\xbf", "utf-8-sig"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
 
 @dataclass(frozen=True)
@@ -169,6 +177,7 @@ def read_source(
     table: str | None = None,
     kind: str = "input",
     string_columns: tuple[str, ...] = (),
+    text: bool = False,
 ) -> pd.DataFrame:
     """Read a SOURCE into a raw DataFrame (no renaming, no validation).
 
@@ -181,6 +190,10 @@ def read_source(
         Canonical table kind, used for the default table and in error messages.
     string_columns : tuple of str
         Columns read as text so ids such as ``007`` keep their zeros (CSV only).
+    text : bool
+        Read every CSV column as text, for :func:`~forecasting.data.conform` to decide
+        each column's date and number format from all its values (``26.900`` stays
+        ``"26.900"`` instead of becoming 26.9).
 
     Returns
     -------
@@ -193,7 +206,7 @@ def read_source(
         raise _missing_file(src, kind)
     try:
         if src.kind == "csv":
-            return _read_csv(src.location, string_columns, kind)
+            return _read_csv(src.location, string_columns, kind, text)
         if src.kind == "parquet":
             return pd.read_parquet(src.location)
         if src.kind == "duckdb":
@@ -208,48 +221,147 @@ def read_source(
         raise DataError(Problem(kind, None, f"cannot read {src}: {msg}")) from None
 
 
-def sniff_separator(path: str, encoding: str = "utf-8-sig") -> str | None:
+def csv_encoding(path: str) -> str:
+    """The text encoding of a CSV file: from its byte-order mark, else UTF-8 if every byte
+    decodes as UTF-8, else Windows-1252 (Excel's "CSV" on Western Windows), else Latin-1.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "leads.csv"
+    >>> _ = path.write_text("lead_id;city\\nL1;Zürich\\n", encoding="utf-16")
+    >>> csv_encoding(str(path))
+    'utf-16'
+    """
+    import codecs
+    import gzip
+
+    with (gzip.open if path.lower().endswith(".gz") else open)(path, "rb") as handle:
+        head = handle.read(4)
+        for bom, name in _BOMS:
+            if head.startswith(bom):
+                return name
+        if len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] and head[2]:
+            return "utf-16-le"  # ASCII header written as UTF-16 without a mark
+        if len(head) >= 4 and head[0] == 0 and head[2] == 0 and head[1] and head[3]:
+            return "utf-16-be"
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        strict_1252 = codecs.getincrementaldecoder("cp1252")()
+        utf8 = cp1252 = True
+        while block := handle.read(1 << 20):  # the whole file: one stray byte at row 900k counts
+            if utf8:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    utf8 = False
+            if not utf8 and cp1252:
+                try:
+                    strict_1252.decode(block)
+                except UnicodeDecodeError:
+                    cp1252 = False
+        if utf8:
+            return "utf-8"
+    return "cp1252" if cp1252 else "latin-1"
+
+
+def sniff_separator(path: str, encoding: str | None = None) -> str | None:
     """The field separator of a CSV file, sniffed from its header line as pandas' ``sep=None`` does.
 
     Returns ``None`` when the header gives no answer (one column, say); the
     caller then lets pandas' python engine decide.
     """
+    import gzip
+
     if path.lower().endswith(".tsv"):
         return "\t"
-    with open(path, encoding=encoding, newline="") as handle:
+    encoding = encoding or csv_encoding(path)
+    with (gzip.open if path.lower().endswith(".gz") else open)(path, "rt", encoding=encoding, newline="") as handle:
         header = handle.readline()
     try:
-        return csv.Sniffer().sniff(header).delimiter
+        return csv.Sniffer().sniff(header, delimiters=",;\t|").delimiter
     except csv.Error:
         return None
 
 
-def _read_csv(path: str, string_columns: tuple[str, ...], kind: str = "input") -> pd.DataFrame:
+def csv_options(path: str) -> dict:
+    """``encoding`` and ``sep`` keyword arguments for ``pandas.read_csv``: every command reads a
+    CSV file with the same ones (:func:`read_source`, batch scoring)."""
+    encoding = csv_encoding(path)
+    # A sniffed separator lets pandas use its C parser (several times faster than the
+    # python engine that sep=None needs).
+    sep = sniff_separator(path, encoding)
+    return dict(encoding=encoding, sep=sep) if sep else dict(encoding=encoding, sep=None, engine="python")
+
+
+def _read_csv(path: str, string_columns: tuple[str, ...], kind: str = "input", text: bool = False) -> pd.DataFrame:
     with open(path, "rb") as handle:
-        if not handle.read(4096).lstrip(b"\xef\xbb\xbf").strip():
+        if not handle.read(4096).lstrip(b"\xef\xbb\xbf\xff\xfe\x00").strip():
             raise DataError(Problem(kind, None, f"{path} is an empty file (no header, no rows)"))
-    # utf-8-sig strips a byte-order mark; fall back to latin-1 for legacy exports.
-    for encoding in ("utf-8-sig", "latin-1"):
-        try:
-            # A sniffed separator lets pandas use its C parser (several times faster
-            # than the python engine that sep=None needs).
-            sep = sniff_separator(path, encoding)
-            kwargs = dict(sep=None, engine="python") if sep is None else dict(sep=sep)
-            head = pd.read_csv(path, nrows=0, encoding=encoding, **kwargs)
-            # Matched on the trimmed name, as conform trims headers: " lead_id " keeps its zeros too.
-            use = {c: str for c in head.columns if str(c).strip().lstrip("\ufeff") in string_columns}
-            return pd.read_csv(path, encoding=encoding, dtype=use or None, **kwargs)
-        except UnicodeDecodeError:
-            continue
-    raise DataError(f"cannot decode {path} as UTF-8 or Latin-1")
+    options = csv_options(path)
+    try:
+        if text:  # every column as text: conform decides each column's format from all its values
+            return pd.read_csv(path, dtype=str, **options)
+        head = pd.read_csv(path, nrows=0, **options)
+        # Matched on the trimmed name, as conform trims headers: " lead_id " keeps its zeros too.
+        use = {c: str for c in head.columns if str(c).strip().lstrip("\ufeff") in string_columns}
+        return pd.read_csv(path, dtype=use or None, **options)
+    except UnicodeError as exc:
+        raise DataError(Problem(kind, None, f"cannot decode {path} as {options['encoding']} ({exc}); "
+                                "save it as UTF-8 (or UTF-16 with a byte-order mark)")) from None
+
+
+# What a query SOURCE may hold besides SQL: quoted text and comments, where a ';' separates
+# nothing. PostgreSQL's rules; DuckDB's are the same. When in doubt a ';' counts (refused).
+_SQL_QUOTED = re.compile(r"""
+    '(?:[^']|'')*'                                          # 'string' ('' inside)
+  | "(?:[^"]|"")*"                                          # "identifier"
+  | (?<![\w$])\$(?P<tag>[A-Za-z_]\w*|)\$.*?\$(?P=tag)\$      # $tag$ dollar quoting $tag$
+  | --[^\n]*                                                # -- comment
+  | /\*.*?\*/                                               # /* comment */
+""", re.VERBOSE | re.DOTALL)
+
+
+def single_statement(query: str, kind: str = "input") -> str:
+    """Return ``query`` if it is one SQL statement; refuse several before any reaches a database.
+
+    Query SOURCEs are read-only: a second statement (``SELECT ...; DROP TABLE x; COMMIT``)
+    could end the read-only transaction and write.
+
+    Raises
+    ------
+    DataError
+        If ``;`` outside quotes and comments separates two statements.
+
+    Examples
+    --------
+    >>> single_statement("SELECT * FROM leads WHERE note <> 'a;b';  -- done")
+    "SELECT * FROM leads WHERE note <> 'a;b';  -- done"
+    """
+    parts = [p for p in _SQL_QUOTED.sub(" ", query).split(";") if p.strip()]
+    if len(parts) > 1:
+        raise DataError(Problem(kind, None, f"SQL sources are read-only: a query SOURCE must be one SELECT "
+                                f"statement, found {len(parts)} separated by ';'"))
+    return query
+
+
+def connect_duckdb(location: str | os.PathLike):
+    """Open a DuckDB file to read a SOURCE: read-only, and no access to any other file.
+
+    A query SOURCE can then neither change the database nor read or write other files
+    (``COPY ... TO``, ``read_csv('/etc/...')``, ``ATTACH``, extensions are refused).
+    """
+    import duckdb
+
+    # External access can only be turned off when the database is opened, and not back on.
+    return duckdb.connect(str(location), read_only=True, config={"enable_external_access": False})
 
 
 def _read_duckdb(src: Source, kind: str) -> pd.DataFrame:
-    import duckdb
-
-    with duckdb.connect(src.location, read_only=True) as con:
-        if src.query:
-            return con.execute(src.query).df()
+    query = single_statement(src.query, kind) if src.query else None
+    with connect_duckdb(src.location) as con:
+        if query:
+            return con.execute(query).df()
         name = src.table or kind
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if name.split(".")[-1] not in tables:
@@ -278,6 +390,14 @@ def _sql_engine(location: str, kind: str):
                                 "'forecasting[postgres]'")) from None
     except (sa.exc.ArgumentError, ValueError) as exc:
         raise DataError(Problem(kind, None, f"not a valid SQLAlchemy URL: {_first_line(exc)}")) from None
+
+
+def _read_only(con):
+    """``con`` with READ ONLY transactions where the dialect can ask for them (PostgreSQL):
+    the server then refuses a query that writes (a writing function, ``DELETE ... RETURNING``)."""
+    if con.dialect.name == "postgresql":
+        return con.execution_options(postgresql_readonly=True)
+    return con
 
 
 def redact_url(location: str) -> str:
@@ -385,17 +505,20 @@ def iter_sql(src: Source, kind: str, chunksize: int | None = None) -> Iterator[p
     ------
     DataError
         Missing driver, unreachable server, unknown table (the tables there are
-        listed), failing query. The URL's password is never printed.
+        listed), failing query, a query of several statements or one that writes
+        (read in a READ ONLY transaction on PostgreSQL). The URL's password is never printed.
     """
     import sqlalchemy as sa
 
     where = redact_url(src.location)
+    query = single_statement(src.query, kind) if src.query else None  # before connecting
     engine = _sql_engine(src.location, kind)
     try:
         with engine.connect() as con:
+            con = _read_only(con)
             types = None
-            if src.query:
-                stmt = sa.text(src.query)
+            if query:
+                stmt = sa.text(query)
             else:
                 schema, table, types = _sql_table(con, src.table or kind, kind, where)
                 stmt = sa.select(sa.text("*")).select_from(sa.table(table, schema=schema))
@@ -433,25 +556,28 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     'done'
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Keep the suffix: some writers (papermill, pandas) pick the format from it.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+    with _parent_folders(path):
+        _remove_stale(path.parent, path.stem, path.suffix)
+        # Keep the suffix: some writers (papermill, pandas) pick the format from it.
+        fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(path.stem), suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        try:
+            yield tmp_path
+            _set_umask_mode(tmp_path)
+            os.replace(tmp_path, path)
+        finally:
+            _remove(tmp_path)
 
 
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; swap it in for ``path`` on success.
 
-    The swap is two renames (old folder aside, new one in), so a failure leaves
-    the old folder, or nothing, in place; the old one is then removed.
+    The swap is one atomic exchange where the system has it (Linux), else two
+    renames with the old folder put back if the second fails; either way a
+    failure leaves the old folder, or nothing, in place, and the old one is
+    then removed.
 
     Examples
     --------
@@ -463,17 +589,117 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     ['card.json']
     """
     path = Path(path)
+    with _parent_folders(path):
+        _remove_stale(path.parent, path.name)
+        tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(path.name), dir=path.parent))
+        try:
+            yield tmp
+            _set_umask_mode(tmp)
+            _swap_in(tmp, path)
+        finally:
+            _remove(tmp)  # the old folder after an exchange, else what is left of a failed run
+
+
+@contextlib.contextmanager
+def _parent_folders(path: Path) -> Iterator[None]:
+    """Make the missing folders above ``path``; remove them again if the block fails
+    (bad input leaves no empty output folder behind)."""
+    missing = [folder for folder in path.parents if not folder.exists()]  # deepest first
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
-        yield tmp
-        old = tmp.with_name(tmp.name + "-old")
-        if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        yield
+    except BaseException:
+        for folder in missing:
+            with contextlib.suppress(OSError):  # not empty (another writer's files): kept
+                folder.rmdir()
+        raise
+
+
+# Temporaries are siblings of their target named ``.NAME.tmp-PID-RANDOM[SUFFIX]`` (``-old``
+# added while a folder is swapped). The pid tells the leftover of a killed run (pid gone:
+# SIGKILL, power loss) from the temporary of a run still writing the same target.
+def _tmp_prefix(name: str) -> str:
+    return f".{name}.tmp-{os.getpid()}-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _remove_stale(folder: Path, name: str, suffix: str = "") -> None:
+    """Remove the temporaries of target ``name`` left in ``folder`` by runs that were killed."""
+    ours = re.compile(rf"\.{re.escape(name)}\.tmp-(\d+)-[a-z0-9_]+{re.escape(suffix)}(?:-old)?")
+    with os.scandir(folder) as entries:
+        stale = [Path(e.path) for e in entries if (m := ours.fullmatch(e.name)) and not _pid_alive(int(m[1]))]
+    for path in stale:
+        _remove(path)
+
+
+def _remove(path: Path) -> None:
+    """Remove a file, link or folder if it exists (a link is removed, never followed)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the system tells it (Linux)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it: put it back at once
+    os.umask(mask)
+    return mask
+
+
+def _set_umask_mode(path: Path) -> None:
+    """Give a temporary the mode ``open``/``mkdir`` would have given the target: mkstemp and
+    mkdtemp create 0600 / 0700, which would make every output private to its writer."""
+    if path.exists():
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_umask())
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False where the system or the file system cannot (other systems, NFS).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:  # glibc < 2.28, musl
+        return False
+    renameat2.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _swap_in(new: Path, path: Path) -> None:
+    """Put folder ``new`` at ``path``. An old ``path`` ends up at ``new`` (for the caller to
+    remove); it is never missing for longer than between two renames."""
+    if not os.path.lexists(path):
+        os.replace(new, path)
+    elif not _exchange(new, path):
+        old = new.with_name(new.name + "-old")
+        os.replace(path, old)
+        try:
+            os.replace(new, path)
+        except BaseException:  # a signal or an error between the renames: the old folder goes back
+            os.replace(old, path)
+            raise
+        os.replace(old, new)
 
 
 def _write_with(path, write: Callable[[Path], None]) -> Path:

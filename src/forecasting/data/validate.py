@@ -10,13 +10,15 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .errors import DataError, Problem, problem
+from .formats import (FormatIssue, date_order, looks_like_dates, looks_numeric, parse_date_column,
+                      parse_number_column, proven_decimal)
 from .io import Source, read_source
 from .schema import KINDS, TABLES, Stages
 
@@ -29,6 +31,8 @@ __all__ = [
     "CheckReport",
     "infer_frequency",
     "parse_dates",
+    "settle_options",
+    "column_mapping",
 ]
 
 _TRUE = {"1", "1.0", "yes", "y", "true", "t", "won", "converted"}
@@ -55,8 +59,8 @@ def _kind(kind: str) -> str:
     return kind
 
 
-def _column_mapping(mapping: Mapping | None, kind: str) -> dict[str, str]:
-    """``{their_name: canonical_name}`` as strings; names holding SQL text are refused."""
+def column_mapping(mapping: Mapping | None, kind: str) -> dict[str, str]:
+    """``{their_name: canonical_name}`` as strings; names holding SQL text are refused (DataError)."""
     mapping = {str(old): str(new) for old, new in dict(mapping or {}).items()}
     refused = [problem(kind, old, f"column mapping {old!r}={new!r} is refused: column names may not hold "
                        "quotes, ';', '--', '/*' or control characters")
@@ -67,10 +71,11 @@ def _column_mapping(mapping: Mapping | None, kind: str) -> dict[str, str]:
 
 
 def _read(kind: str, source, mapping: dict[str, str], table: str | None) -> pd.DataFrame:
-    """Read a SOURCE for ``kind``, its id columns as text (ids such as ``007`` keep their zeros)."""
+    """Read a SOURCE for ``kind``; a CSV file all as text: :func:`conform` decides each column's
+    format from all its values (ids such as ``007`` keep their zeros, ``26.900`` is not 26.9)."""
     inverse = {new: old for old, new in mapping.items()}
     strings = tuple(inverse.get(c, c) for c in TABLES[kind].ids)
-    return read_source(source, table=table, kind=kind, string_columns=strings)
+    return read_source(source, table=table, kind=kind, string_columns=strings, text=True)
 
 
 def _row_ids(frame: pd.DataFrame, mask, id_column: str | None) -> list[str]:
@@ -94,6 +99,8 @@ def _as_text(series: pd.Series) -> pd.Series:
     # Vectorised (pandas' string dtype): a per-value map was ~15 % of scoring a million leads.
     text = series.astype("string").str.strip()
     text = text.mask(text == "")
+    if text.notna().any() and text.dropna().str.fullmatch(r"-?\d+\.0+").all():
+        text = text.str.replace(r"\.0+$", "", regex=True)  # ids a spreadsheet turned into floats: 1.0 is 1
     return text.astype(object).where(text.notna(), None)
 
 
@@ -127,47 +134,30 @@ def _single_values(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(values, index=series.index, name=series.name, dtype=object), nested
 
 
-_TEXT_OR_DATES = ("string", "empty", "datetime", "date", "categorical")
+def parse_dates(series: pd.Series, *, date_format: str | None = None, dayfirst: bool | None = None,
+                table: str = "input") -> pd.Series:
+    """Parse a column of dates as ``datetime64[ns]`` (naive); what is not a date is missing.
 
+    The format is decided for the whole column (see
+    :func:`forecasting.data.formats.parse_date_column`); a timestamp with a UTC offset
+    keeps its local date and time. Numbers are read as the text they were typed as
+    (``20250101``), never as nanoseconds after 1970; dates that ``datetime64[ns]``
+    cannot hold (before 1677, after 2262) are missing, row by row.
 
-def _date_text(value):
-    """A number in a date column as the text it was typed as: ``20250101`` parses as a
-    date; ``3`` or ``1e18`` do not (never as nanoseconds after 1970)."""
-    if isinstance(value, (float, np.floating)) and np.isfinite(value) and value == int(value):
-        return str(int(value))
-    if isinstance(value, (bool, np.bool_, int, np.integer, float, np.floating)):
-        return None if pd.isna(value) else str(value)
-    return value
-
-
-def parse_dates(series: pd.Series) -> pd.Series:
-    """Parse a column of dates as ``datetime64[ns]`` (naive, UTC); what is not a date is missing.
-
-    Text in any common format, with or without (differing) UTC offsets; numbers are read as
-    the text they were typed as (``20250101``), never as nanoseconds after 1970; dates that
-    ``datetime64[ns]`` cannot hold (before 1677, after 2262) are missing, row by row.
+    Raises
+    ------
+    DataError
+        When the column is ambiguous (``03/04/2025`` and no day above 12) or mixes formats.
 
     Examples
     --------
     >>> parse_dates(pd.Series(["2025-01-02T10:00:00+02:00", 20250103, "0001-01-01", 3])).tolist()
-    [Timestamp('2025-01-02 08:00:00'), Timestamp('2025-01-03 00:00:00'), NaT, NaT]
+    [Timestamp('2025-01-02 10:00:00'), Timestamp('2025-01-03 00:00:00'), NaT, NaT]
     """
-    if not pd.api.types.is_datetime64_any_dtype(series):
-        if pd.api.types.infer_dtype(series, skipna=True) not in _TEXT_OR_DATES:
-            series = series.astype(object).map(_date_text)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # utc=True: offsets that differ from row to row (or are absent) give one timeline.
-            out = pd.to_datetime(series, errors="coerce", utc=True)
-            if out.isna().sum() > series.isna().sum():
-                out = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
-        series = out
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-    if series.dt.unit != "ns" and (series.min() < pd.Timestamp.min or series.max() > pd.Timestamp.max):
-        # Year 1 or 9999 parse (pandas keeps microseconds) but do not fit datetime64[ns]: refuse those rows only.
-        series = series.where(series.isna() | series.between(pd.Timestamp.min, pd.Timestamp.max))
-    return series.astype("datetime64[ns]")
+    out, issue = parse_date_column(series, date_format=date_format, dayfirst=dayfirst)
+    if issue:
+        raise DataError(Problem(table, str(series.name) if series.name is not None else None, issue.message))
+    return out
 
 
 def _as_label(series: pd.Series) -> pd.Series:
@@ -182,10 +172,109 @@ def _as_label(series: pd.Series) -> pd.Series:
     return out if out.isna().any() else out.astype(int)
 
 
+def _is_text(series: pd.Series) -> bool:
+    """A column of plain text (a CSV's): a frame's own objects (lists, bytes) stay as given."""
+    return ((pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series))
+            and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"))
+
+
+def _number_columns(frame: pd.DataFrame, spec) -> list[str]:
+    """Text columns holding numbers: the amounts, and extra columns whose every value is a number."""
+    skip = {*spec.ids, *spec.dates, *spec.label, "stage", "status", "type", "owner"}
+    return [c for c in frame.columns if c not in skip and _is_text(frame[c])
+            and (c in spec.amounts or looks_numeric(frame[c]))]
+
+
+def _file_decimal(frame: pd.DataFrame, spec, decimal: str | None, columns: list[str] | None = None) -> str | None:
+    """The decimal mark the file's number columns agree on (one locale per file), else ``decimal``."""
+    if decimal is not None:
+        return decimal
+    marks: set[str] = set()
+    for column in _number_columns(frame, spec) if columns is None else columns:
+        marks |= proven_decimal(frame[column], money=column in spec.amounts)
+    return marks.pop() if len(marks) == 1 else None
+
+
+def _issue(kind: str, column: str, issue: FormatIssue) -> Problem:
+    return problem(kind, column, issue.message)
+
+
+def _extra_column(series: pd.Series, kind: str, column: str, options: dict, decimals: tuple,
+                  problems: list[Problem], numeric: bool) -> pd.Series:
+    """An extra (non-canonical) text column typed as ``read_csv`` would, but with its number
+    and date formats decided from all its values: booleans, numbers in any locale, and
+    (leads features) dates; anything else stays text."""
+    if series.isna().all():
+        return series.astype(float)
+    lowered = series.str.strip().str.lower()
+    if lowered.dropna().isin(["true", "false"]).all():  # read_csv's booleans (Excel writes TRUE / FALSE)
+        flags = lowered == "true"
+        return flags.astype(bool) if series.notna().all() else flags.astype(object).where(series.notna())
+    if numeric:
+        decimal, default = decimals
+        numbers, _, issue = parse_number_column(series, decimal=decimal, money=False, default=default)
+        if issue and kind == "leads":  # a model feature 1000x off is a wrong score with exit 0
+            problems.append(_issue(kind, column, issue))
+            return series
+        if issue:  # other tables: read_csv's reading, as before
+            numbers, _, issue = parse_number_column(series, decimal=".", money=False)
+        if numbers.notna().all() and (numbers == np.round(numbers)).all() and (numbers.abs() < 2**53).all():
+            return numbers.astype("int64")
+        return numbers if numbers.notna().sum() == series.notna().sum() else series
+    if kind == "leads" and looks_like_dates(series):
+        dates, issue = parse_date_column(series, **options)
+        if issue:
+            problems.append(_issue(kind, column, issue))
+            return series
+        return dates
+    return series
+
+
+def _derive_status(frame: pd.DataFrame, stages) -> pd.Series:
+    """Status from the stage where a CRM exports none: ``Closed Won`` -> won, ``Closed Lost`` ->
+    lost (or the configured closed stages), any other stage -> open."""
+    stages = Stages.from_config(stages)
+    stage = frame["stage"].astype(object).map(lambda v: str(v).strip() if pd.notna(v) else None)
+    closed = stage.map(lambda v: _STATUS.get(v.lower()) if v else None)
+    closed = closed.mask(stage == stages.won, "won").mask(stage == stages.lost, "lost")
+    status = closed.where(closed.isin(["won", "lost"]), "open")
+    return status.where(stage.notna(), None)
+
+
+def _conform_status(frame: pd.DataFrame, kind: str, spec, stages, problems: list[Problem]) -> None:
+    if "status" not in frame.columns:
+        if "stage" in frame.columns:
+            frame["status"] = _derive_status(frame, stages)
+        return
+    text = frame["status"].astype(object).map(lambda v: str(v).strip().lower() if pd.notna(v) else None)
+    text = text.mask(text == "")
+    status = text.map(_STATUS)
+    bad = (status.isna() & text.notna()).to_numpy()
+    if bad.any():
+        found = ", ".join(repr(v) for v in sorted(set(frame.loc[bad, "status"].astype(str).str.strip()))[:5])
+        problems.append(problem(kind, "status", f"has values other than open / won / lost: {found} "
+                                "(closed won / closed lost are accepted too)", _row_ids(frame, bad, spec.id_column)))
+    if "stage" in frame.columns and text.isna().any():
+        status = status.where(text.notna(), _derive_status(frame, stages))
+    frame["status"] = status
+
+
 def conform(
-    frame: pd.DataFrame, kind: str, mapping: Mapping[str, str] | None = None
+    frame: pd.DataFrame,
+    kind: str,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    date_format: str | None = None,
+    dayfirst: bool | None = None,
+    decimal: str | None = None,
+    stages: Stages | Mapping | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Rename columns to canonical names and cast their types.
+
+    The format of each column is decided from all its values, never value by value
+    (see :mod:`forecasting.data.formats`): a column of ambiguous dates (``03/04/2025``
+    and no day above 12) or numbers (``26.900`` and no value that tells the decimal
+    mark) is a problem naming the column, a sample and the option that settles it.
 
     Parameters
     ----------
@@ -195,19 +284,28 @@ def conform(
         One of ``leads, opportunities, stage_history, activities, revenue``.
     mapping : mapping of str to str, optional
         ``{their_name: canonical_name}`` for CRMs that use other names.
+    date_format : str, optional
+        ``strftime`` format of every date column (``"%d/%m/%Y %H:%M"``): no detection.
+    dayfirst : bool, optional
+        Settles slashed dates with no day above 12: True reads ``03/04/2025`` as 3 April.
+    decimal : {",", "."}, optional
+        Decimal mark of every number column, when the file cannot tell (``26.900``).
+    stages : Stages or dict, optional
+        For ``opportunities`` without a status: the closed stage names (default
+        ``Closed Won`` / ``Closed Lost``) from which the status is derived.
 
     Returns
     -------
     frame : DataFrame
         Canonical names and dtypes; values that could not be cast are missing.
     problems : list of Problem
-        Unparsable values and mapping mistakes found while casting.
+        Unparsable values, undecidable formats and mapping mistakes found while casting.
     """
     spec = TABLES[_kind(kind)]
     problems: list[Problem] = []
     frame = frame.copy()
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
-    mapping = _column_mapping(mapping, kind)
+    mapping = column_mapping(mapping, kind)
     unknown = [old for old in mapping if old not in frame.columns]
     if unknown:
         # A warning: one --map may serve several tables of a command.
@@ -219,6 +317,7 @@ def conform(
     if dup:
         problems.append(problem(kind, str(dup[0]), "appears more than once in the header"))
         frame = frame.loc[:, ~frame.columns.duplicated()]
+    options = {"date_format": date_format, "dayfirst": dayfirst}
 
     def cast(column: str, caster, what: str) -> None:
         raw = frame[column]
@@ -226,6 +325,12 @@ def conform(
             out = caster(raw)
         except (TypeError, ValueError, OverflowError):
             out = pd.Series(np.nan, index=raw.index)
+        if isinstance(out, tuple):  # a format parser: (values, issue)
+            out, issue = out[0], out[-1]
+            if issue is not None:
+                problems.append(_issue(kind, column, issue))
+                frame[column] = out
+                return
         bad = raw.notna().to_numpy() & out.isna().to_numpy()
         if raw.dtype == object or pd.api.types.is_string_dtype(raw):
             bad &= raw.astype(str).str.strip().ne("").to_numpy()
@@ -245,11 +350,21 @@ def conform(
             frame[column] = _as_text(frame[column])
     for column in spec.dates:
         if column in frame.columns:
-            cast(column, parse_dates, "dates")
+            cast(column, lambda s: parse_date_column(s, **options), "dates")
+    numeric = _number_columns(frame, spec)
+    # A column's own values decide its marks; the mark the file's other columns prove settles
+    # a column that cannot tell (26.900 beside 0,25); the caller's ``decimal`` overrides both.
+    file_decimal = _file_decimal(frame, spec, None, numeric)
     for column in spec.amounts:
         if column in frame.columns:
-            cast(column, lambda s: pd.to_numeric(s, errors="coerce").astype(float), "numbers")
-            infinite = np.isinf(frame[column].to_numpy())
+            numbers, percent, issue = parse_number_column(frame[column], decimal=decimal, default=file_decimal)
+            if percent.any():
+                problems.append(problem(kind, column, "has percent signs (e.g. "
+                                        f"{str(frame.loc[percent, column].iloc[0])!r}): an amount is money, "
+                                        "not a rate", _row_ids(frame, percent.to_numpy(), spec.id_column)))
+                frame[column] = frame[column].where(~percent)
+            cast(column, lambda s: (numbers.where(~percent), issue), "numbers")
+            infinite = np.isinf(frame[column].to_numpy(dtype=float))
             if infinite.any():
                 problems.append(problem(kind, column, "has infinite values",
                                         _row_ids(frame, infinite, spec.id_column)))
@@ -257,17 +372,46 @@ def conform(
     for column in spec.label:
         if column in frame.columns:
             cast(column, _as_label, "a 0/1 label (accepted: 0/1, true/false, yes/no)")
-    if kind == "opportunities" and "status" in frame.columns:
-        text = frame["status"].astype(object).map(lambda v: str(v).strip().lower() if pd.notna(v) else None)
-        frame["status"] = text.map(_STATUS)
-        bad = (frame["status"].isna() & text.notna()).to_numpy()
-        if bad.any():
-            problems.append(problem(kind, "status", "has values other than open / won / lost",
-                                    _row_ids(frame, bad, spec.id_column)))
+    if kind == "opportunities":
+        _conform_status(frame, kind, spec, stages, problems)
     for column in ("stage", "type", "owner"):
         if column in frame.columns and column not in spec.ids:
             frame[column] = _as_text(frame[column])
+    canonical = {*spec.columns, "stage", "status", "type"}
+    for column in frame.columns:
+        if column not in canonical and _is_text(frame[column]):
+            frame[column] = _extra_column(frame[column], kind, column, options, (decimal, file_decimal),
+                                          problems, column in numeric)
     return frame, problems
+
+
+def settle_options(
+    frame: pd.DataFrame,
+    kind: str,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    date_format: str | None = None,
+    dayfirst: bool | None = None,
+    decimal: str | None = None,
+) -> dict:
+    """The reading options of :func:`conform` with what ``frame`` (a first chunk) tells filled in.
+
+    Batch scoring reads a file in chunks; a later chunk with no day above 12 or no value
+    proving the decimal mark must be read as the first one was, not refused or guessed.
+
+    Returns
+    -------
+    dict
+        ``date_format``, ``dayfirst`` and ``decimal``, for :func:`conform`.
+    """
+    spec = TABLES[_kind(kind)]
+    frame = frame.rename(columns=lambda c: str(c).strip().lstrip("\ufeff")).rename(
+        columns=column_mapping(mapping, kind))
+    frame = frame.loc[:, ~frame.columns.duplicated()]
+    if dayfirst is None and date_format is None:
+        orders = {date_order(frame[c]) for c in frame.columns if c not in spec.ids} - {None}
+        dayfirst = orders.pop() if len(orders) == 1 else None
+    return {"date_format": date_format, "dayfirst": dayfirst, "decimal": _file_decimal(frame, spec, decimal)}
 
 
 def _missing(frame, column, kind, spec, what="is missing") -> list[Problem]:
@@ -349,6 +493,11 @@ def _check_revenue(frame, kind, season_length, allow_short, allow_gaps) -> list[
                 kind, "date", f"{label} is too short for its season: {len(full)} periods, need at "
                 f"least {2 * season} (two seasons of {season})", [],
                 severity="warning" if allow_short else "error"))
+        if not len(gaps) and len(dates) == len(full):  # one amount per period: outlier months by date
+            from .outliers import outlier_problems
+
+            amounts = pd.to_numeric(part.dropna(subset=["date"]).sort_values("date")["amount"], errors="coerce")
+            problems += outlier_problems(pd.Series(amounts.to_numpy(), index=full), season, label, kind)
     return problems
 
 
@@ -359,6 +508,7 @@ def check(
     stages: Stages | Mapping | None = None,
     opportunities: pd.DataFrame | None = None,
     require_label: bool = False,
+    optional: Iterable[str] = (),
     season_length: int | None = None,
     allow_short: bool = False,
     allow_gaps: bool = False,
@@ -375,6 +525,9 @@ def check(
         For ``stage_history``: rows must refer to these opportunities.
     require_label : bool
         For ``leads``: the ``converted`` label must be present with both classes.
+    optional : iterable of str
+        Required columns this caller can do without (``created_at`` of leads for
+        stratified cross-validation); checked as usual when present.
     season_length : int, optional
         For ``revenue``: the season to check length against (inferred if None).
     allow_short : bool
@@ -390,7 +543,7 @@ def check(
     stages = Stages.from_config(stages)
     if not len(frame):  # not frame.empty: rows without columns are missing columns, not "no rows"
         return [problem(kind, None, "is empty: no rows")]
-    required = list(spec.required) + (["converted"] if require_label else [])
+    required = [c for c in spec.required if c not in set(optional)] + (["converted"] if require_label else [])
     missing = [c for c in required if c not in frame.columns]
     if missing:
         return [problem(kind, c, "is a required column but is missing; columns are: "
@@ -453,6 +606,12 @@ def _check_deals(frame, kind, spec, stages: Stages, opportunities) -> list[Probl
         if no_close.any():
             problems.append(problem(kind, "close_date", "is missing for closed deals",
                                     _row_ids(frame, no_close, spec.id_column)))
+        open_undated = (frame["status"] == "open").to_numpy() & frame["close_date"].isna().to_numpy()
+        if open_undated.any():
+            problems.append(problem(kind, "close_date", "is missing for open deals: no expected close "
+                                    "date places them in a forecast period", _row_ids(frame, open_undated,
+                                                                                      spec.id_column),
+                                    severity="warning"))
         early = (frame["close_date"] < frame["created_at"]).to_numpy()
         if early.any():
             problems.append(problem(kind, "close_date", "is before created_at",
@@ -467,11 +626,13 @@ def _check_deals(frame, kind, spec, stages: Stages, opportunities) -> list[Probl
 
 
 def _merge(cast_problems: list[Problem], found: list[Problem]) -> list[Problem]:
-    """Drop "is missing" problems on values the cast already reported as unparsable."""
+    """Drop "is missing" problems on values the cast already reported as unparsable, and on
+    columns it refused whole (an ambiguous date format leaves every value unread, not missing)."""
     flagged = {(p.column, r) for p in cast_problems for r in p.rows}
+    refused = {p.column for p in cast_problems if not p.rows and p.severity == "error"}
     keep = [p for p in found
-            if not (p.message.startswith("is missing") and p.rows
-                    and all((p.column, r) in flagged for r in p.rows))]
+            if not (p.message.startswith("is missing") and (p.column in refused or (
+                p.rows and all((p.column, r) in flagged for r in p.rows))))]
     return cast_problems + keep
 
 
@@ -489,6 +650,9 @@ def load_table(
     mapping: Mapping[str, str] | None = None,
     *,
     table: str | None = None,
+    date_format: str | None = None,
+    dayfirst: bool | None = None,
+    decimal: str | None = None,
     **check_kwargs,
 ) -> pd.DataFrame:
     """Load a canonical table from a SOURCE (or a DataFrame), validated.
@@ -503,6 +667,8 @@ def load_table(
         ``{their_name: canonical_name}``.
     table : str, optional
         Database table when the SOURCE names none (default: ``kind``).
+    date_format, dayfirst, decimal : optional
+        Settle a column whose format the values cannot tell (see :func:`conform`).
     **check_kwargs
         Passed to :func:`check` (``stages``, ``opportunities``, ``require_label``...).
 
@@ -524,9 +690,10 @@ def load_table(
     dtype('<M8[ns]')
     """
     kind = _kind(kind)
-    mapping = _column_mapping(mapping, kind)
+    mapping = column_mapping(mapping, kind)
     raw = source if isinstance(source, pd.DataFrame) else _read(kind, source, mapping, table)
-    frame, problems = conform(raw, kind, mapping)
+    frame, problems = conform(raw, kind, mapping, date_format=date_format, dayfirst=dayfirst, decimal=decimal,
+                              stages=check_kwargs.get("stages"))
     _raise_or_warn(_merge(problems, check(frame, kind, **check_kwargs)))
     return frame
 
@@ -543,6 +710,22 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         return not any(p.severity == "error" for p in self.problems)
+
+    def _repr_html_(self) -> str:
+        """JupyterLab view: OK or how many problems, the summary, then the first problems."""
+        from ..formatting import count, html_card
+
+        errors = sum(p.severity == "error" for p in self.problems)
+        status = "OK" if self.ok else f"{errors} error(s)"
+        facts = {"status": status, "warnings": len(self.problems) - errors,
+                 **{k: count(v) if isinstance(v, int) else v for k, v in self.summary().items()
+                    if not isinstance(v, dict)}}
+        shown = self.problems[:10]
+        table = pd.DataFrame({"severity": [p.severity for p in shown], "column": [p.column or "" for p in shown],
+                              "problem": [p.message for p in shown],
+                              "rows": [", ".join(p.rows) + (" ..." if p.n_rows > len(p.rows) else "") for p in shown]})
+        more = f"{len(self.problems) - len(shown)} more problem(s)" if len(self.problems) > len(shown) else None
+        return html_card(f"Check of {self.kind} ({status})", facts, table if shown else None, note=more)
 
     def summary(self) -> dict:
         """Rows, date range and label balance or amount totals."""
@@ -570,13 +753,18 @@ class CheckReport:
         return out
 
 
-def check_source(kind: str, source, mapping=None, *, table=None, **check_kwargs) -> CheckReport:
-    """Read and check a SOURCE without raising on bad rows: for ``data check``."""
+def check_source(kind: str, source, mapping=None, *, table=None, date_format=None, dayfirst=None, decimal=None,
+                 **check_kwargs) -> CheckReport:
+    """Read and check a SOURCE without raising on bad rows: for ``data check``.
+
+    It reads and casts exactly as :func:`load_table` (same options, same refusals).
+    """
     kind = _kind(kind)
     try:
-        mapping = _column_mapping(mapping, kind)
+        mapping = column_mapping(mapping, kind)
         raw = _read(kind, source, mapping, table)
     except DataError as err:
         return CheckReport(kind, str(source), None, err.problems)
-    frame, problems = conform(raw, kind, mapping)
+    frame, problems = conform(raw, kind, mapping, date_format=date_format, dayfirst=dayfirst, decimal=decimal,
+                              stages=check_kwargs.get("stages"))
     return CheckReport(kind, str(source), frame, _merge(problems, check(frame, kind, **check_kwargs)))

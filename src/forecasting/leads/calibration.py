@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils import indexable
 from sklearn.utils.validation import check_is_fitted
 
 from ..metrics.classification import log_loss
@@ -37,7 +38,13 @@ def fit_calibrator(raw, y, method: str):
         return None
     y = np.asarray(y, dtype=int)
     if method == "sigmoid":
-        return LogisticRegression(C=1e6, max_iter=1000).fit(_logit(raw), y)
+        platt = LogisticRegression(C=1e6, max_iter=1000).fit(_logit(raw), y)
+        if platt.coef_[0, 0] < 0:
+            # A calibration map must not reverse the model's ranking. With the slope held at 0 or
+            # above, the best fit to scores that rank backwards is the flat one: the base rate.
+            platt.coef_[:] = 0.0
+            platt.intercept_[:] = _logit(np.mean(y)).ravel()
+        return platt
     if method == "isotonic":
         return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
             np.asarray(raw, dtype=float), y)
@@ -111,13 +118,25 @@ class Calibrated(ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
+    classes_ : ndarray of shape (2,)
+        The labels in sorted order; ``predict_proba`` column 1 is ``classes_[1]``.
     estimator_ : fitted classifier
+        Fitted on every row with the labels coded 0/1.
     calibrator_ : fitted map or None
     method_ : str
         The method used.
     oof_ : ndarray
         Calibrated out-of-fold scores of the training rows (honest scores for
         choosing grade cut points and thresholds).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X = np.arange(40.0).reshape(-1, 1)
+    >>> y = np.where(X[:, 0] >= 20, "yes", "no")
+    >>> model = Calibrated(LogisticRegression(), method="sigmoid", cv=2).fit(X, y)
+    >>> model.classes_.tolist(), model.predict([[3.0], [35.0]]).tolist()
+    (['no', 'yes'], ['no', 'yes'])
     """
 
     def __init__(self, estimator, method="auto", cv=5, random_state=0):
@@ -127,31 +146,93 @@ class Calibrated(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y):
+        """Fit the classifier on out-of-fold rows, choose and fit the calibration, refit on all rows.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            Passed to ``estimator`` as given (lead scorers need a DataFrame).
+        y : array-like
+            Two classes of any type (0/1, bool, 1/2, "no"/"yes"); the larger in sorted
+            order (``classes_[1]``) is the positive class whose probability is calibrated.
+
+        Returns
+        -------
+        self
+        """
         from sklearn.model_selection import StratifiedKFold
 
-        y = np.asarray(y, dtype=int)
-        folds = np.empty(len(y), dtype=int)
-        raw = np.empty(len(y))
+        if self.method not in ("auto", *METHODS):
+            raise ValueError(f"method must be 'auto' or one of {METHODS}, got {self.method!r}")
+        X, y = indexable(X, y)  # rows can be taken by index; DataFrames stay DataFrames
+        self.classes_, y01 = _binary_labels(y, type(self).__name__)
+        folds = np.empty(len(y01), dtype=int)
+        raw = np.empty(len(y01))
         splitter = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
-        for k, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
-            model = clone(self.estimator).fit(_rows(X, train), y[train])
+        for k, (train, test) in enumerate(splitter.split(np.zeros(len(y01)), y01)):
+            model = clone(self.estimator).fit(_rows(X, train), y01[train])
             raw[test] = model.predict_proba(_rows(X, test))[:, 1]
             folds[test] = k
         methods = METHODS if self.method == "auto" else (self.method,)
-        self.method_, self.oof_ = choose_calibration(raw, y, folds, methods)
-        self.calibrator_ = fit_calibrator(raw, y, self.method_)
-        self.estimator_ = clone(self.estimator).fit(X, y)
-        self.classes_ = np.array([0, 1])
+        self.method_, self.oof_ = choose_calibration(raw, y01, folds, methods)
+        self.calibrator_ = fit_calibrator(raw, y01, self.method_)
+        # The inner classifier always sees 0/1, so its column 1 is the positive class.
+        self.estimator_ = clone(self.estimator).fit(X, y01)
         return self
 
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features seen in ``fit`` (the inner classifier's)."""
+        return self.estimator_.n_features_in_
+
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        """Feature names seen in ``fit`` (when ``X`` had named columns)."""
+        return self.estimator_.feature_names_in_
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import get_tags
+
+        tags = super().__sklearn_tags__()
+        # Binary by design: one score, one calibration map.
+        tags.classifier_tags.multi_class = False
+        inner = get_tags(self.estimator).input_tags
+        tags.input_tags.allow_nan, tags.input_tags.sparse = inner.allow_nan, inner.sparse
+        return tags
+
     def predict_proba(self, X) -> np.ndarray:
+        """Calibrated probabilities, one column per class of ``classes_``."""
         check_is_fitted(self, "estimator_")
         p = apply_calibrator(self.calibrator_, self.estimator_.predict_proba(X)[:, 1])
         return np.column_stack([1 - p, p])
 
     def predict(self, X) -> np.ndarray:
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+        """The class of ``classes_`` with the higher calibrated probability (the positive one at 0.5)."""
+        positive = self.predict_proba(X)[:, 1] >= 0.5
+        return self.classes_[positive.astype(int)]
+
+
+def _binary_labels(y, owner: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(classes, y coded 0/1)`` of a two-class target; ``ValueError`` otherwise.
+
+    Examples
+    --------
+    >>> _binary_labels(["no", "yes", "yes"], "model")
+    (array(['no', 'yes'], dtype='<U3'), array([0, 1, 1]))
+    """
+    from sklearn.utils import column_or_1d
+    from sklearn.utils.multiclass import check_classification_targets
+
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    classes, codes = np.unique(y, return_inverse=True)
+    if len(classes) != 2:
+        raise ValueError(f"Only binary classification is supported: {owner} needs two classes in y; "
+                         f"found {len(classes)} class{'es' if len(classes) != 1 else ''}: {classes[:5].tolist()}")
+    return classes, codes.astype(int)
 
 
 def _rows(X, index):
-    return X.iloc[index] if hasattr(X, "iloc") else X[index]
+    from sklearn.utils import _safe_indexing
+
+    return _safe_indexing(X, index)  # rows of a DataFrame, array, sparse matrix or list alike

@@ -58,7 +58,10 @@ def labelled(leads: pd.DataFrame, target: str = "converted", min_age_days: float
         raise DataError(problem("leads", target, "label must be 0/1 (load the table with "
                                 "forecasting.data.load_table to convert yes/no, true/false)", ids))
     keep = y.notna()
-    if min_age_days and "created_at" in leads.columns:
+    if min_age_days:
+        if "created_at" not in leads.columns:
+            raise DataError(problem("leads", "created_at", "is needed to leave out young leads "
+                                    "(--min-age-days); drop that option or add the column"))
         keep &= ~_young(leads, min_age_days) & leads["created_at"].notna()
     out = leads.loc[keep].copy()
     out[target] = y[keep].astype(int)
@@ -134,6 +137,9 @@ class Comparison:
         The features used and the columns excluded, with reasons.
     calibration : dict
         Model -> calibration method chosen.
+    skipped : dict
+        Candidate left out -> one sentence saying why (the default rule scorecard on
+        data without its columns).
     """
 
     leaderboard: pd.DataFrame
@@ -145,6 +151,7 @@ class Comparison:
     folds: int = 5
     seed: int = 0
     fold_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def best(self) -> str:
@@ -154,6 +161,21 @@ class Comparison:
     def scores(self, model: str | None = None) -> pd.DataFrame:
         """Out-of-fold rows of one model (default: the best)."""
         return self.oof[self.oof["model"] == (model or self.best)].reset_index(drop=True)
+
+    def _repr_html_(self) -> str:
+        """JupyterLab view: the best model and its AUC, then the leaderboard's top rows."""
+        from ..formatting import count, html_card
+
+        board, shown = self.leaderboard, 5
+        columns = [c for c in ("model", "roc_auc", "roc_auc_lo", "roc_auc_hi", "pr_auc", "brier", "ece")
+                   if c in board.columns]
+        facts = {"best": self.best, "ROC AUC": f"{board['roc_auc'].iloc[0]:.3f}",
+                 "leads": count(self.oof["lead_id"].nunique()) if "lead_id" in self.oof else "n/a",
+                 "validation": f"{self.cv}, {self.folds} folds"}
+        more = [f"{len(board) - shown} more model(s) in .leaderboard"] if len(board) > shown else []
+        more += [f"skipped {name}: {why}" for name, why in self.skipped.items()]
+        return html_card(f"Comparison of {len(board)} lead scorers (target {self.target})", facts,
+                         board[columns].head(shown), note="; ".join(more) or None)
 
     def figures(self) -> dict:
         """ROC, precision-recall, reliability and cumulative-gain figures (matplotlib)."""
@@ -200,20 +222,30 @@ def _fit_folds(model, X, y, splits) -> tuple[np.ndarray, np.ndarray, float, floa
     return raw, fold_of, fit_s, pred_s
 
 
-def _resolve_models(models, types, seed, rules) -> dict:
+def _resolve_models(models, types, seed, rules) -> tuple[dict, dict[str, str]]:
+    """(candidates by name, skipped candidate -> the one sentence saying why)."""
     from .candidates import CANDIDATES, make_candidate
     from .scorecard import load_rules
 
     if isinstance(models, Mapping):
-        return dict(models)
-    models = split_names(models)
-    names = models or list(CANDIDATES)
+        return dict(models), {}
+    names = split_names(models) or list(CANDIDATES)
     unknown = [n for n in names if n not in CANDIDATES]
     if unknown:
         raise ValueError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(CANDIDATES)}")
-    if not models and "rule_scorecard" in names and not set(load_rules(rules)) & set(types):
-        names.remove("rule_scorecard")  # the default rules do not fit this data's columns
-    return {n: make_candidate(n, types, seed=seed, rules=rules) for n in names}
+    skipped = {}
+    rule_columns = list(load_rules(rules))
+    if "rule_scorecard" in names and not set(rule_columns) & set(types):
+        # The packaged BANT rules name the demo CRM's columns; on other data they would score
+        # every lead 0, so the candidate is left out (saying so) instead of failing the comparison.
+        names.remove("rule_scorecard")
+        whose = "the default BANT rules use" if rules is None else "its rules use"
+        skipped["rule_scorecard"] = (
+            f"rule_scorecard skipped: {whose} {', '.join(rule_columns)}, none of which is a feature "
+            "here; pass rules (a YAML for your columns) to compare your team's points scorecard")
+    if not names:
+        raise DataError(problem("leads", None, "; ".join(skipped.values())))
+    return {n: make_candidate(n, types, seed=seed, rules=rules) for n in names}, skipped
 
 
 def _model_row(name, y, score, method, fit_s, pred_s, n_boot, seed) -> dict:
@@ -253,7 +285,8 @@ def compare_models(
         Label column (0/1).
     models : list of names, comma-separated str, dict of name -> estimator, or None
         Candidates to compare (None: every one in
-        :data:`~forecasting.leads.candidates.CANDIDATES` that fits the data).
+        :data:`~forecasting.leads.candidates.CANDIDATES`). A rule scorecard whose rules
+        name none of the features is skipped, with the reason in ``result.skipped``.
     cv : {"time", "stratified"}
         Forward chaining on ``created_at`` (default) or stratified k-fold.
     folds : int
@@ -275,7 +308,8 @@ def compare_models(
     rules : dict or path, optional
         Rules of the ``rule_scorecard`` candidate.
     progress : bool, optional
-        Show a progress bar (default: when stderr is a terminal).
+        Show a progress bar (default: :func:`forecasting.progress.progress_enabled`, on in
+        a terminal or a Jupyter kernel; ``FORECASTING_PROGRESS=0`` turns it off).
 
     Returns
     -------
@@ -289,7 +323,7 @@ def compare_models(
     if not features.types:
         raise DataError(problem("leads", None, "no usable feature columns; excluded: "
                                 + "; ".join(f"{c} ({r})" for c, r in features.excluded.items())))
-    candidates = _resolve_models(models, features.types, seed, rules)
+    candidates, skipped = _resolve_models(models, features.types, seed, rules)
     splits = cv_folds(data, y, cv=cv, folds=folds, seed=seed)
     X = data[list(features.types)]
     rows, frames, chosen, per_fold = [], [], {}, []
@@ -311,7 +345,7 @@ def compare_models(
                      for k in np.unique(fold_of[tested])]
     board = _rank(pd.DataFrame(rows), frames, n_boot, seed)
     oof = pd.concat(frames, ignore_index=True)
-    return Comparison(board, oof, features, chosen, target, cv, folds, seed, pd.DataFrame(per_fold))
+    return Comparison(board, oof, features, chosen, target, cv, folds, seed, pd.DataFrame(per_fold), skipped)
 
 
 def _rank(board: pd.DataFrame, frames: list[pd.DataFrame], n_boot: int, seed: int) -> pd.DataFrame:

@@ -386,8 +386,9 @@ def screen_features(
         Columns kept even if the guard flags them (leaky by the dataset's list or
         by their single-feature AUC).
     leaky : iterable of str or comma-separated str
-        Columns known to be filled in after the outcome (e.g. a dataset adapter's
-        ``leaky`` list); excluded unless in ``include``.
+        Columns known to be filled in after the outcome; excluded unless in
+        ``include``. The names in ``frame.attrs["leaky"]`` (set by the public-dataset
+        adapters) are added to them.
     threshold : float
         A column whose single-feature ROC AUC exceeds this is excluded as leakage.
     seed : int
@@ -401,6 +402,7 @@ def screen_features(
     from ..data.errors import DataError, problem
 
     exclude, include, leaky = (set(split_names(names)) for names in (exclude, include, leaky))
+    leaky |= set(split_names(frame.attrs.get("leaky"))) & set(frame.columns)
     unknown = sorted((exclude | include) - set(frame.columns))
     if unknown:
         raise DataError([problem("leads", c, "is named in --exclude/--include but is not a column")
@@ -505,12 +507,15 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         kinds = _derived_kinds(self.types_)
         self.dropped_ = [c for c in data.columns if _constant(data[c])]
         self.kinds_ = {c: k for c, k in kinds.items() if c not in self.dropped_}
+        if not self.kinds_:
+            raise ValueError(f"every feature column is empty or constant in the training data "
+                             f"(n_samples={len(X)}); there is nothing to learn from")
         numeric = [c for c, k in self.kinds_.items() if k in ("numeric", "boolean")]
         categorical = [c for c, k in self.kinds_.items() if k == "categorical"]
         self.levels_ = {c: _frequent(data[c], self.min_frequency, self.max_levels) for c in categorical}
         self.medians_ = {c: float(np.nanmedian(data[c])) for c in numeric}
         self.missing_ = [c for c in numeric if data[c].isna().any()]
-        y = None if y is None else np.asarray(y, dtype=float)
+        y = None if y is None else _target01(y)
         getattr(self, f"_fit_{self.style}")(data, y, numeric, categorical)
         self.n_features_in_ = X.shape[1]
         self.feature_names_out_ = [str(n) for n in self._transform(data.head(2))[1]]
@@ -770,6 +775,24 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "feature_names_out_")
         return np.asarray(self.feature_names_out_, dtype=object)
+
+
+def _target01(y) -> np.ndarray:
+    """A binary target as 0.0/1.0, the larger of two labels as 1 ("no"/"yes", 1/2 and 0/1 alike).
+
+    >>> _target01(["yes", "no", "yes"]).tolist(), _target01([2, 1]).tolist(), _target01([1, 1]).tolist()
+    ([1.0, 0.0, 1.0], [1.0, 0.0], [1.0, 1.0])
+    """
+    from sklearn.utils.multiclass import check_classification_targets
+
+    check_classification_targets(y)  # a continuous target is refused, not cut into classes
+    classes, codes = np.unique(np.asarray(y), return_inverse=True)
+    if len(classes) > 2:
+        raise ValueError(f"Only binary classification is supported: lead features need a converted/not "
+                         f"target; found {len(classes)} classes: {classes[:5].tolist()}")
+    if len(classes) == 2:
+        return codes.astype(float)
+    return np.asarray(y, dtype=float)  # one class (a small fold): 0/1 as given
 
 
 def _frame(X) -> pd.DataFrame:

@@ -52,6 +52,28 @@ class LeadModel:
     def features(self) -> dict[str, str]:
         return dict(self.card["features"])
 
+    def _repr_html_(self) -> str:
+        """JupyterLab view: the card's headline (model, features, CV AUC, calibration, threshold)
+        and the features that rank leads best on their own."""
+        from ..formatting import count, html_card, percent
+
+        card, cv, training = self.card, self.card.get("cv_metrics", {}), self.card.get("training", {})
+        features = dict(card.get("features", {}))
+        threshold = card.get("threshold", {}).get("threshold")
+        facts = {"features": count(len(features)),
+                 "CV ROC AUC": f"{cv['roc_auc']:.3f}" if "roc_auc" in cv else "n/a",
+                 "calibration": card.get("calibration", "n/a"),
+                 "threshold": f"{threshold:.2f}" if threshold is not None else "n/a",
+                 "trained on": f"{count(training.get('rows'))} leads, "
+                               f"{percent(training.get('conversion_rate'), 1)} converted",
+                 "excluded columns": count(len(card.get("excluded", {})))}
+        # Only the model's own features: an excluded (leaky) column's high AUC is no strength of the model.
+        single = pd.Series(card.get("single_feature_auc", {}), dtype=float)
+        single = single[single.index.isin(list(features))].nlargest(5)
+        table = pd.DataFrame({"feature": single.index, "type": [features[f] for f in single.index],
+                              "single-feature AUC": single.to_numpy()})
+        return html_card(f"LeadModel {card.get('model', type(self.estimator).__name__)}", facts, table)
+
     def check_columns(self, frame: pd.DataFrame, table: str = "leads") -> None:
         """Raise :class:`DataError` naming the model's feature columns missing from ``frame``."""
         missing = [c for c in self.features if c not in frame.columns]
@@ -73,6 +95,9 @@ class LeadModel:
         """
         from .decisions import _reason_texts, assign_grades, feature_effects
 
+        if "lead_id" not in frame.columns:  # ids are never made up: a row number is no lead's id
+            raise DataError(problem("leads", "lead_id", "is missing: scores are written per lead id; "
+                                    "rename your id column (mapping {'Lead ID': 'lead_id'}, CLI --map)"))
         self.check_columns(frame)
         X = frame[list(self.features)].reset_index(drop=True)
         if X.empty:
@@ -83,8 +108,7 @@ class LeadModel:
             text = _reason_texts(X, columns, effects).to_pandas()  # Arrow-backed: no string per lead
         else:
             scores, text = self.estimator.predict_proba(X)[:, 1], ""
-        ids = (frame["lead_id"].astype(str).reset_index(drop=True) if "lead_id" in frame.columns
-               else pd.Series(np.arange(len(frame))))
+        ids = frame["lead_id"].astype(str).reset_index(drop=True)
         return pd.DataFrame({"lead_id": ids, "score": scores,
                              "grade": assign_grades(scores, self.card["grades"]["cuts"]), "reasons": text})
 
@@ -200,6 +224,9 @@ def train_model(
     # Arrivals include the young leads left out of training: they are the current flow.
     per_week = leads_per_week if leads_per_week is not None else recent_arrivals(leads)
     if capacity_per_week is not None:
+        if not per_week:
+            raise DataError(problem("leads", "created_at", "is needed to count the leads arriving per "
+                                    "week for a capacity threshold; pass leads_per_week (--leads-per-week)"))
         threshold = choose_threshold(oof, capacity_per_week=capacity_per_week, leads_per_week=per_week, y=y)
     elif deal_value is not None and call_cost is not None:
         threshold = choose_threshold(oof, deal_value=deal_value, call_cost=call_cost, y=y)

@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..data.errors import DataError, problem
 from ..data.validate import DataWarning
 from .features import LeadFeatures
 
@@ -103,41 +104,86 @@ class RuleScorecard(ClassifierMixin, BaseEstimator):
         self.rules = rules
 
     def fit(self, X, y):
-        from sklearn.linear_model import LogisticRegression
+        """Fit the points-to-probability map.
 
+        Parameters
+        ----------
+        X : DataFrame
+            Leads; the rules name its columns.
+        y : array-like
+            Two classes of any type (0/1, bool, "no"/"yes"); ``classes_[1]`` is the
+            converted class.
+
+        Returns
+        -------
+        self
+        """
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.utils import check_consistent_length
+
+        from .calibration import _binary_labels
+
+        X = _frame(X)
+        check_consistent_length(X, y)
         rules = load_rules(self.rules)
-        self.rules_ = {c: r for c, r in rules.items() if c in X.columns}
-        self.skipped_ = [c for c in rules if c not in X.columns]
-        if not self.rules_:
-            raise ValueError("none of the scorecard's columns are in the data: " + ", ".join(rules))
-        if self.skipped_:
-            warnings.warn("scorecard rules skipped (columns not in the data): " + ", ".join(self.skipped_),
+        rules_ = {c: r for c, r in rules.items() if c in X.columns}
+        skipped = [c for c in rules if c not in X.columns]
+        if not rules_:
+            source = "the default BANT rules" if self.rules is None else "the rules"
+            raise DataError(problem("leads", None, f"none of the columns {source} score are in the data ("
+                                    + ", ".join(rules) + "); pass rules for your columns, or use "
+                                    "learned_scorecard, a points scorecard learned from any columns"))
+        if skipped:
+            warnings.warn("scorecard rules skipped (columns not in the data): " + ", ".join(skipped),
                           DataWarning, stacklevel=2)
-        points = self.points(X).reshape(-1, 1)
-        y = np.asarray(y, dtype=int)
-        model = LogisticRegression(C=1e4, max_iter=1000).fit(points / 10.0, y)
+        classes, y01 = _binary_labels(y, type(self).__name__)
+        points = _total_points(X, rules_).reshape(-1, 1)
+        model = LogisticRegression(C=1e4, max_iter=1000).fit(points / 10.0, y01)
+        self.rules_, self.skipped_, self.classes_ = rules_, skipped, classes
         self.coef_ = float(model.coef_[0, 0] / 10.0)
         self.intercept_ = float(model.intercept_[0])
-        self.classes_ = np.array([0, 1])
         self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         return self
 
     def points(self, X) -> np.ndarray:
         """Total points of each lead."""
         rules = getattr(self, "rules_", None) or load_rules(self.rules)
-        total = np.zeros(len(X))
-        for column, rule in rules.items():
-            if column in X.columns:
-                total += _rule_points(X[column], rule)
-        return total
+        return _total_points(_frame(X), rules)
 
     def predict_proba(self, X) -> np.ndarray:
+        """Probabilities of ``classes_`` (column 1: converted) from the points."""
         check_is_fitted(self, "coef_")
         p = 1.0 / (1.0 + np.exp(-(self.intercept_ + self.coef_ * self.points(X))))
         return np.column_stack([1 - p, p])
 
     def predict(self, X) -> np.ndarray:
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+        """The class of ``classes_`` with the higher probability (the converted one at 0.5)."""
+        positive = self.predict_proba(X)[:, 1] >= 0.5
+        return self.classes_[positive.astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        # The points come from the rules, not from the data: on data the rules do not describe
+        # the accuracy is poor by design (scikit-learn's checks then skip their accuracy bar).
+        tags.classifier_tags.poor_score = True
+        tags.input_tags.allow_nan = True  # a missing value scores the rule's ``missing`` points
+        return tags
+
+
+def _total_points(X: pd.DataFrame, rules: dict) -> np.ndarray:
+    total = np.zeros(len(X))
+    for column, rule in rules.items():
+        if column in X.columns:
+            total += _rule_points(X[column], rule)
+    return total
+
+
+def _frame(X) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    raise TypeError("scorecard rules name columns: RuleScorecard needs a DataFrame, got " + type(X).__name__)
 
 
 def learned_scorecard(types=None, *, n_bins: int = 5, C: float = 0.5, min_frequency: int = 20,

@@ -32,7 +32,7 @@ import pandas as pd
 from ..data.errors import DataError, Problem
 from ..data.io import atomic_dir
 
-__all__ = ["iter_chunks", "source_columns", "score_source", "ScoreResult"]
+__all__ = ["iter_chunks", "source_columns", "score_source", "ScoreResult", "companion_path"]
 
 
 def _parse(source, kind: str):
@@ -50,10 +50,10 @@ def _parse(source, kind: str):
 
 
 def _csv_options(path: str) -> dict:
-    """Delimiter sniffed once from the header, so the fast C parser reads the rest."""
-    from ..data.io import sniff_separator
+    """Encoding and delimiter detected once, as every command reads a CSV file (one reader)."""
+    from ..data.io import csv_options
 
-    return {"sep": sniff_separator(path) or ","}
+    return csv_options(path)
 
 
 def _select_sql(src, kind: str, columns) -> str:
@@ -72,15 +72,15 @@ def source_columns(source, *, kind: str = "leads") -> list[str] | None:
     src = _parse(source, kind)
     try:
         if src.kind == "csv":
-            return list(pd.read_csv(src.location, nrows=0, encoding="utf-8-sig", **_csv_options(src.location)).columns)
+            return list(pd.read_csv(src.location, nrows=0, **_csv_options(src.location)).columns)
         if src.kind == "parquet":
             import pyarrow.dataset as ds
 
             return list(ds.dataset(src.location, format="parquet").schema.names)
         if src.kind == "duckdb":
-            import duckdb
+            from ..data.io import connect_duckdb
 
-            with duckdb.connect(src.location, read_only=True) as con:
+            with connect_duckdb(src.location) as con:
                 return list(con.sql(_select_sql(src, kind, None)).columns)
     except DataError:
         raise
@@ -145,23 +145,22 @@ def iter_chunks(source, chunksize: int = 50_000, *, kind: str = "leads", columns
     columns : list of str, optional
         Stored column names to read (default all); a SQL URL reads all columns.
     text_columns : tuple of str
-        CSV columns read as text (ids keep their leading zeros).
+        Unused (kept for callers): a CSV is read all as text, as :func:`~forecasting.data.load_table`
+        reads it, and ``conform`` decides each column's format (ids keep their leading zeros).
     """
     src = _parse(source, kind)
     if src.kind == "csv":
-        options = _csv_options(src.location)
-        yield from pd.read_csv(src.location, chunksize=chunksize, usecols=columns,
-                               dtype={c: str for c in text_columns},
-                               encoding="utf-8-sig", **options)
+        yield from pd.read_csv(src.location, chunksize=chunksize, usecols=columns, dtype=str,
+                               **_csv_options(src.location))
     elif src.kind == "parquet":
         # Part by part: a scan of the whole dataset reads ahead of a slow consumer without bound
         # (peak memory grew with the row count), a part holds about one chunk.
         for part in _parquet_parts(src.location, chunksize):
             yield from _part_batches(part, columns, chunksize)
     elif src.kind == "duckdb":
-        import duckdb
+        from ..data.io import connect_duckdb
 
-        with duckdb.connect(src.location, read_only=True) as con:
+        with connect_duckdb(src.location) as con:
             relation = con.sql(_select_sql(src, kind, columns))
             # duckdb >= 2 streams with to_arrow_reader; 1.x calls it fetch_arrow_reader.
             reader = (relation.to_arrow_reader(chunksize) if hasattr(relation, "to_arrow_reader")
@@ -197,20 +196,84 @@ def _canonical_names(stored: list[str], mapping: Mapping[str, str]) -> dict[str,
 
 
 def _needed_columns(model, stored: list[str] | None, mapping: Mapping[str, str]) -> list[str] | None:
-    """Stored names of ``lead_id`` and the model's features; DataError naming missing features."""
+    """Stored names of ``lead_id`` and the model's features; DataError naming the id column or
+    missing features."""
+    from ..data.validate import column_mapping
+
+    _check_card(model)
+    column_mapping(mapping, "leads")  # SQL text in a name is refused before anything is read
     if stored is None:
         return None
     canonical = _canonical_names(stored, mapping)
+    _require_ids(list(canonical.values()))
     model.check_columns(pd.DataFrame(columns=list(dict.fromkeys(canonical.values()))))
     wanted = {"lead_id", *model.features}
     return [c for c in stored if canonical[c] in wanted]
 
 
-def _conform_chunk(chunk: pd.DataFrame, mapping) -> pd.DataFrame:
+def _estimator_inputs(estimator, depth: int = 6) -> set[str] | None:
+    """The input columns the fitted estimator's feature step reads (its ``types_``), found through
+    pipelines and calibration wrappers; None if no step says."""
+    types = getattr(estimator, "types_", None)
+    if isinstance(types, Mapping):
+        return set(types)
+    if depth == 0 or not hasattr(estimator, "__dict__"):
+        return None
+    for value in vars(estimator).values():
+        for child in (value if isinstance(value, (list, tuple)) else [value]):
+            child = child[-1] if isinstance(child, tuple) and child else child  # Pipeline steps: (name, step)
+            if hasattr(child, "fit"):
+                found = _estimator_inputs(child, depth - 1)
+                if found is not None:
+                    return found
+    return None
+
+
+def _check_card(model) -> None:
+    """A card that lists fewer features than the estimator reads would score those as missing
+    (a wrong score with exit 0): refuse the model."""
+    unlisted = sorted((_estimator_inputs(model.estimator) or set()) - set(model.features))
+    if unlisted:
+        raise DataError([Problem("model", c, "is read by the model's estimator but missing from the features "
+                                 "of its card.json: the model folder is inconsistent (restore card.json or "
+                                 "train the model again)") for c in unlisted])
+
+
+def _require_ids(columns: list[str]) -> None:
+    """Scores are per lead: without the id column there is no honest id to write (never 0, 1, 2...)."""
+    if "lead_id" not in columns:
+        raise DataError(Problem("leads", "lead_id", "is required to score: each score is written with its "
+                                "lead's id; columns are: " + ", ".join(map(str, columns[:20]))
+                                + " (name yours with --map, e.g. --map 'Lead ID=lead_id' or --map Id=lead_id)"))
+
+
+def _conform_chunk(chunk: pd.DataFrame, mapping, options: Mapping | None = None) -> pd.DataFrame:
+    """A chunk in canonical shape, read with the options settled on the first chunk; a column whose
+    format cannot be decided and leads without an id are refused (DataError), as ``data check`` does."""
     from ..data.validate import conform
 
-    frame, _ = conform(chunk, "leads", mapping)
+    frame, problems = conform(chunk, "leads", mapping, **dict(options or {}))
+    _require_ids(list(frame.columns))
+    refused = [p for p in problems if p.severity == "error" and ("ambiguous" in p.message or "mixes" in p.message)]
+    if frame["lead_id"].isna().any():
+        rows = [f"row {i + 1}" for i in frame.index[frame["lead_id"].isna().to_numpy()]]
+        refused.append(Problem("leads", "lead_id", "is missing: a score needs its lead's id", tuple(rows[:5]),
+                               len(rows)))
+    if refused:
+        raise DataError(refused)
     return frame
+
+
+def _settled_options(source, job_columns, mapping, options: Mapping) -> dict:
+    """Reading options completed from the first chunk (see ``settle_options``), so every chunk
+    of the file reads its dates and numbers the same way."""
+    from ..data.validate import settle_options
+
+    with closing(_wrap_read_errors(iter_chunks(source, 10_000, columns=job_columns))) as chunks:
+        first = next(iter(chunks), None)
+    if first is None:
+        return dict(options)
+    return settle_options(first, "leads", mapping, **options)
 
 
 def _wrap_read_errors(chunks):
@@ -234,6 +297,7 @@ def score_source(
     progress: bool | None = None,
     engine: str = "local",
     scheduler=None,
+    **read_options,
 ) -> ScoreResult:
     """Score every lead of a SOURCE chunk by chunk and write ``lead_id, score, grade, reasons``.
 
@@ -256,7 +320,8 @@ def score_source(
         Add reason codes (nearly free for the linear candidates; one extra
         prediction per feature for the tree models).
     drift_out : path, "auto" or None
-        Where to write the PSI table; ``auto``: ``drift.csv`` beside ``out``.
+        Where to write the PSI table; ``auto``: beside ``out``, named after it
+        (``scores.csv`` -> ``scores.drift.csv``, see :func:`companion_path`).
     progress : bool, optional
         Force the progress bar on or off (default: on when stderr is a terminal).
     engine : {"local", "dask"}, default "local"
@@ -269,6 +334,9 @@ def score_source(
     scheduler : str or distributed.Client, optional
         Scheduler address for ``engine="dask"``; default: a local cluster of 2 worker
         processes for this call (see :func:`forecasting.engine.dask_client`).
+    **read_options
+        ``date_format``, ``dayfirst``, ``decimal``: as for :func:`~forecasting.data.load_table`.
+        What they leave open is settled on the first chunk and kept for every chunk.
 
     Returns
     -------
@@ -287,13 +355,17 @@ def score_source(
     from .model import LeadModel
 
     check_engine(engine, scheduler)
+    out = Path(out)
+    drift_path = None if not drift_out else companion_path(out, "drift.csv") if drift_out == "auto" else Path(drift_out)
+    _check_out(out, drift_path)
     if not isinstance(model, LeadModel):
         model = LeadModel.load(model)
     mapping = dict(mapping or {})
     stored = source_columns(source)
     ids = [c for c, name in _canonical_names(stored or [], mapping).items() if name == "lead_id"] or ["lead_id"]
-    job = _Job(_needed_columns(model, stored, mapping), tuple(ids), mapping, reasons, chunksize)
-    out = Path(out)
+    columns = _needed_columns(model, stored, mapping)
+    options = _settled_options(source, columns, mapping, {k: v for k, v in read_options.items() if v is not None})
+    job = _Job(columns, tuple(ids), mapping, reasons, chunksize, options)
     counter = DriftCounter(model.card.get("drift_reference", {}), model.features)
     rows = 0
     with _Output(out) as output, (dask_client(scheduler) if engine == "dask" else nullcontext()) as client:
@@ -306,11 +378,40 @@ def score_source(
         if rows == 0:
             raise DataError(Problem("leads", None, f"{source} is empty: no rows to score"))
     drift = counter.table()
-    drift_path = None
-    if drift_out:
-        drift_path = out.parent / "drift.csv" if drift_out == "auto" else Path(drift_out)
+    if drift_path is not None:
         write_csv(drift, drift_path)
     return ScoreResult(rows, out, drift, drift_path)
+
+
+_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def companion_path(out: str | os.PathLike, name: str) -> Path:
+    """Where a file that goes with the scores at ``out`` is written: beside them, named after them.
+
+    ``scores.csv`` -> ``scores.drift.csv``; a folder of parts ``scores`` -> ``scores.drift.csv``.
+    Two outputs in one folder keep their own drift table and run.json, and no ``out`` can
+    make one of them replace the scores (or the files of another command in that folder).
+
+    Examples
+    --------
+    >>> companion_path("out/scores.csv", "drift.csv").as_posix()
+    'out/scores.drift.csv'
+    >>> companion_path("out/parts", "run.json").as_posix()
+    'out/parts.run.json'
+    """
+    out = Path(out)
+    folder = out.is_dir() or not out.suffix
+    return out.with_name(f"{out.name if folder else out.stem}.{name}")
+
+
+def _check_out(out: Path, drift_path: Path | None) -> None:
+    """Refuse, before reading anything, an ``out`` the scores cannot be written to as asked."""
+    if not (out.is_dir() or not out.suffix or out.suffix.lower() in _SUFFIXES):
+        raise DataError(Problem("out", None, f"--out {out}: scores go to a .csv or .parquet file, or to "
+                                "a folder of Parquet parts (a path without a suffix)"))
+    if drift_path is not None and drift_path.resolve() == out.resolve():
+        raise DataError(Problem("out", None, f"the drift table would replace the scores at {out}"))
 
 
 @dataclass(frozen=True)
@@ -322,13 +423,14 @@ class _Job:
     mapping: dict
     reasons: bool
     chunksize: int
+    options: dict | None = None  # reading options settled on the first chunk
 
 
 def _score_chunk(model, chunk: pd.DataFrame, job: _Job) -> tuple[pd.DataFrame, dict]:
     """Scores of one chunk and its counts in the drift bins."""
     from .drift import DriftCounter
 
-    frame = _conform_chunk(chunk, job.mapping)
+    frame = _conform_chunk(chunk, job.mapping, job.options)
     scored = model.score(frame, reasons=job.reasons)
     counter = DriftCounter(model.card.get("drift_reference", {}), model.features)
     counter.update(frame, scored["score"].to_numpy())

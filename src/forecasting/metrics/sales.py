@@ -530,7 +530,7 @@ def attainment(revenue_won, quota):
 # Period tables
 # ---------------------------------------------------------------------------
 
-_ALL = "all"
+TOTAL_GROUP = _ALL = "all"  # the total row's group label: reserved (see group_labels)
 _NO_GROUP = "(none)"
 _FREQS = {"Q": "Q", "M": "M", "Y": "Y", "A": "Y"}
 _DAY = pd.Timedelta(days=1)
@@ -595,7 +595,35 @@ def _group_key(frame: pd.DataFrame, by: str) -> pd.Series:
     if "_group" in frame.columns:  # computed once by _with_groups
         return frame["_group"]
     values = frame[by].astype(object)
-    return values.where(values.notna(), _NO_GROUP).astype(str)
+    return group_labels(values.where(values.notna(), _NO_GROUP), by)
+
+
+def group_labels(values: pd.Series, by: str) -> pd.Series:
+    """Group labels as strings that cannot be mistaken for the total row (``"all"``).
+
+    A real group named ``all`` is renamed ``all (<by>)`` with a :class:`DataWarning`,
+    so tables with a total row (``kpis``, ``pipeline forecast``) keep one ``all`` row.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     group_labels(pd.Series(["all", "SMB"]), "segment").tolist()
+    ['all (segment)', 'SMB']
+    """
+    labels = values.astype(str)
+    clash = labels == _ALL
+    if clash.any():
+        import warnings
+
+        from ..data.validate import DataWarning
+
+        renamed = f"{_ALL} ({by})"
+        warnings.warn(f"{by} has a group named {_ALL!r} ({int(clash.sum())} rows), the name of the total row: "
+                      f"it is reported as {renamed!r}", DataWarning, stacklevel=3)
+        labels = labels.where(~clash, renamed)
+    return labels
 
 
 def _with_groups(frame: pd.DataFrame | None, by) -> pd.DataFrame | None:

@@ -9,7 +9,7 @@ from ._context import PipelineData
 from .backtest import BACKTEST_COLUMNS, METRIC_COLUMNS, backtest, backtest_metrics, plot_backtest
 from .health import funnel, period_target, pipeline_health
 from .forecast import DEAL_COLUMNS, FORECAST_COLUMNS, METHODS, categorize, forecast_period
-from .snapshot import cutoff_of, parse_periods, period_bounds, snapshot
+from .snapshot import cutoff_of, expected_in_window, parse_periods, period_bounds, snapshot
 from .stages import stage_win_rates
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "categorize",
     "cutoff_of",
     "period_bounds",
+    "expected_in_window",
     "parse_periods",
     "METHODS",
     "FORECAST_COLUMNS",

@@ -17,10 +17,11 @@ import pandas as pd
 from ..data.errors import DataError, problem
 from ..data.schema import STATUSES, Stages
 from ..data.validate import DataWarning
+from ..metrics.sales import TOTAL_GROUP, group_labels
 from .snapshot import DAY, _Prepared, _prepare_history, snapshot, unknown_stages_message
 from .stages import closings
 
-__all__ = ["PipelineData", "resolve"]
+__all__ = ["PipelineData", "resolve", "remaining_cycle_days"]
 
 _OPP_COLUMNS = ("opportunity_id", "owner", "amount", "created_at", "stage", "close_date", "status")
 
@@ -129,25 +130,41 @@ class PipelineData:
         return self.prepared is not None
 
     def attribute(self, column: str) -> pd.Series:
-        """A static deal attribute (owner, segment) by opportunity id; "all" when absent."""
-        opps = self.opportunities
-        values = opps[column].astype(str) if column in opps.columns else pd.Series("all", index=opps.index)
-        return pd.Series(values.to_numpy(), index=opps["opportunity_id"].to_numpy())
+        """A static deal attribute (owner, segment) by opportunity id; "all" when absent.
+
+        A value named ``all`` is renamed ``all (<column>)`` with a warning
+        (:func:`~forecasting.metrics.sales.group_labels`): ``all`` is the total row.
+        """
+        key = ("attribute", column)
+        if key not in self.cache:
+            opps = self.opportunities
+            if column in opps.columns:
+                values = group_labels(opps[column], column)
+            else:
+                values = pd.Series(TOTAL_GROUP, index=opps.index)
+            self.cache[key] = pd.Series(values.to_numpy(), index=opps["opportunity_id"].to_numpy())
+        return self.cache[key]
 
     def open_deals(self, cutoff: pd.Timestamp) -> pd.DataFrame:
-        """The snapshot at ``cutoff``; unknown expected close dates filled from past cycle lengths."""
+        """The snapshot at ``cutoff``; unknown expected close dates estimated (``close_date_estimated``).
+
+        A deal with no expected close date (missing in the data, or hidden because it closed
+        after the date in an approximate snapshot) is expected after the median remaining
+        sales cycle of the deals closed before the cutoff that lived at least as long
+        (:func:`remaining_cycle_days`); the forecast warns with their count.
+        """
         if cutoff not in self._snapshots:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DataWarning)  # warned once in build()
                 snap = snapshot(self.opportunities, None, stages=self.stages, _prepared=self.prepared,
                                 _cutoff=cutoff)
             unknown = snap["close_date"].isna()
+            snap["close_date_estimated"] = unknown.to_numpy()
             if unknown.any():
-                # Expected close = created + median sales cycle of deals closed before, not before today.
                 done = self.closings[self.closings["closed_at"] < cutoff]
-                cycle = ((done["closed_at"] - done["created_at"]) / DAY).median() if len(done) else 90.0
-                guess = snap.loc[unknown, "created_at"] + pd.to_timedelta(float(cycle), unit="D")
-                snap.loc[unknown, "close_date"] = guess.clip(lower=cutoff - DAY)
+                cycles = ((done["closed_at"] - done["created_at"]) / DAY).to_numpy(dtype=float)
+                rest = remaining_cycle_days(cycles, snap.loc[unknown, "age_days"].to_numpy(dtype=float))
+                snap.loc[unknown, "close_date"] = (cutoff - DAY) + pd.to_timedelta(rest, unit="D")
             self._snapshots[cutoff] = snap
         return self._snapshots[cutoff]
 
@@ -164,6 +181,12 @@ class PipelineData:
 
     def owner_win_rates(self, cutoff: pd.Timestamp, strength: float = 10.0) -> tuple[pd.Series, float]:
         """Each owner's win rate over deals closed before the cutoff, shrunk to the overall rate."""
+        key = ("owner_win_rates", cutoff, strength)
+        if key not in self.cache:
+            self.cache[key] = self._owner_win_rates(cutoff, strength)
+        return self.cache[key]
+
+    def _owner_win_rates(self, cutoff: pd.Timestamp, strength: float) -> tuple[pd.Series, float]:
         done = self.closed_before(cutoff)
         if done.empty:
             return pd.Series(dtype=float), 0.5
@@ -172,6 +195,29 @@ class PipelineData:
         stats = done.groupby(owner.to_numpy())["won"].agg(["sum", "count"])
         rates = (stats["sum"] + strength * overall) / (stats["count"] + strength)
         return rates, overall
+
+
+def remaining_cycle_days(cycles, ages, default: float = 90.0) -> np.ndarray:
+    """Median days left in the sales cycle of open deals of the given ages.
+
+    For a deal ``a`` days old: the median of ``cycle - a`` over the past cycles longer
+    than ``a`` (a deal that survived ``a`` days is compared with deals that did too).
+    0 (due now) for a deal older than every past cycle; ``default`` days without any.
+
+    Examples
+    --------
+    >>> remaining_cycle_days([10, 20, 30, 40], [0, 25, 50]).tolist()
+    [25.0, 10.0, 0.0]
+    """
+    cycles = np.sort(np.asarray(cycles, dtype=float)[np.isfinite(cycles)])
+    ages = np.asarray(ages, dtype=float)
+    if not len(cycles):
+        return np.full(len(ages), float(default))
+    first = np.searchsorted(cycles, ages, side="right")  # cycles[first:] outlived the age
+    m = len(cycles) - first
+    lo = np.minimum(first + np.maximum(m - 1, 0) // 2, len(cycles) - 1)
+    hi = np.minimum(first + m // 2, len(cycles) - 1)
+    return np.where(m > 0, (cycles[lo] + cycles[hi]) / 2 - ages, 0.0)
 
 
 def resolve(opportunities, stage_history, stages, data: PipelineData | None) -> PipelineData:

@@ -17,7 +17,7 @@ from ..data.validate import DataWarning
 from ..metrics.accuracy import bias, coverage, interval_width, wape
 from ..progress import progress
 from ._context import PipelineData, resolve
-from .forecast import METHODS, _forecast, _window
+from .forecast import METHODS, RANGE_PERIODS, _forecast, _window
 from .snapshot import DAY, parse_periods, period_bounds
 
 __all__ = ["backtest", "backtest_metrics", "plot_backtest", "BACKTEST_COLUMNS", "METRIC_COLUMNS"]
@@ -35,14 +35,16 @@ def actual_won(data: PipelineData, period) -> float:
 def backtest(
     opportunities: pd.DataFrame | None = None,
     stage_history: pd.DataFrame | None = None,
-    periods="2024Q1:2025Q4",
+    *,
+    periods,
     methods=METHODS,
     n_sims: int = 2000,
     seed: int = 0,
-    *,
     stages=None,
     strength: float = 10.0,
     lookback_periods: int = 4,
+    ranges: str = "calibrated",
+    range_periods: int = RANGE_PERIODS,
     data: PipelineData | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Forecast each past period as of its first day with each method; score against actuals.
@@ -58,7 +60,7 @@ def backtest(
         :class:`~forecasting.data.DataError` otherwise); a period that ends after the
         last record gets a warning (its actual is incomplete).
     methods : sequence of {"default", "historical", "learned"}
-    n_sims, seed, stages, strength, lookback_periods
+    n_sims, seed, stages, strength, lookback_periods, ranges, range_periods
         As in :func:`~forecasting.pipeline.forecast_period`.
     data : PipelineData, optional
         Prepared inputs to reuse.
@@ -67,7 +69,10 @@ def backtest(
     -------
     backtest : DataFrame
         ``period, method, actual, p10, p50, p90``, then ``expected, closed_won,
-        weighted, new_deals, as_of``: one row per period and method.
+        weighted, new_deals, as_of, range_shock, range_periods, snapshot``: one row per
+        period and method. Each range is widened by the backtest errors of the periods
+        before it (:mod:`forecasting.pipeline.ranges`), so it is what a forecaster on that
+        day would have published.
     metrics : DataFrame
         ``method, wape, bias, coverage_80`` (see :func:`backtest_metrics`).
     """
@@ -83,13 +88,15 @@ def backtest(
         win = _window(p, start + DAY)  # as of the first day of the period
         actual = actual_won(data, p)
         for method in methods:
-            fc, _ = _forecast(data, win, method, None, n_sims, seed, strength, lookback_periods)
+            fc, _ = _forecast(data, win, method, None, n_sims, seed, strength, lookback_periods, ranges=ranges,
+                              range_periods=range_periods)
             row = fc.iloc[0]
             rows.append({
                 "period": str(p), "method": method, "actual": actual,
                 **{k: float(row[k]) for k in ("p10", "p50", "p90", "expected", "closed_won", "weighted",
                                               "new_deals")},
-                "as_of": row["as_of"],
+                "as_of": row["as_of"], "range_shock": float(row["range_shock"]),
+                "range_periods": int(row["range_periods"]), "snapshot": row["snapshot"],
             })
     frame = pd.DataFrame(rows)
     return frame, backtest_metrics(frame)
@@ -145,31 +152,33 @@ def backtest_metrics(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=[*METRIC_COLUMNS, "width_80", "n_periods"])
 
 
-def plot_backtest(frame: pd.DataFrame, path=None):
+def plot_backtest(frame: pd.DataFrame, path=None, ax=None):
     """Forecast (P50 with the P10-P90 band) against actual per period, one panel per method.
 
-    Returns the matplotlib Figure; writes a PNG atomically when ``path`` is given.
+    Returns the matplotlib Figure; writes a PNG atomically when ``path`` is given. ``ax``
+    (a sequence of Axes, one per method) draws into your own subplots instead of a new figure.
     """
     import matplotlib.pyplot as plt
 
-    from .._figures import money_axis, save_figure
+    from ..figures import finish, money_axis, new_panels, save_figure
 
     methods = list(dict.fromkeys(frame["method"]))
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.4), sharey=True, squeeze=False)
-    for ax, method in zip(axes[0], methods):
+    fig, axes = new_panels(ax, len(methods), nrows=1, ncols=len(methods), figsize=(4.2 * len(methods), 3.4),
+                           sharey=True)
+    for panel, method in zip(axes, methods):
         part = frame[frame["method"] == method]
         x = np.arange(len(part))
-        ax.fill_between(x, part["p10"], part["p90"], alpha=0.25, label="P10-P90")
-        ax.plot(x, part["p50"], marker="o", label="P50")
-        ax.plot(x, part["actual"], marker="s", color="black", label="actual")
-        ax.set_title(method)
-        ax.set_xticks(x, part["period"], rotation=45, fontsize=8)
-        ax.set_xlabel("period (forecast as of its first day)")
-    axes[0][0].set_ylabel("revenue won in period")
-    money_axis(axes[0][0])
-    axes[0][0].legend(fontsize=8)
+        panel.fill_between(x, part["p10"], part["p90"], alpha=0.25, label="P10-P90")
+        panel.plot(x, part["p50"], marker="o", label="P50")
+        panel.plot(x, part["actual"], marker="s", color="black", label="actual")
+        panel.set_title(method)
+        panel.set_xticks(x, part["period"], rotation=45, fontsize=8)
+        panel.set_xlabel("period (forecast as of its first day)")
+    axes[0].set_ylabel("revenue won in period")
+    money_axis(axes[0])
+    axes[0].legend(fontsize=8)
     fig.suptitle("Pipeline backtest: forecast range against revenue actually won")
-    fig.tight_layout()
+    finish(fig, ax)
     if path is not None:
         save_figure(fig, path)
         plt.close(fig)

@@ -15,8 +15,11 @@ stamped on or before the as-of date only:
 Methods for the open-deal probability:
 
 - ``"default"``: the stages' default probabilities (the CRM's weighted pipeline),
-  counted only for deals expected to close by the period end (overdue deals
-  included): ``p_win`` = stage default, ``p_in_period`` = 1 or 0;
+  counted only for deals expected to close inside the period (overdue deals count
+  in the current period only; a later period never counts the deals due before
+  it): ``p_win`` = stage default, ``p_in_period`` = 1 or 0. Every method, table and
+  training label decides "expected inside" with one rule,
+  :func:`~forecasting.pipeline.expected_in_window`;
 - ``"historical"``: stage win rates from the deals closed before the date, shrunk
   toward the defaults (per segment when there is one, see
   :func:`~forecasting.pipeline.stage_win_rates`), times the historical share of
@@ -34,10 +37,18 @@ amount is multiplied by a historical amount change (won amount / amount at
 the snapshot, resampled); the not-yet-created part is compound Poisson (count
 with the run-rate's mean, amounts resampled from past new-deal wins). Outcomes
 are drawn once for the total and summed per group, so the ``all`` row does not
-depend on ``by``. Deals are independent given their probabilities: there is no
-period-wide shock (on the demo, whose deals are independent, the learned
-method's P10-P90 covers the actual as often as the true process's does; see
-``benchmarks/pipeline.py``).
+depend on ``by``. Deals are independent given their probabilities, so the
+published range (``ranges="calibrated"``) multiplies each simulation's uncertain
+revenue by a period-wide shock sized by the method's own backtest errors on the
+periods before the date (:mod:`forecasting.pipeline.ranges`); the ``range_method``,
+``range_shock`` and ``range_periods`` columns say how. The ``all`` row is the
+total; a real group named ``all`` is reported as ``all (<by>)`` (with a warning).
+
+Open deals without an expected close date are expected after the median
+remaining sales cycle of past deals of their age (``close_date_estimated``, with a
+warning giving the count). The learned model's probabilities are checked against
+the historical stage rates: a stage more than 10x off in odds (or early-stage deals
+at near-certainty) makes the forecast use the historical rates, with a warning.
 
 Forecast categories of open deals, by their in-period probability:
 ``Commit`` (>= 0.7), ``Best case`` (>= 0.4), ``Pipeline`` (> 0, expected in the
@@ -56,8 +67,10 @@ import pandas as pd
 
 from ..data.errors import DataError
 from ..data.validate import DataWarning
+from ..metrics.sales import TOTAL_GROUP
 from ._context import PipelineData, log_ratios, resolve
-from .snapshot import DAY, cutoff_of, period_bounds
+from .ranges import MIN_PERIODS, RangeCalibration, apply_shock, log_error, period_shock
+from .snapshot import DAY, cutoff_of, expected_in_window, period_bounds
 from .stages import stage_win_rates
 
 __all__ = ["forecast_period", "METHODS", "FORECAST_COLUMNS", "DEAL_COLUMNS", "categorize"]
@@ -92,6 +105,10 @@ class _Window:
     def window_days(self) -> float:
         return max(0.0, (self.end - self.begin) / DAY)
 
+    def expected_inside(self, deals: pd.DataFrame) -> np.ndarray:
+        """Which open deals are expected to close in the window (:func:`expected_in_window`)."""
+        return expected_in_window(deals["close_date"], self.cutoff, self.begin, self.end)
+
 
 def _window(period, cutoff: pd.Timestamp) -> _Window:
     p, start, end = period_bounds(period)
@@ -125,7 +142,7 @@ def _training(data: PipelineData, win: _Window) -> pd.DataFrame:
 
 def _default(deals, data, win):
     p_win = deals["stage"].map(data.stages.probability).to_numpy(dtype=float)
-    return p_win, (deals["close_date"] < win.end).to_numpy(dtype=float)
+    return p_win, win.expected_inside(deals).astype(float)
 
 
 def _timing(train: pd.DataFrame, win: _Window) -> tuple[float, float]:
@@ -145,7 +162,7 @@ def _timing(train: pd.DataFrame, win: _Window) -> tuple[float, float]:
     phase = window_end_phase(win.end)
     aligned = won[(won["window_end_phase"] - phase).abs() <= 3]
     won = aligned if len(aligned) >= _MIN_TIMING else won
-    inside = (won["close_date"] < won["window_end"]).to_numpy()
+    inside = expected_in_window(won["close_date"], won["snapshot_at"], won["window_start"], won["window_end"])
     hits = won["won_in_window"].to_numpy()
     s = _TIMING_STRENGTH
     p_in = (hits[inside].sum() + s * 1.0) / (inside.sum() + s)
@@ -164,13 +181,12 @@ def _historical(deals, data, win, strength):
         p_win = deals["stage"].map(rates.set_index("stage")["probability"])
     else:
         table = rates.set_index([by, "stage"])["probability"]
-        overall = rates[rates[by] == "all"].set_index("stage")["probability"]
-        keys = pd.MultiIndex.from_arrays([deals["segment"].astype(str), deals["stage"]])
+        overall = rates[rates[by] == TOTAL_GROUP].set_index("stage")["probability"]
+        keys = pd.MultiIndex.from_arrays([deals["opportunity_id"].map(data.attribute(by)), deals["stage"]])
         p_win = pd.Series(table.reindex(keys).to_numpy(), index=deals.index)
         p_win = p_win.fillna(deals["stage"].map(overall))
     p_in, p_out = _timing(_training(data, win), win)
-    inside = (deals["close_date"] < win.end).to_numpy()
-    return p_win.to_numpy(dtype=float), np.where(inside, p_in, p_out)
+    return p_win.to_numpy(dtype=float), np.where(win.expected_inside(deals), p_in, p_out)
 
 
 def _alignment_weights(train: pd.DataFrame, win: _Window) -> np.ndarray:
@@ -207,7 +223,45 @@ def _learned(deals, data, win, strength, seed):
         return _historical(deals, data, win, strength)
     feats = deal_features(deals, data, win.cutoff, win.end)
     p = model.predict_proba(feats[list(FEATURES)])[:, 1]
+    reference_win, reference_in = _historical(deals, data, win, strength)
+    wild = disagreeing_stages(p, reference_win * reference_in, deals["stage"].to_numpy())
+    if wild:
+        shown = ", ".join(f"{stage} {mine:.2f} vs {theirs:.2f}" for stage, mine, theirs in wild)
+        snapshots = "exact" if data.exact else "approximate (no stage history)"
+        warnings.warn(f"the learned close probabilities disagree wildly with the observed stage win rates "
+                      f"({shown}; mean in-period probability, learned vs historical) as of "
+                      f"{(win.cutoff - DAY).date()}; the model was trained on {snapshots} snapshots: using the "
+                      "historical stage rates instead", DataWarning, stacklevel=4)
+        return reference_win, reference_in
     return p, np.full(len(p), np.nan)
+
+
+def disagreeing_stages(learned, reference, stage, min_deals: int = 10, max_odds_ratio: float = 10.0) -> list:
+    """Stages whose mean learned probability is off the reference's by more than ``max_odds_ratio`` in odds.
+
+    Also flags a stage whose reference is below 0.5 while most of its deals are learned at
+    0.9 or more (early-stage deals at near-certainty). Stages with fewer than
+    ``min_deals`` open deals are not judged. Returns ``(stage, learned mean, reference mean)``.
+
+    Examples
+    --------
+    >>> disagreeing_stages([0.99] * 10 + [0.2] * 10, [0.1] * 10 + [0.25] * 10, ["A"] * 10 + ["B"] * 10)
+    [('A', 0.99, 0.1)]
+    """
+    frame = pd.DataFrame({"learned": np.asarray(learned, dtype=float), "reference": np.asarray(reference, dtype=float),
+                          "sure": np.asarray(learned, dtype=float) >= 0.9, "stage": stage})
+    means = frame.groupby("stage", sort=False).agg(learned=("learned", "mean"), reference=("reference", "mean"),
+                                                   sure=("sure", "mean"), n=("learned", "size"))
+    means = means[means["n"] >= min_deals]
+
+    def logit(x):
+        x = np.clip(x, 0.005, 0.995)
+        return np.log(x / (1 - x))
+
+    far = np.abs(logit(means["learned"]) - logit(means["reference"])) > np.log(max_odds_ratio)
+    certain = (means["reference"] < 0.5) & (means["sure"] > 0.5)
+    bad = means[far | certain]
+    return [(str(s), round(float(r.learned), 3), round(float(r.reference), 3)) for s, r in bad.iterrows()]
 
 
 def _probabilities(method, deals, data, win, strength, seed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -316,6 +370,72 @@ def _simulate_new(rng, lam: float, pool: np.ndarray, weight: np.ndarray, group: 
     return out.reshape(n_groups, n_sims)
 
 
+# --- honest ranges (see forecasting.pipeline.ranges) ------------------------------------
+
+RANGE_PERIODS = 8  # most recent past periods backtested to size the period-wide shock
+RANGES = ("calibrated", "independent")
+INDEPENDENT = "monte carlo of independent deals (no period-wide shock: too narrow on real pipelines)"
+
+
+def _raw_key(win: _Window, method, n_sims, seed, strength, lookback) -> tuple:
+    return ("raw", method, str(win.period), win.cutoff, n_sims, seed, strength, lookback)
+
+
+def _past_windows(data: PipelineData, win: _Window, k: int) -> list[_Window]:
+    """The ``k`` latest periods finished by the cutoff, each seen at the same point of its period.
+
+    A period counts only when the period before it started on or after the first deal
+    (as :func:`_new_deal_wins` requires): earlier forecasts have no finished period for
+    the run-rate of new deals, and their errors (measured: x7 on a two-week-cycle world)
+    say nothing about today's.
+    """
+    shift, out, j = win.cutoff - win.start, [], 1
+    while len(out) < k:  # k = 0: no backtest, the assumed shock
+        p, start, end = period_bounds(win.period - j)
+        j += 1
+        cutoff = start + shift
+        if period_bounds(p - 1)[1] < data.first_date:
+            break
+        if end <= win.cutoff:
+            out.append(_Window(p, start, end, cutoff, max(start, cutoff)))
+    return out
+
+
+def _calibration(data: PipelineData, win: _Window, method, n_sims, seed, strength, lookback,
+                 k: int) -> RangeCalibration:
+    """The period-wide shock from backtests of ``method`` on the ``k`` past periods (raw ranges, cached)."""
+    errors, spreads = [], []
+    for past in _past_windows(data, win, k):
+        key = _raw_key(past, method, n_sims, seed, strength, lookback)
+        if key not in data.cache:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DataWarning)  # about past forecasts, not this one
+                _forecast(data, past, method, None, n_sims, seed, strength, lookback, ranges="independent")
+        closed, p10, p50, p90 = data.cache[key]
+        actual = float(data.won_between(past.start, past.end)["amount"].sum())
+        scored = log_error(actual - closed, p10 - closed, p50 - closed, p90 - closed)
+        if scored is not None:
+            errors.append(scored[0])
+            spreads.append(scored[1])
+    calibration = period_shock(errors, spreads)
+    if calibration.periods < MIN_PERIODS:
+        warnings.warn(f"only {calibration.periods} past period(s) before {(win.cutoff - DAY).date()} to backtest "
+                      f"the {method} method: the P10-P90 of {win.period} assumes a period-wide shock of log-sd "
+                      f"{calibration.shock:.2f} (alone: x{np.exp(-1.2816 * calibration.shock):.2f} to "
+                      f"x{np.exp(1.2816 * calibration.shock):.2f}) on top of the deal simulation",
+                      DataWarning, stacklevel=4)
+    return calibration
+
+
+def _warn_estimated_close_dates(deals: pd.DataFrame, data: PipelineData, win: _Window) -> None:
+    n = int(deals["close_date_estimated"].sum()) if "close_date_estimated" in deals else 0
+    if n and win.window_days > 0:
+        hidden = "" if data.exact else " (without stage history these include every deal that closed after the date)"
+        warnings.warn(f"{n} of {len(deals)} open deals as of {(win.cutoff - DAY).date()} have no expected close "
+                      f"date{hidden}: each is expected after the median remaining sales cycle of past deals of its "
+                      "age (close_date_estimated in deals.csv)", DataWarning, stacklevel=4)
+
+
 # --- the forecast -----------------------------------------------------------------------
 
 
@@ -331,7 +451,7 @@ def _deals_frame(deals, p_win, p_in, probability, win, method) -> pd.DataFrame:
     out = deals.copy()
     out["p_win"], out["p_in_period"], out["probability"] = p_win, p_in, probability
     out["expected_value"] = out["amount"] * probability
-    out["category"] = categorize(probability, (deals["close_date"] < win.end).to_numpy())
+    out["category"] = categorize(probability, win.expected_inside(deals))
     out["period"] = str(win.period)
     out["as_of"] = (win.cutoff - DAY).date().isoformat()
     out["method"] = method
@@ -342,7 +462,7 @@ def _deals_frame(deals, p_win, p_in, probability, win, method) -> pd.DataFrame:
 def _groups(data: PipelineData, by: str | None, ids: pd.Series) -> list[str]:
     """Group names of the deals involved (sorted); ``["all"]`` without a breakdown."""
     if by is None:
-        return ["all"]
+        return [TOTAL_GROUP]
     if by not in data.opportunities.columns:
         raise DataError(f"cannot break down by {by!r}: opportunities have no {by!r} column",
                         table="opportunities")
@@ -350,11 +470,14 @@ def _groups(data: PipelineData, by: str | None, ids: pd.Series) -> list[str]:
 
 
 def _forecast(data: PipelineData, win: _Window, method: str, by, n_sims, seed, strength, lookback,
-              target=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+              target=None, ranges: str = "calibrated",
+              range_periods: int = RANGE_PERIODS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Forecast rows and deals of one window (``ranges="independent"``: the raw Monte Carlo range)."""
     deals = data.open_deals(win.cutoff)
     if deals.empty and win.window_days > 0:
         warnings.warn(f"no open deals as of {(win.cutoff - DAY).date()}: the forecast of {win.period} is the "
                       "closed won so far plus the run-rate of deals not yet created", DataWarning, stacklevel=3)
+    _warn_estimated_close_dates(deals, data, win)
     p_win, p_in, probability = _probabilities(method, deals, data, win, strength, seed)
     deals_out = _deals_frame(deals, p_win, p_in, probability, win, method)
 
@@ -380,8 +503,14 @@ def _forecast(data: PipelineData, win: _Window, method: str, by, n_sims, seed, s
                           n_sims)
     closed_won = np.bincount(g_closed, weights=closed["amount"].to_numpy(dtype=float), minlength=n_groups)
     sims += closed_won[:, None]
+    data.cache[_raw_key(win, method, n_sims, seed, strength, lookback)] = (
+        float(closed_won.sum()), *np.quantile(sims.sum(axis=0), [0.1, 0.5, 0.9]))
+    calibration = RangeCalibration(0.0, 0, float("nan"))  # independent deals: no period-wide shock
+    if ranges == "calibrated":
+        calibration = _calibration(data, win, method, n_sims, seed, strength, lookback, range_periods)
+        sims = apply_shock(np.random.default_rng([seed, 1]), sims, closed_won, calibration.shock)
 
-    inside = (deals["close_date"] < win.end).to_numpy()
+    inside = win.expected_inside(deals)
     cat = deals_out["category"].to_numpy()
 
     def per_group(values):
@@ -399,7 +528,7 @@ def _forecast(data: PipelineData, win: _Window, method: str, by, n_sims, seed, s
     })
     if by is not None:
         total = rows.drop(columns=["group", "sims"]).sum()
-        rows = pd.concat([pd.DataFrame([{**total, "group": "all", "sims": sims.sum(axis=0)}]), rows],
+        rows = pd.concat([pd.DataFrame([{**total, "group": TOTAL_GROUP, "sims": sims.sum(axis=0)}]), rows],
                          ignore_index=True)
     best = np.bincount(g_deals, weights=amount * (cat == "Best case"), minlength=n_groups)
     rows["best_case"] = rows["commit"] + (best if by is None else np.r_[best.sum(), best])
@@ -409,11 +538,15 @@ def _forecast(data: PipelineData, win: _Window, method: str, by, n_sims, seed, s
     rows["period"], rows["method"] = str(win.period), method
     rows["as_of"] = (win.cutoff - DAY).date().isoformat()
     rows["n_open"] = rows["n_open"].astype(int)
+    rows["snapshot"] = "exact" if data.exact else "approximate"
+    rows["range_method"] = calibration.description if ranges == "calibrated" else INDEPENDENT
+    rows["range_shock"], rows["range_periods"] = calibration.shock, calibration.periods
     if target is not None:
         from ..metrics import pipeline_coverage
 
-        remaining = np.where(rows["group"] == "all", float(target) - rows["closed_won"], np.nan)
-        rows["target"] = np.where(rows["group"] == "all", float(target), np.nan)
+        total_row = rows["group"] == TOTAL_GROUP
+        remaining = np.where(total_row, float(target) - rows["closed_won"], np.nan)
+        rows["target"] = np.where(total_row, float(target), np.nan)
         rows["pipeline_coverage"] = pipeline_coverage(rows["open_pipeline"].to_numpy(),
                                                       np.where(remaining > 0, remaining, np.nan))
     rows = rows.drop(columns=["sims"])
@@ -424,17 +557,19 @@ def _forecast(data: PipelineData, win: _Window, method: str, by, n_sims, seed, s
 def forecast_period(
     opportunities: pd.DataFrame | None = None,
     stage_history: pd.DataFrame | None = None,
-    as_of=None,
-    period="2026Q3",
+    *,
+    as_of,
+    period,
     method: str = "learned",
     by: str | None = None,
     n_sims: int = 10_000,
     seed: int = 0,
-    *,
     stages=None,
     target: float | None = None,
     strength: float = 10.0,
     lookback_periods: int = 4,
+    ranges: str = "calibrated",
+    range_periods: int = RANGE_PERIODS,
     data: PipelineData | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Forecast the revenue won in ``period`` with what was known at the end of ``as_of``.
@@ -450,8 +585,9 @@ def forecast_period(
         The forecast date (inclusive); nothing stamped later is used. It must fall
         on or after the first deal's creation day and at most one period length after
         the data's last record (a warning beyond a week): see Raises.
-    period : str or Period, default "2026Q3"
-        Period to forecast (``2026Q3``, ``2026-07``...), current or future.
+    period : str or Period
+        Period to forecast (``2026Q3``, ``2026-07``...), current or future. Only deals
+        expected to close inside it count (:func:`~forecasting.pipeline.expected_in_window`).
     method : {"learned", "historical", "default"}
         How open deals get their probability (see module docs).
     by : {"owner", "segment"} or None
@@ -469,6 +605,16 @@ def forecast_period(
     lookback_periods : int, default 4
         Finished periods averaged for the not-yet-created run-rate (each scaled
         by the yearly growth of deal creation since).
+    ranges : {"calibrated", "independent"}, default "calibrated"
+        ``"calibrated"``: the Monte Carlo of independent deals times a period-wide
+        shock sized by the method's own backtest errors on the ``range_periods``
+        periods before the as-of date, seen at the same point of their period
+        (:mod:`forecasting.pipeline.ranges`; an assumed shock, with a warning, when
+        fewer than 3 such periods exist). ``"independent"``: deals independent and
+        probabilities exact (too narrow on real pipelines).
+    range_periods : int, default 8
+        Past periods backtested for the calibrated range (0: the assumed shock only;
+        each costs one forecast, cached in ``data``).
     data : PipelineData, optional
         Prepared inputs, to reuse across calls (then the tables are ignored).
 
@@ -480,10 +626,14 @@ def forecast_period(
         (sum of amount x probability), ``p10, p50, p90`` (of the period total: closed
         won + open deals + deals not yet created), ``method``, then ``new_deals``
         (expected from deals not yet created), ``commit``, ``best_case``,
-        ``expected`` (closed_won + weighted + new_deals), ``n_open``, ``as_of``.
+        ``expected`` (closed_won + weighted + new_deals), ``n_open``, ``as_of``,
+        ``snapshot`` (exact / approximate), ``range_method`` (how P10-P90 was made),
+        ``range_shock`` (log-sd of the period-wide shock) and ``range_periods``
+        (past periods it was estimated from).
     deals : DataFrame
         The open deals as of the date: snapshot columns, ``p_win, p_in_period,
-        probability, expected_value, category``.
+        probability, expected_value, category``, then ``close_date_estimated``
+        (no expected close date known: estimated from past cycles, with a warning)...
 
     Raises
     ------
@@ -498,14 +648,20 @@ def forecast_period(
     DataWarning
         No stage history (approximate snapshot); no open deals at the date (the
         forecast is then the closed won so far plus the run-rate of deals not yet
-        created); data ending more than a week before the as-of date.
+        created); data ending more than a week before the as-of date; open deals
+        without an expected close date (count); a learned model that disagrees
+        wildly with the observed stage win rates (historical rates are used); fewer
+        than 3 past periods to calibrate the range.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    if ranges not in RANGES:
+        raise ValueError(f"unknown ranges {ranges!r}; expected one of {', '.join(RANGES)}")
     if n_sims < 1:
         raise ValueError(f"n_sims must be at least 1, got {n_sims}")
     data = resolve(opportunities, stage_history, stages, data)
     win = _window(period, cutoff_of(as_of))
     data.check_as_of(win.cutoff, win.end - win.start)
-    return _forecast(data, win, method, by, n_sims, seed, strength, lookback_periods, target)
+    return _forecast(data, win, method, by, n_sims, seed, strength, lookback_periods, target, ranges=ranges,
+                     range_periods=range_periods)
 

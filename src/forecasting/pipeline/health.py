@@ -13,7 +13,7 @@ import pandas as pd
 from ..data.errors import DataError, problem
 from ..metrics import average_deal_size, pipeline_coverage, pipeline_velocity, win_rate
 from ._context import PipelineData, resolve
-from .snapshot import DAY, cutoff_of, period_bounds
+from .snapshot import DAY, cutoff_of, expected_in_window, period_bounds
 from .stages import stage_win_rates
 
 __all__ = ["pipeline_health", "funnel", "slippage_rate", "period_target"]
@@ -113,7 +113,7 @@ def pipeline_health(
     p, start, end = period_bounds(period if period is not None else pd.Period(cutoff - DAY, freq="Q"))
     data.check_as_of(cutoff, end - start)
     deals = data.open_deals(cutoff)
-    in_period = deals["close_date"] < end
+    in_period = expected_in_window(deals["close_date"], cutoff, max(start, cutoff), end)
     open_pipeline = float(deals.loc[in_period, "amount"].sum())
     closed = data.closed_before(cutoff)
     closed = closed[closed["closed_at"] >= cutoff - pd.Timedelta(days=lookback_days)]

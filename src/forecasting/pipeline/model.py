@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
 from ._context import PipelineData
 from .snapshot import DAY
@@ -102,7 +103,7 @@ def training_frame(
     -------
     DataFrame
         Features, ``snapshot_at``, ``opportunity_id``, ``amount``, ``close_date``,
-        ``window_end``, ``won_in_window`` (0/1), ``won_by_cutoff`` (0/1) and
+        ``window_start``, ``window_end``, ``won_in_window`` (0/1), ``won_by_cutoff`` (0/1) and
         ``won_amount`` (amount at the win, NaN if not won in the window).
     """
     offset, window = pd.Timedelta(days=offset_days), pd.Timedelta(days=window_days)
@@ -112,29 +113,45 @@ def training_frame(
     won = won.sort_values("closed_at", kind="mergesort")
     frames = []
     for t in starts:
+        feats = _labelled_snapshot(data, t, t + offset, t + offset + window)
+        if feats is None:
+            continue
+        later = won[won["closed_at"] >= t].drop_duplicates("opportunity_id", keep="first")
+        frames.append(feats.assign(won_by_cutoff=feats["opportunity_id"].isin(later["opportunity_id"]).astype(int)))
+    if not frames:
+        return pd.DataFrame(columns=[*FEATURES, "snapshot_at", "window_start", "window_end", "opportunity_id", "amount",
+                                     "close_date", "stage", "won_in_window", "won_by_cutoff", "won_amount"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _labelled_snapshot(data: PipelineData, t: pd.Timestamp, a: pd.Timestamp, b: pd.Timestamp) -> pd.DataFrame | None:
+    """Features of the snapshot at ``t`` labelled over ``[a, b)``; cached in ``data`` (None: no open deal).
+
+    Nothing here depends on the as-of cutoff (the window ends by it), so training frames
+    of later cutoffs reuse the snapshots of earlier ones: a backtest builds each once.
+    """
+    key = ("labelled_snapshot", t, a, b)
+    if key not in data.cache:
         deals = data.open_deals(t)
         if deals.empty:
-            continue
-        a, b = t + offset, t + offset + window
-        feats = deal_features(deals, data, t, b)
-        later = won[won["closed_at"] >= t].drop_duplicates("opportunity_id", keep="first").set_index("opportunity_id")
-        in_window = won[(won["closed_at"] >= a) & (won["closed_at"] < b)]
-        in_window = in_window.drop_duplicates("opportunity_id", keep="first").set_index("opportunity_id")
+            data.cache[key] = None
+            return None
+        won = data.closings[data.closings["won"] & (data.closings["closed_at"] >= a) & (data.closings["closed_at"] < b)]
+        in_window = won.sort_values("closed_at", kind="mergesort").drop_duplicates("opportunity_id", keep="first")
+        in_window = in_window.set_index("opportunity_id")
         ids = deals["opportunity_id"]
+        feats = deal_features(deals, data, t, b)
         feats["snapshot_at"] = t
+        feats["window_start"] = a
         feats["window_end"] = b
         feats["opportunity_id"] = ids.to_numpy()
         feats["amount"] = deals["amount"].to_numpy(dtype=float)
         feats["close_date"] = deals["close_date"].to_numpy()
         feats["stage"] = deals["stage"].to_numpy()
         feats["won_in_window"] = ids.isin(in_window.index).astype(int).to_numpy()
-        feats["won_by_cutoff"] = ids.isin(later.index).astype(int).to_numpy()
         feats["won_amount"] = ids.map(in_window["amount"]).to_numpy(dtype=float)
-        frames.append(feats)
-    if not frames:
-        return pd.DataFrame(columns=[*FEATURES, "snapshot_at", "window_end", "opportunity_id", "amount",
-                                     "close_date", "stage", "won_in_window", "won_by_cutoff", "won_amount"])
-    return pd.concat(frames, ignore_index=True)
+        data.cache[key] = feats
+    return data.cache[key]
 
 
 class CloseProbabilityModel(ClassifierMixin, BaseEstimator):
@@ -167,14 +184,36 @@ class CloseProbabilityModel(ClassifierMixin, BaseEstimator):
         return np.column_stack([numeric, *[c.to_numpy(dtype=float) for c in codes]])
 
     def fit(self, X: pd.DataFrame, y, sample_weight=None) -> "CloseProbabilityModel":
+        """Fit the gradient boosting on deal features.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The :data:`FEATURES` columns (others are ignored).
+        y : array-like
+            Two classes (won in the window or not) of any type; ``classes_[1]`` is "won".
+        sample_weight : array-like, optional
+
+        Returns
+        -------
+        self
+        """
         from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.utils import check_consistent_length
+        from sklearn.utils.multiclass import check_classification_targets
         from threadpoolctl import threadpool_limits
 
-        y = np.asarray(y, dtype=int)
+        X = _frame(X)
+        y = np.ravel(np.asarray(y))
+        check_consistent_length(X, y)
+        check_classification_targets(y)
+        classes, codes = np.unique(y, return_inverse=True)
+        if len(classes) != 2:
+            raise ValueError(f"Only binary classification is supported: need deals both won and not won "
+                             f"in the window to learn (two classes); "
+                             f"found {len(classes)} class{'es' if len(classes) != 1 else ''}: {classes[:5].tolist()}")
         self.categories_ = {c: tuple(sorted(set(X[c].astype(str)))) for c in CATEGORICAL}
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError(f"need deals both won and not won in the window to learn; found only {self.classes_}")
+        self.classes_ = classes
         n = len(FEATURES)
         estimator = HistGradientBoostingClassifier(
             max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
@@ -185,14 +224,35 @@ class CloseProbabilityModel(ClassifierMixin, BaseEstimator):
         # One thread: a few thousand rows fit in a fraction of a second, while OpenMP threads
         # on a busy machine cost seconds of contention.
         with threadpool_limits(1):
-            self.estimator_ = estimator.fit(self._matrix(X), y, sample_weight=sample_weight)
+            self.estimator_ = estimator.fit(self._matrix(X), codes, sample_weight=sample_weight)
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Probabilities of ``classes_`` (column 1: won in the window)."""
         from threadpoolctl import threadpool_limits
 
+        check_is_fitted(self, "estimator_")
         with threadpool_limits(1):
-            return self.estimator_.predict_proba(self._matrix(X))
+            return self.estimator_.predict_proba(self._matrix(_frame(X)))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        """The class of ``classes_`` with the higher probability."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True  # gradient boosting treats a missing feature as missing
+        return tags
+
+
+def _frame(X) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        missing = [c for c in FEATURES if c not in X.columns]
+        if not missing:
+            return X
+        raise ValueError("CloseProbabilityModel needs the deal feature columns; missing: " + ", ".join(missing))
+    raise TypeError("CloseProbabilityModel needs a DataFrame of deal features (FEATURES), got " + type(X).__name__)

@@ -2,7 +2,8 @@
 funnel, stage win rates and the biggest open deals.
 
 Each function takes frames that :mod:`forecasting.pipeline` functions return and gives
-back a :class:`matplotlib.figure.Figure`; nothing is shown or saved here. The backtest
+back a :class:`matplotlib.figure.Figure`; nothing is shown or saved here. Pass ``ax=`` (an
+Axes, or a pair of them for the two-panel figures) to draw into your own subplots. The backtest
 figure is :func:`~forecasting.pipeline.plot_backtest`.
 """
 
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from ..figures import finish, money_axis, new_axes, new_panels
+from ..formatting import money as _money
 
 __all__ = [
     "CATEGORIES",
@@ -27,18 +31,6 @@ _COLORS = {"Closed": "#1b7837", "Commit": "#5aae61", "Best case": "#a6dba0", "Pi
 _MARKERS = (("o", "black"), ("s", "tab:orange"), ("^", "tab:green"), ("D", "tab:red"), ("v", "tab:purple"))
 _PARTS = (("closed_won", "closed won", "#1b7837"), ("weighted", "open deals (weighted)", "#5aae61"),
           ("new_deals", "deals not yet created", "#a6dba0"))
-
-
-def _money(value: float) -> str:
-    if abs(value) >= 1e6:
-        return f"${value / 1e6:.1f}M"
-    return f"${value / 1e3:.0f}k" if value else "$0"
-
-
-def _money_axis(axis) -> None:
-    from matplotlib.ticker import FuncFormatter
-
-    axis.set_major_formatter(FuncFormatter(lambda v, _: _money(v)))
 
 
 def _total(forecast: pd.DataFrame) -> pd.Series:
@@ -61,7 +53,7 @@ def _category_amounts(forecast: pd.DataFrame, deals: pd.DataFrame) -> pd.Series:
     return pd.Series(amounts, index=list(CATEGORIES), name="amount")
 
 
-def period_forecast_chart(forecast: pd.DataFrame, deals: pd.DataFrame):
+def period_forecast_chart(forecast: pd.DataFrame, deals: pd.DataFrame, ax=None):
     """The period total: how the expected revenue is built, the P10-P90 range, and the
     forecast-category roll-up (Closed, + Commit, + Best case, + Pipeline).
 
@@ -70,12 +62,13 @@ def period_forecast_chart(forecast: pd.DataFrame, deals: pd.DataFrame):
     forecast, deals : DataFrame
         The two frames :func:`~forecasting.pipeline.forecast_period` returns; a ``target``
         column (``target=`` was given) adds a target line.
+    ax : pair of matplotlib Axes, optional
+        Draw the two panels into these Axes and return their Figure; default a new figure.
     """
-    import matplotlib.pyplot as plt
-
     row = _total(forecast)
     target = _target(row)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 5.6), sharex=True, height_ratios=[1.1, 1.5])
+    fig, (top, bottom) = new_panels(ax, 2, nrows=2, ncols=1, figsize=(11, 5.6), sharex=True,
+                                    height_ratios=[1.1, 1.5])
     # Top: the range, and the expected value split in its three parts.
     top.barh(0, row["p90"] - row["p10"], left=row["p10"], color="tab:blue", alpha=0.25, label="P10-P90")
     top.plot([row["p50"]] * 2, [-0.4, 0.4], color="tab:blue", linewidth=2.5, label="P50")
@@ -110,13 +103,12 @@ def period_forecast_chart(forecast: pd.DataFrame, deals: pd.DataFrame):
     bottom.axvline(row["p50"], color="tab:blue", linewidth=2.5)
     bottom.set_title("Forecast categories, cumulative (blue line: P50)")
     bottom.set_xlabel("revenue won in the period")
-    _money_axis(bottom.xaxis)
+    money_axis(bottom, "x")
     bottom.set_xlim(0, np.nanmax([row["p90"], amounts.sum(), row["closed_won"] + row["open_pipeline"], target]) * 1.3)
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax)
 
 
-def group_forecast_chart(forecast: pd.DataFrame, by: str = "group"):
+def group_forecast_chart(forecast: pd.DataFrame, by: str = "group", ax=None):
     """Per group (owner, segment): expected revenue in its three parts and the P10-P90 range.
 
     Parameters
@@ -125,11 +117,12 @@ def group_forecast_chart(forecast: pd.DataFrame, by: str = "group"):
         :func:`~forecasting.pipeline.forecast_period` with ``by=...`` (the ``all`` row is left out).
     by : str
         What the groups are, for the title and axis label.
+    ax : matplotlib Axes, optional
+        Draw into this Axes and return its Figure; default a new figure.
     """
-    import matplotlib.pyplot as plt
-
     rows = forecast[forecast["group"] != "all"].sort_values("p50")
-    fig, ax = plt.subplots(figsize=(9, max(2.8, 1.5 + 0.35 * len(rows))))
+    given = ax
+    fig, ax = new_axes(ax, figsize=(9, max(2.8, 1.5 + 0.35 * len(rows))))
     y = np.arange(len(rows))
     left = np.zeros(len(rows))
     for column, label, color in _PARTS:
@@ -140,25 +133,24 @@ def group_forecast_chart(forecast: pd.DataFrame, by: str = "group"):
     ax.set_yticks(y, rows["group"])
     ax.set_ylabel(by)
     ax.set_xlabel("revenue won in the period")
-    _money_axis(ax.xaxis)
+    money_axis(ax, "x")
     period = rows["period"].iloc[0] if len(rows) else ""
     ax.set_title(f"Forecast of {period} by {by}")
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    return fig
+    return finish(fig, given)
 
 
-def funnel_chart(funnel: pd.DataFrame):
+def funnel_chart(funnel: pd.DataFrame, ax=None):
     """Deals that reached each stage (with the share that moved on) and median days in stage.
 
     Parameters
     ----------
     funnel : DataFrame
         :func:`forecasting.pipeline.health.funnel`.
+    ax : pair of matplotlib Axes, optional
+        Draw the two panels into these Axes and return their Figure; default a new figure.
     """
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    fig, (left, right) = new_panels(ax, 2, nrows=1, ncols=2, figsize=(9, 3.4), sharey=True)
     y = np.arange(len(funnel))
     left.barh(y, funnel["reached"], color="tab:blue")
     for i, (reached, conv) in enumerate(zip(funnel["reached"], funnel["conversion_to_next"])):
@@ -175,11 +167,10 @@ def funnel_chart(funnel: pd.DataFrame):
             right.text(days, i, f" {days:.0f} d", va="center", fontsize=8)
     right.set_title("Median days in stage")
     right.set_xlabel("days")
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax)
 
 
-def stage_rates_chart(rates: pd.DataFrame, by: str | None = None):
+def stage_rates_chart(rates: pd.DataFrame, by: str | None = None, ax=None):
     """Historical stage win rates next to the default stage probabilities.
 
     Parameters
@@ -188,12 +179,13 @@ def stage_rates_chart(rates: pd.DataFrame, by: str | None = None):
         :func:`~forecasting.pipeline.stage_win_rates` (with ``by=...``: its groups are dots).
     by : str, optional
         The ``by`` column of ``rates``, if any.
+    ax : matplotlib Axes, optional
+        Draw into this Axes and return its Figure; default a new figure.
     """
-    import matplotlib.pyplot as plt
-
     overall = rates if by is None else rates[rates[by] == "all"]
     x = np.arange(len(overall))
-    fig, ax = plt.subplots(figsize=(9, 3.6))
+    given = ax
+    fig, ax = new_axes(ax, figsize=(9, 3.6))
     ax.bar(x - 0.2, overall["prior"], width=0.4, color="#bdbdbd", label="default probability")
     ax.bar(x + 0.2, overall["probability"], width=0.4, color="tab:blue", label="historical win rate")
     if by is not None:
@@ -209,11 +201,10 @@ def stage_rates_chart(rates: pd.DataFrame, by: str | None = None):
     ax.set_xlabel("stage reached")
     ax.set_title("Stage win rates: history vs default probabilities")
     ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    return fig
+    return finish(fig, given)
 
 
-def top_deals_chart(deals: pd.DataFrame, n: int = 15):
+def top_deals_chart(deals: pd.DataFrame, n: int = 15, ax=None):
     """The ``n`` biggest open deals: amount, expected value (coloured by category) and probability.
 
     Parameters
@@ -221,12 +212,14 @@ def top_deals_chart(deals: pd.DataFrame, n: int = 15):
     deals : DataFrame
         The deals frame of :func:`~forecasting.pipeline.forecast_period`.
     n : int, default 15
+    ax : matplotlib Axes, optional
+        Draw into this Axes and return its Figure; default a new figure.
     """
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
     rows = deals.nlargest(n, "amount")
-    fig, ax = plt.subplots(figsize=(9, 1.5 + 0.3 * len(rows)))
+    given = ax
+    fig, ax = new_axes(ax, figsize=(9, 1.5 + 0.3 * len(rows)))
     y = np.arange(len(rows))
     ax.barh(y, rows["amount"], color="none", edgecolor="grey", label="amount")
     ax.barh(y, rows["expected_value"], color=[_COLORS.get(c, "grey") for c in rows["category"]])
@@ -236,12 +229,11 @@ def top_deals_chart(deals: pd.DataFrame, n: int = 15):
     ax.set_yticks(y, labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("amount (outline) and expected value (filled); label: probability in the period")
-    _money_axis(ax.xaxis)
+    money_axis(ax, "x")
     ax.set_xlim(0, float(rows["amount"].max()) * 1.12 if len(rows) else 1)
     shown = [c for c in (*CATEGORIES[1:], "Omitted") if c in set(rows["category"])]
     ax.legend(handles=[Patch(color=_COLORS[c], label=c) for c in shown], fontsize=7, loc="lower right",
               title="category", title_fontsize=7)
     period = rows["period"].iloc[0] if "period" in rows and len(rows) else ""
     ax.set_title(f"The {len(rows)} biggest open deals for {period}".rstrip())
-    fig.tight_layout()
-    return fig
+    return finish(fig, given)

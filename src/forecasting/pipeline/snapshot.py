@@ -14,13 +14,14 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..data.errors import DataError, problem
 from ..data.schema import Stages
 from ..data.validate import DataWarning
 
-__all__ = ["snapshot", "cutoff_of", "period_bounds", "parse_periods", "SNAPSHOT_COLUMNS"]
+__all__ = ["snapshot", "cutoff_of", "period_bounds", "parse_periods", "expected_in_window", "SNAPSHOT_COLUMNS"]
 
 DAY = pd.Timedelta(days=1)
 
@@ -64,6 +65,29 @@ def period_bounds(period) -> tuple[pd.Period, pd.Timestamp, pd.Timestamp]:
         raise DataError(f"period {period!r} is not a period (expected e.g. 2026Q3 or 2026-07)",
                         table="period") from None
     return p, p.start_time.normalize(), p.end_time.normalize() + DAY
+
+
+def expected_in_window(close_date, cutoff: pd.Timestamp, begin: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+    """Whether open deals are expected to close in ``[begin, end)``, seen at ``cutoff``.
+
+    The one rule every method, table and training label uses: a deal is expected on its
+    close date, an overdue one (close date before the cutoff) as soon as possible, at the
+    cutoff. So a period that starts after the cutoff counts only the deals due inside it,
+    never those due before it, and a deal with no close date is expected nowhere.
+
+    Examples
+    --------
+    >>> due = pd.to_datetime(["2026-05-01", "2026-08-15", "2026-11-02", None])
+    >>> cut = pd.Timestamp("2026-07-01")
+    >>> expected_in_window(due, cut, cut, pd.Timestamp("2026-10-01")).tolist()  # 2026Q3 as of 06-30
+    [True, True, False, False]
+    >>> expected_in_window(due, cut, pd.Timestamp("2026-10-01"), pd.Timestamp("2027-01-01")).tolist()  # Q4
+    [False, False, True, False]
+    """
+    due = pd.to_datetime(pd.Series(close_date)).to_numpy(dtype="datetime64[ns]")
+    cutoff, begin, end = (np.asarray(x, dtype="datetime64[ns]") for x in (cutoff, begin, end))
+    due = np.where(due < cutoff, cutoff, due)  # NaT compares False: stays NaT, expected nowhere
+    return (due >= begin) & (due < end)
 
 
 def parse_periods(periods) -> list[pd.Period]:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..data.schema import Stages
 from ..data.validate import DataWarning
+from ..metrics.sales import TOTAL_GROUP, group_labels
 from .snapshot import _prepare_history, _Prepared, cutoff_of
 
 if TYPE_CHECKING:  # _context imports this module
@@ -183,9 +184,9 @@ def stage_win_rates(
     overall = _rates(closed, stages, default, strength)
     if by is None:
         return overall
-    groups = opportunities.set_index(opportunities["opportunity_id"].astype(str))[by].astype(str)
+    groups = group_labels(opportunities.set_index(opportunities["opportunity_id"].astype(str))[by], by)
     closed = closed.assign(_g=groups.reindex(closed.index).fillna("unknown").to_numpy())
-    parts = [overall.assign(**{by: "all"})]
+    parts = [overall.assign(**{by: TOTAL_GROUP})]
     for name, part in closed.groupby("_g", sort=True):
         parts.append(_rates(part, stages, overall["probability"].to_numpy(), strength).assign(**{by: name}))
     out = pd.concat(parts, ignore_index=True)

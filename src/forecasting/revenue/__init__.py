@@ -3,9 +3,17 @@ blend with the pipeline forecast.
 
 >>> from forecasting.revenue import forecast, backtest, backtest_metrics, select_model, ETS
 >>> from forecasting.revenue import bookings, period_forecast, blend, blend_backtest
+>>> from forecasting.revenue import run_forecast, load_revenue  # what the CLI and the report run
 """
 
-from forecasting.revenue.backtest import DEFAULT_MODELS, backtest, backtest_metrics, select_model
+from forecasting.revenue.backtest import (
+    DEFAULT_FOLDS,
+    DEFAULT_MODELS,
+    backtest,
+    backtest_metrics,
+    outlier_periods,
+    select_model,
+)
 from forecasting.revenue.blend import (
     blend,
     blend_backtest,
@@ -17,7 +25,15 @@ from forecasting.revenue.blend import (
     period_forecast,
     time_series_backtest,
 )
-from forecasting.revenue.forecast import FILL_GAPS, TOTAL, forecast, prepare_series
+from forecasting.revenue.forecast import (
+    DEFAULT_HORIZON,
+    DEFAULT_MODEL,
+    FILL_GAPS,
+    OUTLIERS,
+    TOTAL,
+    forecast,
+    prepare_series,
+)
 from forecasting.revenue.models import (
     ARIMA,
     ETS,
@@ -31,6 +47,7 @@ from forecasting.revenue.models import (
     make_model,
     season_length_of,
 )
+from forecasting.revenue.run import ForecastRun, load_revenue, outlier_table, run_forecast, summarize
 
 __all__ = [
     "Naive",
@@ -48,6 +65,16 @@ __all__ = [
     "prepare_series",
     "TOTAL",
     "FILL_GAPS",
+    "OUTLIERS",
+    "DEFAULT_MODEL",
+    "DEFAULT_HORIZON",
+    "DEFAULT_FOLDS",
+    "run_forecast",
+    "ForecastRun",
+    "load_revenue",
+    "outlier_table",
+    "outlier_periods",
+    "summarize",
     "backtest",
     "backtest_metrics",
     "select_model",

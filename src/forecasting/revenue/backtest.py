@@ -15,12 +15,16 @@ import pandas as pd
 
 from forecasting.data.errors import DataError, problem
 from forecasting.metrics.accuracy import bias, coverage, interval_width, mase_scale, smape, wape
-from forecasting.revenue.forecast import _warning_class, fit_predict, prepare_series, run_tasks
+from forecasting.data.outliers import adjust_outliers, detect_outliers
+from forecasting.defaults import REVENUE_FOLDS, REVENUE_MODELS
+from forecasting.revenue.forecast import OUTLIERS, _warn_outliers, _warning_class, fit_predict, prepare_series, run_tasks
 from forecasting.revenue.models import Ensemble, _combine, make_model, season_length_of
 
-__all__ = ["backtest", "backtest_metrics", "select_model", "DEFAULT_MODELS"]
+__all__ = ["backtest", "backtest_metrics", "select_model", "outlier_periods", "DEFAULT_MODELS", "DEFAULT_FOLDS"]
 
-DEFAULT_MODELS = ("naive", "seasonal_naive", "ets", "arima", "theta", "ensemble")
+#: Defaults shared by the API, the CLI and the report (see :mod:`forecasting.defaults`).
+DEFAULT_MODELS = REVENUE_MODELS
+DEFAULT_FOLDS = REVENUE_FOLDS
 
 
 def _name(model) -> str:
@@ -40,37 +44,44 @@ def _reusable_ensemble(model) -> bool:
             and ens.combine == "median" and ens.intervals == "members")
 
 
-def _backtest_task(key, y, cut, horizon, models, level, season_length, seed):
+def _backtest_task(key, y, cut, horizon, models, level, season_length, seed, outliers="adjust",
+                   outlier_dates=()):
     """Fit every model on ``y[:cut]`` and forecast the next ``horizon`` periods."""
     train, test = y.iloc[:cut], y.iloc[cut:cut + horizon]
     m = int(season_length) if season_length else season_length_of(y.index)
-    frames, used = {}, {}
+    fits = {}
     members = ("ETS", "ARIMA", "Theta")
     plain = {_name(mdl) for mdl in models if isinstance(mdl, str)}  # fitted with default parameters
     for model in models:
         name = _name(model)
-        if _reusable_ensemble(model) and all(used.get(n) == n and n in plain for n in members):
+        if _reusable_ensemble(model) and all(n in fits and fits[n].model == n and n in plain for n in members):
             # Same numbers as refitting the ensemble, at no extra cost.
-            frames[name], used[name] = _combine([frames[n] for n in members], "median"), name
+            first = fits[members[0]]
+            fits[name] = first._replace(frame=_combine([fits[n].frame for n in members], "median"), model=name)
             continue
-        frames[name], used[name] = fit_predict(train, model, len(test), level, m, seed, key)
+        fits[name] = fit_predict(train, model, len(test), level, m, seed, key, outliers)
+    # The MASE scale of a window whose outliers were adjusted comes from the adjusted history.
+    found = next(iter(fits.values())).outliers
+    scale = mase_scale((adjust_outliers(train, found) if outliers == "adjust" else train).to_numpy(), m)
     rows = []
-    for name, frame in frames.items():
-        part = frame.rename_axis("date").reset_index()
+    for name, fitted in fits.items():
+        part = fitted.frame.rename_axis("date").reset_index()
         part.insert(0, "series", key)
         part.insert(1, "cutoff", train.index[-1])
         part.insert(3, "actual", test.to_numpy())
         part.insert(4, "model", name)
-        part["fitted_model"] = used[name]
-        part["mase_scale"] = mase_scale(train.to_numpy(), m)
+        part["fitted_model"] = fitted.model
+        part["flag"] = ";".join(fitted.flags) or "ok"
+        part["outlier"] = part["date"].isin(pd.DatetimeIndex(list(outlier_dates)))
+        part["mase_scale"] = scale
         rows.append(part)
     return pd.concat(rows, ignore_index=True)
 
 
-def backtest(df: pd.DataFrame, horizon: int, folds: int = 3, models=DEFAULT_MODELS, step: int | None = None,
+def backtest(df: pd.DataFrame, horizon: int, folds: int = DEFAULT_FOLDS, models=DEFAULT_MODELS, step: int | None = None,
              level=(80, 95), season_length: int | None = None, n_jobs: int = 1, seed: int = 0,
              fill_gaps: str = "zero", common_end: bool = True, progress: bool | None = None,
-             engine: str = "local", scheduler=None) -> pd.DataFrame:
+             engine: str = "local", scheduler=None, outliers: str = "adjust") -> pd.DataFrame:
     """Rolling-origin backtest with an expanding window.
 
     For each series, fold ``k`` trains on everything up to a cutoff and
@@ -93,16 +104,22 @@ def backtest(df: pd.DataFrame, horizon: int, folds: int = 3, models=DEFAULT_MODE
         Models to compare (names of :data:`~forecasting.revenue.models.MODELS`).
     step : int, optional
         Periods between cutoffs; default ``horizon``.
-    level, season_length, n_jobs, seed, fill_gaps, common_end, progress, engine, scheduler
-        As in :func:`~forecasting.revenue.forecast.forecast`.
+    level, season_length, n_jobs, seed, fill_gaps, common_end, progress, engine, scheduler, outliers
+        As in :func:`~forecasting.revenue.forecast.forecast`. Outliers are
+        detected in each training window (what a forecast made then would have
+        seen) and adjusted there with ``outliers="adjust"``; the outlier periods
+        of the whole series are named by date in one warning per series.
 
     Returns
     -------
     pd.DataFrame
         ``series, cutoff, date, actual, model, mean, lo_80, hi_80, lo_95, hi_95``
-        plus ``fitted_model`` (the model actually used after any fallback) and
-        ``mase_scale`` (in-sample seasonal-naive MAE of the training window,
-        the MASE denominator).
+        plus ``fitted_model`` (the model actually used after any fallback),
+        ``flag`` (as in :func:`~forecasting.revenue.forecast.forecast`'s output),
+        ``outlier`` (True when the actual is an outlier period of the whole series:
+        :func:`backtest_metrics` leaves those out) and ``mase_scale`` (in-sample
+        seasonal-naive MAE of the training window, outliers adjusted, the MASE
+        denominator).
     """
     horizon, folds = int(horizon), int(folds)
     if horizon < 1 or folds < 1:
@@ -115,13 +132,20 @@ def backtest(df: pd.DataFrame, horizon: int, folds: int = 3, models=DEFAULT_MODE
     names = [_name(mdl) for mdl in models]  # raises early on an unknown name
     if len(set(names)) != len(names):
         raise ValueError(f"models must be distinct, found {names}")
+    if outliers not in OUTLIERS:
+        raise ValueError(f"outliers must be one of {OUTLIERS}, found {outliers!r}")
     series = prepare_series(df, fill_gaps, common_end)
     tasks, skipped = [], []
     for key, y in series.items():
         cuts = _cutoffs(len(y), horizon, folds, step)
         if len(cuts) < folds:
             skipped.append(key)
-        tasks += [(key, y, cut, horizon, models, level, season_length, seed) for cut in cuts]
+        found = outlier_periods(y, season_length)
+        _warn_outliers(key, found, "the backtest scores no forecast against them" +
+                       (" and fits each window on a copy with them replaced by their expected value"
+                        if outliers == "adjust" else ""))
+        dates = tuple(found["date"])
+        tasks += [(key, y, cut, horizon, models, level, season_length, seed, outliers, dates) for cut in cuts]
     if skipped:
         warnings.warn(f"{len(skipped)} series too short for {folds} folds of {horizon} periods got "
                       f"fewer folds: {', '.join(map(repr, skipped[:5]))}", _warning_class(), stacklevel=2)
@@ -134,6 +158,12 @@ def backtest(df: pd.DataFrame, horizon: int, folds: int = 3, models=DEFAULT_MODE
     order = {name: i for i, name in enumerate(names)}
     return cv.sort_values(["series", "cutoff", "model", "date"], key=lambda c: c.map(order) if c.name == "model"
                           else c, kind="stable").reset_index(drop=True)
+
+
+def outlier_periods(y: pd.Series, season_length: int | None = None) -> pd.DataFrame:
+    """:func:`~forecasting.data.outliers.detect_outliers` with the revenue models' season length."""
+    m = int(season_length) if season_length else season_length_of(y.index)
+    return detect_outliers(y, m)
 
 
 # ---------------------------------------------------------------- metrics
@@ -186,8 +216,11 @@ def backtest_metrics(cv: pd.DataFrame, by_series: bool = False) -> pd.DataFrame:
         points; ``wape`` and ``bias`` pool absolute and signed errors over sum|actual|;
         ``coverage_L`` is the share of actuals inside the L % interval and
         ``width_L`` its mean width over mean |actual|. Models keep the backtest's order.
+        Rows whose actual is an outlier period (column ``outlier``) are left out.
     """
     keys = ["model", "series"] if by_series else ["model"]
+    if "outlier" in cv.columns:  # an actual that is a data error scores nothing
+        cv = cv[~cv["outlier"].astype(bool)]
     rows = [{**dict(zip(keys, k if isinstance(k, tuple) else (k,))), **_scores(part)}
             for k, part in cv.groupby(keys, sort=False)]
     return pd.DataFrame(rows)

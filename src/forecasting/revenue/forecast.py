@@ -25,7 +25,22 @@ naming the series, so nothing happens silently):
 - **Too-short series**: ETS, ARIMA, Theta and the Ensemble need two full
   seasons (and at least 8 periods); shorter series fall back to
   SeasonalNaive when one full season exists, else Naive. A model that fails
-  to fit falls back the same way. The ``model`` column names the model used.
+  to fit (raising one of :data:`~forecasting.revenue.models.FIT_ERRORS`) falls
+  back the same way. The ``model`` column names the model used.
+- **Outliers**: periods far off their robust expected value (a month keyed
+  x100 or x1000, see :func:`forecasting.data.outliers.detect_outliers`) are
+  replaced by that expected value before fitting (``outliers="adjust"``, the
+  default; ``"keep"`` fits them as they are). They are named by date in a
+  warning and in the ``outliers`` column; the ``flag`` column says
+  ``outliers_adjusted`` (or ``outliers_kept``).
+- **Collapsed forecasts**: a forecast of a positive series that falls below a
+  tenth of every value of its last season (a broken fit: ARIMA thrown by one
+  outlier forecasts exactly 0) is replaced by the SeasonalNaive/Naive
+  fallback, with a warning and the flag ``collapsed``.
+- **Non-negative series** (no negative value in the history) get their mean
+  and bounds clipped at 0: revenue that cannot be negative gets no negative
+  bound. Clipping moves no bound that a non-negative actual could fall below,
+  so backtest coverage is unchanged while the ranges shown are honest.
 - **Total**: with several series a ``total`` series is added. Its mean is the
   bottom-up sum of the series' means (coherent with them); its interval
   half-widths come from fitting the same model to the summed series directly,
@@ -36,12 +51,16 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from forecasting.data.errors import DataError, problem
+from forecasting.data.outliers import adjust_outliers, describe_outliers, detect_outliers
+from forecasting.defaults import REVENUE_HORIZON, REVENUE_MODEL
 from forecasting.revenue.models import (
+    FIT_ERRORS,
     Drift,
     Naive,
     SeasonalNaive,
@@ -50,10 +69,17 @@ from forecasting.revenue.models import (
     season_length_of,
 )
 
-__all__ = ["forecast", "TOTAL", "FILL_GAPS"]
+__all__ = ["forecast", "TOTAL", "FILL_GAPS", "OUTLIERS", "DEFAULT_MODEL", "DEFAULT_HORIZON"]
 
 TOTAL = "total"
 FILL_GAPS = ("zero", "interpolate")
+#: Outlier policies: fit on a copy with outlier periods replaced by their expected value, or as they are.
+OUTLIERS = ("adjust", "keep")
+#: Defaults shared by the API, the CLI and the report (see :mod:`forecasting.defaults`).
+DEFAULT_MODEL = REVENUE_MODEL
+DEFAULT_HORIZON = REVENUE_HORIZON
+#: A forecast below this share of every value of the last season has collapsed (see ``_collapsed``).
+COLLAPSE_SHARE = 0.1
 _ID_COLUMNS = ("series", "segment")
 
 
@@ -164,6 +190,15 @@ def _fill(y: pd.Series, key: str, how: str) -> pd.Series:
 
 # ---------------------------------------------------------------- one series
 
+class Fitted(NamedTuple):
+    """What :func:`fit_predict` did to one series."""
+
+    frame: pd.DataFrame  #: ``mean, lo_80, hi_80, ...`` indexed by the future dates
+    model: str  #: the model actually used (after any fallback)
+    flags: tuple[str, ...]  #: ``"outliers_adjusted"`` (or ``"outliers_kept"``), ``"collapsed"``
+    outliers: pd.DataFrame  #: :func:`~forecasting.data.outliers.detect_outliers` of the series
+
+
 def _min_length(model, m: int) -> int:
     """Fewest periods for ``model`` before falling back to a simpler one."""
     cls = type(make_model(model))
@@ -180,45 +215,89 @@ def _fallback(n: int, m: int):
     return SeasonalNaive(season_length=m) if m > 1 and n >= m else Naive(season_length=m)
 
 
-def fit_predict(y: pd.Series, model, horizon: int, level=(80, 95), season_length: int | None = None,
-                seed: int = 0, key: str = "series") -> tuple[pd.DataFrame, str]:
-    """Fit one series with the policies of this module and forecast it.
-
-    Returns the prediction frame (indexed by future dates) and the name of
-    the model actually used. Warns instead of raising for short, constant or
-    unfittable series.
-    """
-    m = int(season_length) if season_length else season_length_of(y.index)
-    values = y.to_numpy()
-    n = len(values)
+def _choose(y: pd.Series, model, m: int, seed: int, key: str):
+    """The model to fit: the requested one, or a simpler one for constant and short series."""
+    values, n = y.to_numpy(), len(y)
     if np.ptp(values) == 0:
         what = "all zero" if values[0] == 0 else f"constant ({values[0]:g})"
-        warnings.warn(f"series {key!r} is {what}: forecasting that value", _warning_class(), stacklevel=2)
-        chosen = Naive(season_length=m)
-    elif n < _min_length(model, m):
+        warnings.warn(f"series {key!r} is {what}: forecasting that value", _warning_class(), stacklevel=3)
+        return Naive(season_length=m)
+    if n < _min_length(model, m):
         chosen = _fallback(n, m)
         warnings.warn(f"series {key!r} has {n} periods, too short for {_display(model)} (needs "
-                      f"{_min_length(model, m)}): using {type(chosen).__name__}", _warning_class(), stacklevel=2)
-    else:
-        chosen = make_model(model, season_length=m, seed=seed)
+                      f"{_min_length(model, m)}): using {type(chosen).__name__}", _warning_class(), stacklevel=3)
+        return chosen
+    return make_model(model, season_length=m, seed=seed)
+
+
+def _collapsed(y: np.ndarray, mean: np.ndarray, m: int) -> bool:
+    """A forecast of a positive series falling below a tenth of every value of its last season.
+
+    A month-to-month decline that steep is not a forecast but a broken fit (a model
+    thrown by an outlier forecasts exactly 0 for a series running at 850k a month).
+    """
+    recent = y[-max(m, 3):]
+    if (y < 0).any() or recent.min() <= 0:
+        return False
+    return bool((mean < COLLAPSE_SHARE * recent.min()).any())
+
+
+def _clip_at_zero(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean and bounds of a series that cannot be negative, clipped at 0 (nesting is kept)."""
+    return frame.clip(lower=0.0)
+
+
+def fit_predict(y: pd.Series, model, horizon: int, level=(80, 95), season_length: int | None = None,
+                seed: int = 0, key: str = "series", outliers: str = "adjust") -> Fitted:
+    """Fit one series with the policies of this module and forecast it.
+
+    Outlier periods (:func:`~forecasting.data.outliers.detect_outliers`) are
+    replaced by their robust expected value before fitting when ``outliers="adjust"``
+    (kept with ``"keep"``); the caller reports them (this function does not warn
+    about them: a backtest meets the same outlier in every window). Warns
+    instead of raising for short, constant, unfittable and collapsed series.
+    A series without negative values gets its mean and bounds clipped at 0.
+    """
+    if outliers not in OUTLIERS:
+        raise ValueError(f"outliers must be one of {OUTLIERS}, found {outliers!r}")
+    m = int(season_length) if season_length else season_length_of(y.index)
+    found = detect_outliers(y, m)
+    adjust = outliers == "adjust" and len(found) > 0
+    train = adjust_outliers(y, found) if adjust else y
+    flags = (f"outliers_{'adjusted' if adjust else 'kept'}",) if len(found) else ()
+    chosen = _choose(train, model, m, seed, key)
     try:
-        frame = chosen.fit(y).predict(horizon, level)
-    except Exception as exc:  # noqa: BLE001 - policy: a bad fit never stops a batch
-        simple = _fallback(n, m)
+        frame = chosen.fit(train).predict(horizon, level)
+    except FIT_ERRORS as exc:  # policy: a bad fit never stops a batch
+        simple = _fallback(len(train), m)
         warnings.warn(f"series {key!r}: {type(chosen).__name__} failed ({exc}); using "
                       f"{type(simple).__name__}", _warning_class(), stacklevel=2)
         chosen = simple
-        frame = chosen.fit(y).predict(horizon, level)
-    return frame, type(chosen).__name__
+        frame = chosen.fit(train).predict(horizon, level)
+    if not isinstance(chosen, (Naive, SeasonalNaive)) and _collapsed(train.to_numpy(), frame["mean"].to_numpy(), m):
+        simple = _fallback(len(train), m)
+        warnings.warn(f"series {key!r}: the {type(chosen).__name__} forecast collapsed (down to "
+                      f"{frame['mean'].min():,.0f}, below a tenth of every value of the last season); "
+                      f"using {type(simple).__name__}", _warning_class(), stacklevel=2)
+        chosen, flags = simple, flags + ("collapsed",)
+        frame = chosen.fit(train).predict(horizon, level)
+    if (y.to_numpy() >= 0).all():
+        frame = _clip_at_zero(frame)
+    return Fitted(frame, type(chosen).__name__, flags, found)
 
 
 def _display(model) -> str:
     return type(make_model(model)).__name__
 
 
-def _forecast_task(key, y, model, horizon, level, season_length, seed):
-    frame, used = fit_predict(y, model, horizon, level, season_length, seed, key)
-    return key, frame, used
+def _forecast_task(key, y, model, horizon, level, season_length, seed, outliers="adjust"):
+    return key, fit_predict(y, model, horizon, level, season_length, seed, key, outliers)
+
+
+def _warn_outliers(key: str, found: pd.DataFrame, what: str) -> None:
+    if len(found):
+        warnings.warn(f"series {key!r} has {len(found)} outlier period(s): {describe_outliers(found)}; "
+                      f"{what}", _warning_class(), stacklevel=3)
 
 
 # ---------------------------------------------------------------- parallel runner
@@ -280,10 +359,14 @@ def run_tasks(fn, tasks: list[tuple], n_jobs: int = 1, desc: str = "", progress:
 
 # ---------------------------------------------------------------- public
 
-def _rows(key: str, frame: pd.DataFrame, used: str) -> pd.DataFrame:
-    out = frame.rename_axis("date").reset_index()
+def _rows(key: str, fitted: Fitted, frame: pd.DataFrame | None = None, used: str | None = None) -> pd.DataFrame:
+    """Contract rows of one series, plus ``flag`` (``;``-separated, ``ok`` when none) and
+    ``outliers`` (the outlier dates, ``;``-separated)."""
+    out = (fitted.frame if frame is None else frame).rename_axis("date").reset_index()
     out.insert(0, "series", key)
-    out["model"] = used
+    out["model"] = used or fitted.model
+    out["flag"] = ";".join(fitted.flags) or "ok"
+    out["outliers"] = ";".join(str(pd.Timestamp(d).date()) for d in fitted.outliers["date"])
     return out
 
 
@@ -294,7 +377,7 @@ def _sum_series(parts: list[pd.Series]) -> pd.Series:
     return sum(p.reindex(index, fill_value=0.0) for p in parts).rename(TOTAL)
 
 
-def _bottom_up_total(parts: list[pd.DataFrame], direct: pd.DataFrame, level) -> pd.DataFrame:
+def _bottom_up_total(parts: list[pd.DataFrame], direct: pd.DataFrame, level, non_negative: bool) -> pd.DataFrame:
     """Sum of the series' means with the direct total fit's half-widths around it."""
     mean = sum(p["mean"].to_numpy() for p in parts)
     total = pd.DataFrame({"mean": mean}, index=direct.index)
@@ -302,13 +385,21 @@ def _bottom_up_total(parts: list[pd.DataFrame], direct: pd.DataFrame, level) -> 
         lo, hi = f"lo_{_level_name(lv)}", f"hi_{_level_name(lv)}"
         total[lo] = mean - (direct["mean"] - direct[lo]).to_numpy()
         total[hi] = mean + (direct[hi] - direct["mean"]).to_numpy()
-    return total
+    return _clip_at_zero(total) if non_negative else total
 
 
-def forecast(df: pd.DataFrame, horizon: int, model="ensemble", level=(80, 95),
+def _report_outliers(results, policy: str) -> None:
+    what = ("fitted on a copy with them replaced by their expected value (outliers='keep', CLI "
+            "--outliers keep, fits them as they are)" if policy == "adjust" else "kept as they are")
+    for key, fitted in results:
+        _warn_outliers(key, fitted.outliers, what)
+
+
+def forecast(df: pd.DataFrame, horizon: int, model=DEFAULT_MODEL, level=(80, 95),
              season_length: int | None = None, n_jobs: int = 1, seed: int = 0,
              fill_gaps: str = "zero", common_end: bool = True, total: bool = True,
-             progress: bool | None = None, engine: str = "local", scheduler=None) -> pd.DataFrame:
+             progress: bool | None = None, engine: str = "local", scheduler=None,
+             outliers: str = "adjust") -> pd.DataFrame:
     """Forecast every revenue series in a long frame.
 
     Parameters
@@ -343,12 +434,21 @@ def forecast(df: pd.DataFrame, horizon: int, model="ensemble", level=(80, 95),
         on the same date.
     progress : bool, optional
         Force the progress bar on or off (default: on when stderr is a terminal).
+    outliers : {"adjust", "keep"}, default "adjust"
+        Outlier periods (:func:`forecasting.data.outliers.detect_outliers`) are
+        replaced by their robust expected value before fitting, or kept (see the
+        module docstring). Either way they are reported in a warning and in the
+        ``outliers`` column.
 
     Returns
     -------
     pd.DataFrame
         ``series, date, mean, lo_80, hi_80, lo_95, hi_95, model``, one row per
-        series and future period; the ``total`` series comes last.
+        series and future period; the ``total`` series comes last. Two more
+        columns: ``flag`` (``ok``, or ``;``-separated ``outliers_adjusted``,
+        ``outliers_kept``, ``collapsed``) and ``outliers`` (the series' outlier
+        dates, ``;``-separated). The total's flags are those of the model fitted
+        to the summed series.
 
     Examples
     --------
@@ -371,15 +471,21 @@ def forecast(df: pd.DataFrame, horizon: int, model="ensemble", level=(80, 95),
     if add_total and TOTAL in series:
         raise DataError([problem("revenue", "segment", f"a series is named {TOTAL!r}, which is reserved "
                                  "for the sum of all series (rename it or pass total=False)")])
-    tasks = [(key, y, model, horizon, level, season_length, seed) for key, y in series.items()]
+    if outliers not in OUTLIERS:
+        raise ValueError(f"outliers must be one of {OUTLIERS}, found {outliers!r}")
+    tasks = [(key, y, model, horizon, level, season_length, seed, outliers) for key, y in series.items()]
     if add_total:
         summed = _sum_series(list(series.values()))
-        tasks.append((TOTAL, summed, model, horizon, level, season_length, seed))
+        tasks.append((TOTAL, summed, model, horizon, level, season_length, seed, outliers))
     results = run_tasks(_forecast_task, tasks, n_jobs=n_jobs, desc="revenue forecast", progress=progress,
                         engine=engine, scheduler=scheduler)
-    rows = [_rows(key, frame, used) for key, frame, used in (results[:-1] if add_total else results)]
+    _report_outliers(results, outliers)
+    rows = [_rows(key, fitted) for key, fitted in (results[:-1] if add_total else results)]
     if add_total:
-        parts = [frame for _, frame, _ in results[:-1]]
-        rows.append(_rows(TOTAL, _bottom_up_total(parts, results[-1][1], level), "bottom-up"))
-    columns = ["series", "date", "mean"] + [f"{s}_{_level_name(lv)}" for lv in level for s in ("lo", "hi")] + ["model"]
+        parts = [fitted.frame for _, fitted in results[:-1]]
+        non_negative = bool((summed.to_numpy() >= 0).all())
+        direct = results[-1][1]
+        rows.append(_rows(TOTAL, direct, _bottom_up_total(parts, direct.frame, level, non_negative), "bottom-up"))
+    columns = (["series", "date", "mean"] + [f"{s}_{_level_name(lv)}" for lv in level for s in ("lo", "hi")]
+               + ["model", "flag", "outliers"])
     return pd.concat(rows, ignore_index=True)[columns]

@@ -41,7 +41,12 @@ __all__ = [
     "make_model",
     "season_length_of",
     "future_index",
+    "FIT_ERRORS",
 ]
+
+#: What a model fit is expected to raise on data it cannot fit (DataError is a ValueError; overflow
+#: and division errors are ArithmeticErrors). Anything else is a bug and must surface.
+FIT_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
 
 # Season length by the base of a pandas frequency alias (pandas 2.2 and 3.x spellings).
 _SEASONS = {
@@ -859,14 +864,14 @@ class Ensemble(_Forecaster):
             try:
                 fitted.append(member.fit(y))
                 continue
-            except (DataError, ValueError, np.linalg.LinAlgError) as exc:
+            except FIT_ERRORS as exc:
                 error = exc
             if chosen:  # the form no longer fits the shorter series: search again
                 try:
                     fitted.append(make_model(type(member).__name__, season_length=self.season_length_,
                                              seed=self.seed).fit(y))
                     continue
-                except (DataError, ValueError, np.linalg.LinAlgError) as exc:
+                except FIT_ERRORS as exc:
                     error = exc
             warnings.warn(f"Ensemble: member {type(member).__name__} failed and is left out: {error}",
                           UserWarning, stacklevel=3)

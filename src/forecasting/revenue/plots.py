@@ -5,7 +5,7 @@ Each function takes frames that :mod:`forecasting.revenue` functions return
 (:func:`~forecasting.revenue.forecast`, :func:`~forecasting.revenue.backtest`,
 :func:`~forecasting.revenue.backtest_metrics`, :func:`~forecasting.revenue.blend`), plus the
 revenue table itself for the history, and gives back a :class:`matplotlib.figure.Figure`; nothing is shown or saved
-here (:func:`forecasting._figures.save_figure` writes a PNG).
+here (:func:`forecasting.figures.save_figure` writes a PNG).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from forecasting._figures import money_axis, money_text
+from forecasting.figures import money_axis, money_text, new_panels
 from forecasting.revenue.backtest import select_model
 from forecasting.revenue.forecast import TOTAL, _sum_series, prepare_series
 from forecasting.revenue.models import make_model, season_length_of
@@ -98,9 +98,11 @@ def _color(name: str, order: list[str]) -> str:
 
 # ---------------------------------------------------------------- axes helpers
 
-def _grid(n: int, ncols: int, width: float, height: float):
+def _grid(n: int, ncols: int, width: float, height: float, ax=None):
     import matplotlib.pyplot as plt
 
+    if ax is not None:  # the caller's Axes, one per panel
+        return new_panels(ax, n)
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, sharex=True)
@@ -205,7 +207,7 @@ def fan_chart(forecast: pd.DataFrame, history: pd.DataFrame | None = None, serie
 
 
 def fan_charts(forecast: pd.DataFrame, history: pd.DataFrame | None = None, series=None,
-               last: int | None = None, ncols: int = 2, max_panels: int = 9):
+               last: int | None = None, ncols: int = 2, max_panels: int = 9, ax=None):
     """Small multiples: one fan chart per series, the total first, then the largest series.
 
     Panels have their own money scale (a segment is smaller than the total) and share the dates.
@@ -221,6 +223,8 @@ def fan_charts(forecast: pd.DataFrame, history: pd.DataFrame | None = None, seri
         Panels per row.
     max_panels : int, default 9
         Most panels drawn when ``series`` is not given (the title says how many were left out).
+    ax : sequence of matplotlib Axes, optional
+        One Axes per panel drawn, to draw into instead of a new figure.
 
     Returns
     -------
@@ -229,7 +233,7 @@ def fan_charts(forecast: pd.DataFrame, history: pd.DataFrame | None = None, seri
     _check(forecast, _FORECAST_COLUMNS, "forecast")
     names, available = _panels(forecast, series, "mean", max_panels)
     histories = _histories(history)
-    fig, axes = _grid(len(names), ncols, 5.4, 3.2)
+    fig, axes = _grid(len(names), ncols, 5.4, 3.2, ax)
     for ax, key in zip(axes, names):
         _draw_fan(ax, forecast[forecast["series"] == key], histories.get(key), last)
     horizon = int(forecast.groupby("series").size().max())
@@ -277,7 +281,7 @@ def _draw_backtest(ax, part: pd.DataFrame, history: pd.Series | None, models: li
 
 
 def backtest_chart(cv: pd.DataFrame, history: pd.DataFrame | None = None, series=None, models=None,
-                   highlight=None, level: int | None = None, ncols: int = 1, max_panels: int = 6):
+                   highlight=None, level: int | None = None, ncols: int = 1, max_panels: int = 6, ax=None):
     """Backtest forecasts against what happened: one panel per series, one line per model and cutoff.
 
     Dotted lines mark the forecast origins (cutoffs); each model's forecasts start after one.
@@ -299,6 +303,8 @@ def backtest_chart(cv: pd.DataFrame, history: pd.DataFrame | None = None, series
         Interval of the highlighted model; default 80 when the backtest has it.
     ncols : int, default 1
     max_panels : int, default 6
+    ax : sequence of matplotlib Axes, optional
+        One Axes per panel drawn, to draw into instead of a new figure.
 
     Returns
     -------
@@ -317,7 +323,7 @@ def backtest_chart(cv: pd.DataFrame, history: pd.DataFrame | None = None, series
     level = str(level) if level is not None else ("80" if "80" in levels else (levels[-1] if levels else None))
     names, available = _panels(cv, series, "actual", max_panels)
     histories = _histories(history)
-    fig, axes = _grid(len(names), ncols, 10 if ncols == 1 else 5.4, 2.9)
+    fig, axes = _grid(len(names), ncols, 10 if ncols == 1 else 5.4, 2.9, ax)
     for ax, key in zip(axes, names):
         _draw_backtest(ax, cv[cv["series"] == key], histories.get(key), wanted, highlight, level)
     unit = _unit(history["date"] if history is not None else cv["date"])
@@ -333,7 +339,7 @@ def backtest_chart(cv: pd.DataFrame, history: pd.DataFrame | None = None, series
 
 # ---------------------------------------------------------------- leaderboard
 
-def leaderboard_chart(metrics: pd.DataFrame, highlight=None):
+def leaderboard_chart(metrics: pd.DataFrame, highlight=None, ax=None):
     """MASE per model (best at the top) and how often its intervals held the actual.
 
     Parameters
@@ -342,12 +348,13 @@ def leaderboard_chart(metrics: pd.DataFrame, highlight=None):
         :func:`~forecasting.revenue.backtest_metrics` (one row per model, not ``by_series``).
     highlight : str, optional
         Model drawn in its colour (the others grey); default the lowest MASE.
+    ax : pair of matplotlib Axes, optional
+        Draw the accuracy and the interval panels into these instead of a new figure.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
     _check(metrics, ("model", "mase"), "backtest_metrics")
@@ -357,8 +364,8 @@ def leaderboard_chart(metrics: pd.DataFrame, highlight=None):
     best = _model_name(highlight) if highlight is not None else str(rows["model"].iloc[0])
     order = list(rows["model"])
     coverage = sorted((c for c in metrics.columns if c.startswith("coverage_")), key=lambda c: float(c[9:]))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 1.4 + 0.42 * len(rows)), sharey=True,
-                                      width_ratios=[1.3, 1])
+    fig, (left, right) = new_panels(ax, 2, nrows=1, ncols=2, figsize=(10, 1.4 + 0.42 * len(rows)), sharey=True,
+                                    width_ratios=[1.3, 1])
     y = np.arange(len(rows))
     left.barh(y, rows["mase"], color=[_color(m, order) if m == best else "#c7c7c7" for m in order], height=0.6)
     for i, value in enumerate(rows["mase"]):
@@ -395,13 +402,15 @@ _BLEND_LABELS = {"pipeline": "pipeline", "time_series": "time series", "blend": 
 _BLEND_COLORS = {"pipeline": "tab:orange", "time_series": "tab:blue", "blend": "tab:green"}
 
 
-def blend_chart(blended: pd.DataFrame):
+def blend_chart(blended: pd.DataFrame, ax=None):
     """The pipeline, time-series and blended forecasts of each period: P50 bars with P10-P90 ranges.
 
     Parameters
     ----------
     blended : DataFrame
         :func:`~forecasting.revenue.blend` (``period, method, p10, p50, p90, weight``).
+    ax : sequence of matplotlib Axes, optional
+        One Axes per period, to draw into instead of a new figure.
 
     Returns
     -------
@@ -409,13 +418,11 @@ def blend_chart(blended: pd.DataFrame):
         One panel per period; each method is a bar to its P50 with a black P10-P90
         line, labelled with its weight in the blend and its three figures.
     """
-    import matplotlib.pyplot as plt
-
     _check(blended, ("period", "method", "p10", "p50", "p90", "weight"), "blend")
     periods = list(dict.fromkeys(blended["period"].astype(str)))
-    fig, axes = plt.subplots(len(periods), 1, figsize=(9, 0.8 + 1.0 * blended["method"].nunique() * len(periods)),
-                             squeeze=False)
-    for ax, period in zip(axes[:, 0], periods):
+    fig, axes = new_panels(ax, len(periods), nrows=len(periods), ncols=1,
+                           figsize=(9, 0.8 + 1.0 * blended["method"].nunique() * len(periods)))
+    for ax, period in zip(axes, periods):
         rows = blended[blended["period"].astype(str) == period].reset_index(drop=True)
         y = np.arange(len(rows))
         colors = [_BLEND_COLORS.get(m, "#7f7f7f") for m in rows["method"]]
