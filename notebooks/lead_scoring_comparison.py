@@ -94,8 +94,10 @@ assert comparison.oof["score"].between(0, 1).all()
 # %%
 fig = plots.leaderboard_figure(board)
 plt.show()
-show(board.set_index("model")[["roc_auc", "roc_auc_lo", "roc_auc_hi", "p_value_vs_best", "pr_auc", "log_loss",
-                               "brier", "ece", "lift_top10", "capture_top20", "calibration", "fit_seconds"]], digits=3)
+# The best model is not tested against itself: its p-value cell stays blank.
+tested = board.assign(p_value_vs_best=board["p_value_vs_best"].mask(board.index == 0))
+show(tested.set_index("model")[["roc_auc", "roc_auc_lo", "roc_auc_hi", "p_value_vs_best", "pr_auc", "log_loss",
+                                "brier", "ece", "lift_top10", "capture_top20", "calibration", "fit_seconds"]], digits=3)
 
 # %% [markdown]
 # ## How the scores behave

@@ -80,3 +80,13 @@ def test_paired_bootstrap_detects_a_better_model_and_not_an_equal_one():
     assert result["diff"] > 0 and result["lo"] > 0 and result["p_value"] < 0.01
     same = paired_bootstrap(roc_auc, y, good, good, n_boot=50)
     assert same["diff"] == 0 and same["p_value"] == 1.0
+
+
+def test_paired_bootstrap_p_value_is_never_zero_but_at_its_floor():
+    """With every replicate on one side, 300 replicates support p = 2/301, not p = 0."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 1500)
+    good = rng.normal(3.0 * y, 1.0)
+    noise = rng.normal(0, 1.0, 1500)
+    result = paired_bootstrap(roc_auc, y, good, noise, n_boot=300)
+    assert result["p_value"] == pytest.approx(2 / 301)

@@ -267,7 +267,9 @@ def paired_bootstrap(
     -------
     dict
         ``diff``, ``lo``, ``hi`` (interval of the difference) and ``p_value``
-        (two-sided: twice the share of replicates on the other side of zero).
+        (two-sided: twice the share of replicates on the other side of zero, counted
+        as ``(k + 1) / (n + 1)`` so that ``n`` replicates never claim a p-value of 0:
+        the smallest is about ``2 / n_boot``).
 
     Examples
     --------
@@ -286,5 +288,6 @@ def paired_bootstrap(
     if len(diffs) == 0 or np.all(diffs == 0):
         p_value = 1.0
     else:
-        p_value = min(1.0, 2 * min(np.mean(diffs <= 0), np.mean(diffs >= 0)))
+        other_side = min(np.sum(diffs <= 0), np.sum(diffs >= 0))
+        p_value = min(1.0, 2 * (other_side + 1) / (len(diffs) + 1))
     return {"diff": float(diff), "lo": float(lo), "hi": float(hi), "p_value": float(p_value)}

@@ -56,10 +56,9 @@ _TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "d
 _VOLATILE = "_seconds"  # result-table columns that time the run: not hashed
 _RESOLVED = "resolved.json"  # the notebook's resolved values (context.record_resolved): run.json, not a table
 _PATHS = ("source", "stages")  # parameters naming files: made absolute, as the kernel runs elsewhere
-# Run at kernel start: every figure shown carries its title as alt text in the output metadata, and
-# progress bars stay off (forecasting.progress shows them in kernels; nobody watches a batch run).
-_KERNEL_SETUP = ("--IPKernelApp.exec_lines=__import__('os').environ.setdefault('FORECASTING_PROGRESS', '0'); "
-                 "import forecasting._figures as _alt; _alt.add_alt_text(); del _alt")
+# Run at kernel start (forecasting.reports.kernel.setup): every figure shown carries its title as alt
+# text, progress bars stay off (nobody watches a batch run) and warnings read as one-line notes.
+_KERNEL_SETUP = "--IPKernelApp.exec_lines=import forecasting.reports.kernel as _k; _k.setup(); del _k"
 # The kernel's own log is noise in a batch run: jupyter_client interrupts (SIGINT) the kernel on
 # every shutdown, which it may log as "KeyboardInterrupt caught in kernel". Cell errors and
 # warnings are outputs of the notebook, not of this log.
