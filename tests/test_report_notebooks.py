@@ -246,3 +246,21 @@ def test_sales_kpis_says_what_to_add_for_each_missing_table_or_column(tmp_path):
     assert "No activity was recorded in 2026Q2" in text
     assert "Add a stage_history table" in text and "Add a quotas table" in text
     assert "attribution_first_touch.csv" not in result.tables
+
+
+@pytest.mark.parametrize("name", available_reports())
+def test_notebook_twins_hold_the_same_cells(name):
+    """Each report is kept twice (py:percent for review, .ipynb with outputs): their cells must agree,
+    else nbval tests one text and the runner or a reviewer reads another. `make notebooks` rebuilds."""
+    import jupytext
+
+    from forecasting.reports import notebooks_dir
+
+    folder = notebooks_dir()
+    twin = jupytext.read(folder / f"{name}.py")
+    stored = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+
+    def cells(nb):
+        return [(c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))) for c in nb.cells]
+
+    assert cells(twin) == cells(stored), f"notebooks/{name}.py and .ipynb differ: run `make notebooks`"
