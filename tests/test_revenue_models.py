@@ -226,6 +226,28 @@ def test_conformal_quantile_is_the_finite_sample_rank():
     assert _conformal_q(np.arange(1.0, 10.0), 95) == 9.0  # too few scores: the largest
 
 
+def test_default_conformal_intervals_cover_where_member_intervals_do_not():
+    """White noise forecast by Naive: its intervals widen with sqrt(h) although the error does not
+    grow, so they over-cover (80 % → 0.93 here). The default (conformal) intervals, sized on the
+    ensemble's own errors at earlier origins, come back to the nominal rate; switching conformal
+    scoring off (or making it a no-op) fails this test."""
+    rng = np.random.default_rng(0)
+    walks = 100 + rng.normal(0, 1, (400, 64))  # white noise around 100, despite the helper's name
+
+    def coverage(**kwargs):
+        hits = {80: [], 95: []}
+        for y in walks:
+            out = Ensemble(members=("naive",), **kwargs).fit(pd.Series(y[:60])).predict(4)
+            for lv in hits:
+                hits[lv].append((out[f"lo_{lv}"].to_numpy() <= y[60:]) & (y[60:] <= out[f"hi_{lv}"].to_numpy()))
+        return {lv: float(np.mean(v)) for lv, v in hits.items()}
+
+    members, default = coverage(intervals="members"), coverage()
+    assert members[80] >= 0.90 and members[95] >= 0.98  # the miscalibration conformal must fix
+    assert 0.74 <= default[80] <= 0.88
+    assert 0.86 <= default[95] <= 0.97
+
+
 def test_conformal_ensemble_rescales_member_intervals():
     y = pd.Series(_random_walks(1, 80, seed=8)[0])
     members = ("naive", "drift")
