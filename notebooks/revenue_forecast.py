@@ -43,12 +43,12 @@ out_dir: str = ""  # when set, result tables are written here as CSV
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from forecasting.data import DataError, infer_frequency
+from forecasting.data import infer_frequency
 from forecasting.pipeline import PipelineData, forecast_period
 from forecasting.pipeline import backtest as pipeline_backtest
 from forecasting.reports.context import (load_report_data, money, percent, record_resolved, resolve_as_of,
                                          resolve_backtest_periods, resolve_period, show)
-from forecasting.revenue import DEFAULT_MODELS, TOTAL, backtest, backtest_metrics, forecast, future_index, select_model
+from forecasting.revenue import DEFAULT_MODEL, DEFAULT_MODELS, TOTAL, backtest_metrics, future_index, run_forecast
 from forecasting.revenue import plots
 from forecasting.revenue.blend import blend_with_pipeline
 
@@ -61,17 +61,12 @@ as_of = resolve_as_of(as_of, data)
 revenue = data["revenue"]
 revenue = revenue[revenue["date"] <= pd.Timestamp(as_of)]  # only what was known on the as-of date
 candidates = [m.strip() for m in models.split(",") if m.strip()] or list(DEFAULT_MODELS)
-try:
-    cv = backtest(revenue, backtest_horizon, folds=folds, models=candidates, seed=seed)
-    leaderboard = backtest_metrics(cv).sort_values("mase", kind="stable")
-    best = select_model(leaderboard, "mase")
-except DataError:  # too short a history for even one backtest origin: the section says so
-    cv = leaderboard = best = None
-chosen = (best or "seasonal_naive") if model == "auto" else model
-fc = forecast(revenue, horizon, model=chosen, seed=seed)
-if (revenue["amount"] >= 0).all():  # revenue that was never negative: no negative lower bound
-    for column in ("lo_80", "lo_95"):
-        fc[column] = fc[column].clip(lower=0).where(fc["mean"] >= 0, fc[column])
+# As `forecasting revenue forecast` does: backtest, pick (model=auto), forecast; a history too short to
+# backtest leaves cv and leaderboard None and the sections below say so.
+run = run_forecast(revenue, horizon, model, backtest_horizon=backtest_horizon, folds=folds, models=candidates,
+                   seed=seed)
+cv, leaderboard, best, fc = run.backtest, run.metrics, run.best, run.forecast
+chosen = (best or DEFAULT_MODEL) if model == "auto" else model
 total = fc[fc["series"] == TOTAL].set_index("date")
 alias = infer_frequency(revenue["date"].unique())[0] or ""
 unit = next((word for code, word in (("M", "months"), ("Q", "quarters"), ("W", "weeks"), ("D", "days"))

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
+from test_reports import _notebook
 
 from forecasting.cli import main
 
@@ -38,15 +38,7 @@ CELLS = [
 @pytest.fixture()
 def project(tmp_path, monkeypatch):
     """A throw-away project root with one slow-on-demand report notebook."""
-    nb = nbformat.v4.new_notebook()
-    for tag, source in CELLS:
-        cell = nbformat.v4.new_code_cell(source)
-        if tag:
-            cell.metadata["tags"] = [tag]
-        nb.cells.append(cell)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    (tmp_path / "notebooks").mkdir()
-    nbformat.write(nb, tmp_path / "notebooks" / "slow.ipynb")
+    _notebook(tmp_path / "notebooks", "slow", CELLS)
     monkeypatch.setenv("FORECASTING_HOME", str(tmp_path))
     return tmp_path
 

@@ -217,12 +217,12 @@ def _blend_periods(args, last_record) -> tuple[str, str, str, list]:
 
     from ..data.errors import DataError, problem
     from ..pipeline import cutoff_of, parse_periods, period_bounds
+    from ..pipeline.snapshot import resolve_backtest_periods, resolve_period
 
     cutoff = cutoff_of(args.as_of or last_record.date())
     as_of = str((cutoff - pd.Timedelta(days=1)).date())
-    period = period_bounds(args.period)[0] if args.period else pd.Period(cutoff, "Q")
-    last_done = pd.Period(cutoff, period.freq) - 1
-    past = parse_periods(args.backtest_periods or f"{last_done - 7}:{last_done}")
+    period = period_bounds(resolve_period(args.period or "", as_of))[0]
+    past = parse_periods(resolve_backtest_periods(args.backtest_periods or "", as_of, period=str(period)))
     late = [str(p) for p in past if period_bounds(p)[2] > cutoff]
     if late:
         raise DataError([problem("backtest_periods", None, f"end after the as-of date {as_of}: their actual "

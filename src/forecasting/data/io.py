@@ -34,6 +34,7 @@ __all__ = [
     "Source",
     "parse_source",
     "read_source",
+    "list_tables",
     "iter_sql",
     "redact_url",
     "quote_identifier",
@@ -357,13 +358,53 @@ def connect_duckdb(location: str | os.PathLike):
     return duckdb.connect(str(location), read_only=True, config={"enable_external_access": False})
 
 
+def _duckdb_tables(con) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def list_tables(source: str | os.PathLike | Source, *, kind: str = "source") -> set[str]:
+    """Table (and view) names of a DuckDB file or SQLAlchemy database SOURCE.
+
+    Raises
+    ------
+    DataError
+        The file is missing, or the SOURCE is a CSV / Parquet file (which holds one table).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> db = write_duckdb({"leads": pd.DataFrame({"lead_id": ["L1"]})},
+    ...                   pathlib.Path(tempfile.mkdtemp()) / "crm.duckdb")
+    >>> sorted(list_tables(db))
+    ['leads']
+    """
+    import sqlalchemy as sa
+
+    src = source if isinstance(source, Source) else parse_source(source)
+    if src.kind not in ("duckdb", "sql"):
+        raise DataError(Problem(kind, None, f"{src.location} is a {src.kind} file: one table, no table names"))
+    if src.kind == "duckdb":
+        if not Path(src.location).exists():
+            raise _missing_file(src, kind)
+        with connect_duckdb(src.location) as con:
+            return _duckdb_tables(con)
+    engine = _sql_engine(src.location, kind)
+    try:
+        inspector = sa.inspect(engine)
+        return set(inspector.get_table_names()) | set(inspector.get_view_names())
+    except sa.exc.SQLAlchemyError as exc:
+        raise DataError(Problem(kind, None, f"cannot read {redact_url(src.location)}: {_first_line(exc)}")) from None
+    finally:
+        engine.dispose()
+
+
 def _read_duckdb(src: Source, kind: str) -> pd.DataFrame:
     query = single_statement(src.query, kind) if src.query else None
     with connect_duckdb(src.location) as con:
         if query:
             return con.execute(query).df()
         name = src.table or kind
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        tables = _duckdb_tables(con)
         if name.split(".")[-1] not in tables:
             raise DataError(
                 Problem(kind, None, f"table {name!r} not found in {src.location}; it has: "

@@ -21,7 +21,10 @@ from ..data.errors import DataError, problem
 from ..data.schema import Stages
 from ..data.validate import DataWarning
 
-__all__ = ["snapshot", "cutoff_of", "period_bounds", "parse_periods", "expected_in_window", "SNAPSHOT_COLUMNS"]
+__all__ = ["snapshot", "cutoff_of", "period_bounds", "parse_periods", "expected_in_window", "SNAPSHOT_COLUMNS",
+           "resolve_period", "resolve_backtest_periods", "BACKTEST_PERIODS"]
+
+BACKTEST_PERIODS = 8  # default backtest: the last 8 complete periods
 
 DAY = pd.Timedelta(days=1)
 
@@ -108,6 +111,59 @@ def parse_periods(periods) -> list[pd.Period]:
     if isinstance(periods, (str, pd.Period)):
         return [period_bounds(periods)[0]]
     return [period_bounds(p)[0] for p in periods]
+
+
+
+def resolve_period(period: str, as_of: str, freq: str = "Q") -> str:
+    """``period`` as given, or the period still open at the end of ``as_of``: the one
+    containing the next day (as of 2026-06-30, the quarter 2026Q3).
+
+    Examples
+    --------
+    >>> resolve_period("", "2026-06-30")
+    '2026Q3'
+    >>> resolve_period("", "2026-06-29"), resolve_period("", "2026-06-29", "M")
+    ('2026Q2', '2026-06')
+    >>> resolve_period("2025Q4", "2026-06-30")
+    '2025Q4'
+    """
+    if period:
+        return period
+    return str(pd.Period(pd.Timestamp(as_of) + DAY, freq))
+
+
+def resolve_backtest_periods(periods: str, as_of: str, *, period: str | None = None, freq: str = "Q",
+                             first: pd.Timestamp | str | None = None, n: int = BACKTEST_PERIODS) -> str:
+    """``periods`` as given, or the last ``n`` complete periods before ``as_of`` as ``"FIRST:LAST"``.
+
+    Periods take the length of ``period`` (else ``freq``); with ``first`` (the data's first
+    date) only periods that start after it count, as a backtest needs deals known on their
+    first day.
+
+    Raises
+    ------
+    DataError
+        No complete period lies between ``first`` and ``as_of``.
+
+    Examples
+    --------
+    >>> resolve_backtest_periods("", "2026-06-30")
+    '2024Q3:2026Q2'
+    >>> resolve_backtest_periods("", "2017-12-31", first="2016-10-20")
+    '2017Q1:2017Q4'
+    """
+    if periods:
+        return periods
+    freq = pd.Period(period).freqstr if period else freq
+    last = pd.Period(pd.Timestamp(as_of) + DAY, freq) - 1
+    candidates = [last - k for k in range(n - 1, -1, -1)]
+    if first is not None:
+        candidates = [p for p in candidates if p.start_time > pd.Timestamp(first)]
+    if not candidates:
+        raise DataError(problem("backtest_periods", None, f"no complete period between the first date "
+                                f"({pd.Timestamp(first).date()}) and as_of {as_of}: pass the periods, "
+                                "e.g. 2025Q1:2025Q4"))
+    return f"{candidates[0]}:{candidates[-1]}"
 
 
 def unknown_stages_message(names: pd.Series, stages: Stages) -> str:

@@ -32,8 +32,10 @@ import pandas as pd
 
 from ..data import DataError, Problem, Stages, load_table
 from ..data.embedded import resolve_source
-from ..data.io import parse_source, write_text
+from ..data.io import list_tables, parse_source, write_text
 from ..data.schema import TABLES
+# Period defaults live with the other period rules; re-exported for the notebooks.
+from ..pipeline.snapshot import BACKTEST_PERIODS, resolve_backtest_periods, resolve_period
 from ..formatting import money, percent  # re-exported: notebooks import their helpers from one place
 
 __all__ = [
@@ -53,7 +55,6 @@ __all__ = [
     "BACKTEST_PERIODS",
 ]
 
-BACKTEST_PERIODS = 8  # default backtest: the last 8 complete periods (as `revenue blend` does)
 _DAY = pd.Timedelta(days=1)
 _EMPTY = "is empty: no rows"  # the validator's message for a table without rows
 # Date columns that say when something happened (an open deal's close_date is a plan, not an event).
@@ -185,23 +186,7 @@ def _tables_in(source: str) -> set[str] | None:
     src = parse_source(resolve_source(source))
     if src.table or src.query or src.kind not in ("duckdb", "sql"):
         return None
-    if src.kind == "duckdb":
-        import duckdb
-
-        if not Path(src.location).exists():
-            raise DataError(Problem("source", None, f"source file not found: {src.location}"))
-        with duckdb.connect(src.location, read_only=True) as con:
-            return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    import sqlalchemy as sa
-
-    from ..data.io import _sql_engine
-
-    engine = _sql_engine(src.location, "source")
-    try:
-        inspector = sa.inspect(engine)
-        return set(inspector.get_table_names()) | set(inspector.get_view_names())
-    finally:
-        engine.dispose()
+    return list_tables(src)
 
 
 def _load_one(kind: str, source: str, mapping: dict, date_format: str, check_kwargs: dict) -> pd.DataFrame:
@@ -363,58 +348,6 @@ def resolve_as_of(as_of: str, data: ReportData | Mapping[str, pd.DataFrame | Non
         except (TypeError, ValueError):
             raise DataError(Problem("as_of", None, f"{as_of!r} is not a date (expected e.g. 2026-06-30)")) from None
     return str(last_date(data).date())
-
-
-def resolve_period(period: str, as_of: str, freq: str = "Q") -> str:
-    """``period`` as given, or the period still open at the end of ``as_of``: the one
-    containing the next day (as of 2026-06-30, the quarter 2026Q3).
-
-    Examples
-    --------
-    >>> resolve_period("", "2026-06-30")
-    '2026Q3'
-    >>> resolve_period("", "2026-06-29"), resolve_period("", "2026-06-29", "M")
-    ('2026Q2', '2026-06')
-    >>> resolve_period("2025Q4", "2026-06-30")
-    '2025Q4'
-    """
-    if period:
-        return period
-    return str(pd.Period(pd.Timestamp(as_of) + _DAY, freq))
-
-
-def resolve_backtest_periods(periods: str, as_of: str, *, period: str | None = None, freq: str = "Q",
-                             first: pd.Timestamp | str | None = None, n: int = BACKTEST_PERIODS) -> str:
-    """``periods`` as given, or the last ``n`` complete periods before ``as_of`` as ``"FIRST:LAST"``.
-
-    Periods take the length of ``period`` (else ``freq``); with ``first`` (the data's first
-    date) only periods that start after it count, as a backtest needs deals known on their
-    first day.
-
-    Raises
-    ------
-    DataError
-        No complete period lies between ``first`` and ``as_of``.
-
-    Examples
-    --------
-    >>> resolve_backtest_periods("", "2026-06-30")
-    '2024Q3:2026Q2'
-    >>> resolve_backtest_periods("", "2017-12-31", first="2016-10-20")
-    '2017Q1:2017Q4'
-    """
-    if periods:
-        return periods
-    freq = pd.Period(period).freqstr if period else freq
-    last = pd.Period(pd.Timestamp(as_of) + _DAY, freq) - 1
-    candidates = [last - k for k in range(n - 1, -1, -1)]
-    if first is not None:
-        candidates = [p for p in candidates if p.start_time > pd.Timestamp(first)]
-    if not candidates:
-        raise DataError(Problem("backtest_periods", None, f"no complete period between the first date "
-                                f"({pd.Timestamp(first).date()}) and as_of {as_of}: pass the periods, "
-                                "e.g. 2025Q1:2025Q4"))
-    return f"{candidates[0]}:{candidates[-1]}"
 
 
 def library_default(function, name: str):
