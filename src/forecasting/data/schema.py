@@ -115,6 +115,42 @@ TABLES: dict[str, TableSpec] = {
         amounts=("amount",),
         ids=("segment",),
     ),
+    # Optional tables of the forecast call (issue: weekly forecast call) and the KPI glossary.
+    "team": TableSpec(
+        name="team",
+        id_column="owner",
+        required=("owner", "manager"),
+        optional=("team", "territory"),
+        ids=("owner", "manager"),
+    ),
+    "forecast_calls": TableSpec(
+        name="forecast_calls",
+        id_column="owner",
+        required=("owner", "period", "submitted_at", "commit", "best_case"),
+        optional=("pipeline", "note"),
+        dates=("submitted_at",),
+        amounts=("commit", "best_case", "pipeline"),
+        ids=("owner",),
+        unique_id=False,
+    ),
+    "targets": TableSpec(
+        name="targets",
+        id_column="owner",
+        required=("owner", "type", "freq", "target"),
+        amounts=("target",),
+        ids=("owner",),
+        unique_id=False,
+    ),
+    "survey": TableSpec(
+        name="survey",
+        id_column="respondent_id",
+        required=("respondent_id", "answered_at", "score"),
+        optional=("kind",),
+        dates=("answered_at",),
+        amounts=("score",),
+        ids=("respondent_id",),
+        unique_id=False,
+    ),
 }
 
 KINDS = tuple(TABLES)
