@@ -2,7 +2,7 @@
 never half-written, and cleaned up after SIGTERM (and after SIGKILL, by the next run).
 
 ``leads score`` is the command under test (the longest writer); the mechanism is
-``forecasting.data.io.atomic_path`` / ``atomic_dir``, which every command uses.
+``forecasting.data.files.atomic_path`` / ``atomic_dir``, which every command uses.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 from forecasting.cli import main
-from forecasting.data import io
-from forecasting.data.io import atomic_dir, atomic_path, write_csv, write_text
+from forecasting.data import files
+from forecasting.data.files import atomic_dir, atomic_path, write_csv, write_text
 
 pytestmark = pytest.mark.usefixtures("quiet_one_thread")
 
@@ -191,7 +191,7 @@ def test_folder_swap_without_an_atomic_exchange_keeps_the_old_folder_on_failure(
     target = tmp_path / "model"
     with atomic_dir(target) as tmp:
         (tmp / "card.json").write_text("old")
-    monkeypatch.setattr(io, "_exchange", lambda a, b: False)  # NFS, macOS: two renames
+    monkeypatch.setattr(files, "_exchange", lambda a, b: False)  # NFS, macOS: two renames
     if second_rename_fails:
         replace = os.replace
 
@@ -200,7 +200,7 @@ def test_folder_swap_without_an_atomic_exchange_keeps_the_old_folder_on_failure(
                 raise KeyboardInterrupt  # e.g. SIGTERM, turned into an exception by the CLI
             replace(src, dst)
 
-        monkeypatch.setattr(io.os, "replace", failing)
+        monkeypatch.setattr(files.os, "replace", failing)
     with pytest.raises(KeyboardInterrupt) if second_rename_fails else contextlib.nullcontext():
         with atomic_dir(target) as tmp:
             (tmp / "card.json").write_text("new")

@@ -5,10 +5,14 @@
 >>> opps = load_table("opportunities", "crm.csv", {"Deal Id": "opportunity_id"})  # doctest: +SKIP
 """
 
+from .embedded import DEMO, ensure_demo
 from .errors import DataError, Problem
-from .io import atomic_path, parse_source, read_source, write_csv, write_parquet, write_text
+from .io import atomic_path, parse_source, read_source, register_alias, write_csv, write_parquet, write_text
 from .schema import DEFAULT_STAGES, KINDS, STATUSES, TABLES, Stages
 from .validate import CheckReport, DataWarning, check, check_source, conform, infer_frequency, load_table
+
+# ``demo`` / ``demo:table`` read the demo CRM, made on first use; the reader itself knows no demo.
+register_alias(DEMO, ensure_demo)
 
 __all__ = [
     "DataError",
