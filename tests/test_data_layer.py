@@ -330,7 +330,7 @@ def test_nullable_boolean_label_from_duckdb_keeps_labels_and_marks_unlabeled(tmp
 
 
 def test_float_ids_too_large_for_int64_stay_text():
-    from forecasting.data.validate import _as_text
+    from forecasting.data.conform import _as_text
 
     assert list(_as_text(pd.Series([1e19, 3.0]))) == ["1e+19", "3.0"]
     assert list(_as_text(pd.Series([7.0, 3.0]))) == ["7", "3"]

@@ -57,7 +57,7 @@ from test_pipeline_forecast import hand_crm
 from forecasting.cli import main
 from forecasting.data import DataError, conform, load_table, read_source
 from forecasting.data.schema import KINDS, TABLES, Stages, TableSpec
-from forecasting.data.validate import DataWarning
+from forecasting.data.errors import DataWarning
 
 _SCALE = float(os.environ.get("HARDENING_SCALE", "1"))
 

@@ -14,7 +14,7 @@ import pytest
 
 from forecasting.cli import main
 from forecasting.data import DataError, load_table
-from forecasting.data.validate import DataWarning, conform
+from forecasting.data import DataWarning, conform
 
 pytestmark = pytest.mark.usefixtures("quiet_one_thread")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Problem", "DataError", "MAX_ROW_IDS"]
+__all__ = ["Problem", "DataError", "DataWarning", "MAX_ROW_IDS"]
 
 MAX_ROW_IDS = 5
 
@@ -86,3 +86,7 @@ class DataError(ValueError):
     @property
     def column(self) -> str | None:
         return self.problems[0].column if self.problems else None
+
+
+class DataWarning(UserWarning):
+    """A problem worth knowing that does not stop loading (e.g. approximate data)."""

@@ -52,7 +52,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecasting.data.errors import Problem, problem
+from .calendar import infer_frequency
+from .errors import Problem, problem
 
 __all__ = ["detect_outliers", "adjust_outliers", "describe_outliers", "outlier_problems", "THRESHOLD",
            "MIN_RATIO", "GROSS_RATIO"]
@@ -171,8 +172,6 @@ def _far(values, expected, log_resid, positive: bool, ratio: float) -> np.ndarra
 def _season_of(index: pd.Index) -> int:
     if not isinstance(index, pd.DatetimeIndex):
         return 1
-    from forecasting.data.validate import infer_frequency  # validate imports this module
-
     return infer_frequency(index)[1]
 
 

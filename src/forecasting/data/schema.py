@@ -18,6 +18,7 @@ from .errors import DataError, Problem
 __all__ = [
     "TableSpec",
     "TABLES",
+    "table_spec",
     "KINDS",
     "Stages",
     "DEFAULT_STAGES",
@@ -154,6 +155,19 @@ TABLES: dict[str, TableSpec] = {
 }
 
 KINDS = tuple(TABLES)
+
+
+def table_spec(kind: str) -> TableSpec:
+    """The :class:`TableSpec` of a table kind; an unknown kind is a :class:`DataError`.
+
+    Examples
+    --------
+    >>> table_spec("revenue").required
+    ('date', 'amount')
+    """
+    if kind not in TABLES:
+        raise DataError(f"unknown table kind {kind!r}; expected one of {', '.join(KINDS)}", table=str(kind))
+    return TABLES[kind]
 
 
 @dataclass(frozen=True)
