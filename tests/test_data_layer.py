@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import duckdb
@@ -334,3 +335,92 @@ def test_float_ids_too_large_for_int64_stay_text():
 
     assert list(_as_text(pd.Series([1e19, 3.0]))) == ["1e+19", "3.0"]
     assert list(_as_text(pd.Series([7.0, 3.0]))) == ["7", "3"]
+
+
+# The optional tables of the data contract: team, forecast_calls, targets, survey.
+
+def _check(kind, frame, tmp_path, capsys, *extra) -> tuple[int, str]:
+    path = tmp_path / f"{kind}.csv"
+    frame.to_csv(path, index=False)
+    code = main(["data", "check", kind, str(path), *extra])
+    return code, capsys.readouterr().out
+
+
+TEAM = pd.DataFrame({"owner": ["vp", "ana", "bo", "cy"], "manager": [None, "vp", "vp", "ana"]})
+CALLS = pd.DataFrame({"owner": ["ana", "bo", "vp"], "period": ["2026Q3", "2026-07", "2026"],
+                      "submitted_at": ["2026-06-01", "2026-06-01", "2026-06-02"],
+                      "commit": [100, 200, 300], "best_case": [150, 200, 450]})
+TARGETS = pd.DataFrame({"owner": ["ana", "ana", "bo"], "type": ["call", "email", "call"],
+                        "freq": ["W", "D", "M"], "target": [50, 20, 200]})
+SURVEY = pd.DataFrame({"respondent_id": ["r1", "r2", "r3"], "answered_at": ["2026-01-02"] * 3,
+                       "score": [0, 7, 10], "kind": ["customer", "customer", "employee"]})
+
+
+@pytest.mark.parametrize("kind, frame", [("team", TEAM), ("forecast_calls", CALLS), ("targets", TARGETS),
+                                         ("survey", SURVEY)])
+def test_data_check_accepts_each_optional_table(kind, frame, tmp_path, capsys):
+    code, out = _check(kind, frame, tmp_path, capsys)
+    assert code == 0, out
+    assert f"table: {kind}" in out and f"rows: {len(frame)}" in out and "OK: no errors" in out
+
+
+def test_team_cycle_names_the_owners_on_it(tmp_path, capsys):
+    team = pd.DataFrame({"owner": ["vp", "ana", "bo", "cy"], "manager": [None, "vp", "cy", "bo"]})
+    code, out = _check("team", team, tmp_path, capsys)
+    assert code == 2
+    assert "ERROR team.manager: has a cycle: bo -> cy -> bo" in out and "(rows: bo, cy)" in out
+
+
+def test_team_owner_managing_themself_is_a_cycle():
+    with pytest.raises(DataError, match=r"team\.manager: has a cycle: vp -> vp"):
+        load_table("team", pd.DataFrame({"owner": ["vp", "ana"], "manager": ["vp", "vp"]}))
+
+
+def test_team_manager_without_owner_row_is_fine_only_as_the_top(tmp_path, capsys):
+    # "boss" has no row and is the only top: allowed.
+    only_top = pd.DataFrame({"owner": ["ana", "bo"], "manager": ["boss", "ana"]})
+    assert _check("team", only_top, tmp_path, capsys)[0] == 0
+    # "fran" (a misspelt owner?) has no row while "vp" is the top: two tops, refused.
+    code, out = _check("team", pd.concat([TEAM, pd.DataFrame({"owner": ["dee"], "manager": ["fran"]})]),
+                       tmp_path, capsys)
+    assert code == 2
+    assert "team.manager: names managers with no owner row (fran)" in out
+    assert "2 tops (fran, vp)" in out and "(rows: dee)" in out
+
+
+def test_team_duplicate_owner_is_refused(tmp_path, capsys):
+    code, out = _check("team", pd.concat([TEAM, TEAM.iloc[[2]]]), tmp_path, capsys)
+    assert code == 2 and "team.owner: has duplicate ids (rows: bo)" in out
+
+
+def test_forecast_calls_bad_rows_name_column_and_rows(tmp_path, capsys):
+    calls = CALLS.copy()
+    calls.loc[0, "period"] = "Q3 2026"
+    calls.loc[1, "commit"] = -5
+    calls = pd.concat([calls, calls.iloc[[2]]])  # vp's call twice
+    code, out = _check("forecast_calls", calls, tmp_path, capsys)
+    assert code == 2
+    assert "forecast_calls.period: has an unknown period format ('Q3 2026')" in out and "(rows: ana)" in out
+    assert "forecast_calls.commit: is negative (rows: bo)" in out
+    assert "forecast_calls.submitted_at: has more than one row for the same owner, period and submitted_at " \
+           "(rows: vp 2026 2026-06-02)" in out
+
+
+def test_forecast_calls_best_case_below_commit_is_a_warning(tmp_path, capsys):
+    code, out = _check("forecast_calls", CALLS.assign(best_case=[90, 200, 450]), tmp_path, capsys)
+    assert code == 0
+    assert "WARNING forecast_calls.best_case: is below commit" in out and "(rows: ana)" in out
+
+
+def test_targets_freq_and_negative_target_are_refused(tmp_path, capsys):
+    code, out = _check("targets", TARGETS.assign(freq=["W", "Q", "M"], target=[50, 20, -1]), tmp_path, capsys)
+    assert code == 2
+    assert "targets.freq: has values other than D, W or M ('Q')" in out
+    assert "targets.target: is negative (rows: bo)" in out
+
+
+def test_survey_score_outside_zero_to_ten_is_refused(tmp_path, capsys):
+    code, out = _check("survey", SURVEY.assign(score=[-1, 7, 11]), tmp_path, capsys, "--json")
+    assert code == 2
+    report = json.loads(out)
+    assert [(p["table"], p["column"], p["rows"]) for p in report["problems"]] == [("survey", "score", ["r1", "r3"])]

@@ -7,7 +7,25 @@ import json
 
 from ._common import add_map_option, add_read_options, mapping_from, read_options_from, say
 
-KINDS = ("leads", "opportunities", "stage_history", "activities", "revenue")
+
+
+class _TableKinds:
+    """The table kinds of :data:`forecasting.data.schema.TABLES`, as argparse choices.
+
+    Read when a KIND is checked or ``data check --help`` is shown, so building the
+    parser (``forecasting --help``) does not import the data layer and pandas.
+    """
+
+    def _kinds(self) -> tuple[str, ...]:
+        from ..data.schema import KINDS
+
+        return KINDS
+
+    def __contains__(self, kind) -> bool:
+        return kind in self._kinds()
+
+    def __iter__(self):
+        return iter(self._kinds())
 
 
 class _WorldsHelp(argparse.Action):
@@ -70,7 +88,8 @@ def register(sub) -> None:
         "or amount totals, and every problem found with the offending row ids, on stdout (warnings "
         "and progress go to stderr). Exit code 2 when the table has errors.",
     )
-    check.add_argument("kind", choices=KINDS, help="which canonical table SOURCE holds")
+    check.add_argument("kind", choices=_TableKinds(), metavar="KIND",
+                       help="which canonical table SOURCE holds: %(choices)s")
     check.add_argument("source", help="CSV/Parquet path, file.duckdb[:table] or SQLAlchemy URL#table")
     add_map_option(check)
     add_read_options(check)

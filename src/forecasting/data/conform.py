@@ -148,7 +148,8 @@ def _is_text(series: pd.Series) -> bool:
 
 def _number_columns(frame: pd.DataFrame, spec) -> list[str]:
     """Text columns holding numbers: the amounts, and extra columns whose every value is a number."""
-    skip = {*spec.ids, *spec.dates, *spec.label, "stage", "status", "type", "owner"}
+    # Labels, not quantities: a period "2026" or a freq stays text.
+    skip = {*spec.ids, *spec.dates, *spec.label, "stage", "status", "type", "owner", "period", "freq"}
     return [c for c in frame.columns if c not in skip and _is_text(frame[c])
             and (c in spec.amounts or looks_numeric(frame[c]))]
 

@@ -179,6 +179,8 @@ def check(
                                     "be skipped", row_ids(frame, negative, None), severity="warning"))
         if frame["date"].notna().any():
             problems += _check_revenue(frame, kind, season_length, allow_short, allow_gaps)
+    if kind in _TABLE_CHECKS:  # the optional tables of the forecast call and the KPI glossary
+        problems += _TABLE_CHECKS[kind](frame, kind, spec)
     return problems
 
 
@@ -221,6 +223,103 @@ def _check_deals(frame, kind, spec, stages: Stages, opportunities) -> list[Probl
             problems.append(problem(kind, "opportunity_id", "refers to opportunities that are not in the "
                                     "opportunities table", sorted(set(frame.loc[orphan, "opportunity_id"]))))
     return problems
+
+
+def _required_values(frame, kind, spec, skip=()) -> list[Problem]:
+    """Missing values in required columns the checks every table gets do not cover."""
+    covered = {spec.id_column, *spec.dates, *skip}
+    return [p for c in spec.required if c not in covered for p in _missing(frame, c, kind, spec)]
+
+
+def _negative(frame, kind, spec, columns) -> list[Problem]:
+    return [problem(kind, c, "is negative", row_ids(frame, (frame[c] < 0).to_numpy(), spec.id_column))
+            for c in columns if c in frame.columns and (frame[c] < 0).any()]
+
+
+def _duplicates(frame, kind, keys: list[str], what: str) -> list[Problem]:
+    """Rows sharing ``keys``, named by their key values (an owner alone names several rows)."""
+    dup = frame.duplicated(keys, keep=False) & frame[keys].notna().all(axis=1)
+    if not dup.any():
+        return []
+    labels = frame.loc[dup, keys].astype(str).agg(" ".join, axis=1).drop_duplicates()
+    return [problem(kind, keys[-1], f"has more than one row for the same {what}", labels)]
+
+
+def _cycles(boss: dict) -> list[list[str]]:
+    """The cycles of an owner -> manager mapping, each as the owners on it in chain order."""
+    cycles, done = [], set()
+    for start in boss:
+        chain: dict = {}  # owner -> position on the chain walked from ``start``
+        node = start
+        while node in boss and node not in done and node not in chain:
+            chain[node] = len(chain)
+            node = boss[node]
+        if node in chain:
+            cycles.append(list(chain)[chain[node]:])
+        done.update(chain)
+    return cycles
+
+
+def _check_team(frame, kind, spec) -> list[Problem]:
+    """Managers form a tree: no cycles, and only the top may be a manager with no owner row."""
+    rows = frame.dropna(subset=["owner"]).drop_duplicates("owner")
+    boss = dict(zip(rows["owner"], rows["manager"].where(rows["manager"].notna(), None)))
+    problems = [problem(kind, "manager", "has a cycle: " + " -> ".join([*cycle, cycle[0]])
+                        + "; a roll-up needs one top (an owner whose manager is empty)", cycle)
+                for cycle in _cycles(boss)]
+    unlisted = sorted({m for m in boss.values() if m is not None and m not in boss})
+    tops = sorted({o for o, m in boss.items() if m is None} | set(unlisted))
+    if unlisted and len(tops) > 1:
+        reports = (frame["manager"].isin(unlisted)).to_numpy()
+        problems.append(problem(
+            kind, "manager", f"names managers with no owner row ({', '.join(unlisted[:5])}): only the top of "
+            f"the hierarchy may be missing from owner, and this team would have {len(tops)} tops "
+            f"({', '.join(tops[:5])}); add a row for each (owner=NAME, manager=their manager, empty for the top)",
+            row_ids(frame, reports, spec.id_column)))
+    elif len(tops) > 1:
+        problems.append(problem(kind, "manager", f"is empty for {len(tops)} owners ({', '.join(tops[:5])}): "
+                                "each is the top of its own roll-up", [], severity="warning"))
+    return problems
+
+
+# A forecast period: a quarter, a month or a year (as pandas.Period reads them).
+_PERIOD = r"\d{4}(Q[1-4]|-(0[1-9]|1[0-2]))?"
+
+
+def _check_forecast_calls(frame, kind, spec) -> list[Problem]:
+    problems = _required_values(frame, kind, spec) + _negative(frame, kind, spec, spec.amounts)
+    period = frame["period"].astype("string").str.strip()
+    bad = (period.notna() & ~period.str.fullmatch(_PERIOD).fillna(False)).to_numpy()
+    if bad.any():
+        found = ", ".join(repr(v) for v in sorted(set(period[bad]))[:5])
+        problems.append(problem(kind, "period", f"has an unknown period format ({found}); expected a quarter "
+                                "2026Q3, a month 2026-07 or a year 2026", row_ids(frame, bad, spec.id_column)))
+    low = (frame["best_case"] < frame["commit"]).to_numpy()
+    if low.any():
+        problems.append(problem(kind, "best_case", "is below commit (best case is the upside on top of commit)",
+                                row_ids(frame, low, spec.id_column), severity="warning"))
+    return problems + _duplicates(frame, kind, ["owner", "period", "submitted_at"], "owner, period and submitted_at")
+
+
+def _check_targets(frame, kind, spec) -> list[Problem]:
+    problems = _required_values(frame, kind, spec) + _negative(frame, kind, spec, ["target"])
+    freq = frame["freq"].astype("string").str.strip()
+    bad = (freq.notna() & ~freq.isin(["D", "W", "M"])).to_numpy()
+    if bad.any():
+        found = ", ".join(repr(v) for v in sorted(set(freq[bad]))[:5])
+        problems.append(problem(kind, "freq", f"has values other than D, W or M ({found}): a target is per "
+                                "day, week or month", row_ids(frame, bad, spec.id_column)))
+    return problems + _duplicates(frame, kind, ["owner", "type", "freq"], "owner, type and freq")
+
+
+def _check_survey(frame, kind, spec) -> list[Problem]:
+    outside = ((frame["score"] < 0) | (frame["score"] > 10)).to_numpy()
+    out = [problem(kind, "score", "is outside 0..10", row_ids(frame, outside, spec.id_column))] if outside.any() else []
+    return _required_values(frame, kind, spec) + out
+
+
+_TABLE_CHECKS = {"team": _check_team, "forecast_calls": _check_forecast_calls, "targets": _check_targets,
+                 "survey": _check_survey}
 
 
 def _merge(cast_problems: list[Problem], found: list[Problem]) -> list[Problem]:
