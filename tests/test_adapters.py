@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from forecasting.data import DataError
-from forecasting.data import adapters as A
+from forecasting.data import public as A
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ lacks the table the command needs (the message names it). Known failures in area
 are ``xfail(strict=False)`` with the reason in :data:`KNOWN`.
 
 The matrix (dataset x command -> ok / exit 2 / FAIL reason) is printed after the module runs.
-The data is found as :func:`forecasting.data.adapters.shared_data_dir` finds it
+The data is found as :func:`forecasting.data.public.shared_data_dir` finds it
 (``$FORECASTING_SHARED_DATA`` or ``../shared/data``). Without it the module skips, unless
 ``FORECASTING_REQUIRE_SHARED=1`` (or CI's ``FORECASTING_REQUIRE_ALL=1``): then it fails.
 """
@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 
 from forecasting.cli import main
-from forecasting.data import adapters as A
+from forecasting.data import public as A
 
 pytestmark = pytest.mark.usefixtures("quiet_one_thread")
 

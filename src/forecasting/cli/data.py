@@ -129,7 +129,7 @@ def _public(args: argparse.Namespace) -> int:
     import pandas as pd
     import yaml
 
-    from ..data.adapters import ADAPTERS, LEAKY_TABLE
+    from ..data.public import ADAPTERS, LEAKY_TABLE
     from ..data.io import write_duckdb, write_text
 
     adapted = ADAPTERS[args.name](root=args.root)
