@@ -380,12 +380,27 @@ def test_team_manager_without_owner_row_is_fine_only_as_the_top(tmp_path, capsys
     # "boss" has no row and is the only top: allowed.
     only_top = pd.DataFrame({"owner": ["ana", "bo"], "manager": ["boss", "ana"]})
     assert _check("team", only_top, tmp_path, capsys)[0] == 0
-    # "fran" (a misspelt owner?) has no row while "vp" is the top: two tops, refused.
+    # "fran" has no row while "vp" is the top (empty manager): fran is not a top, refused.
     code, out = _check("team", pd.concat([TEAM, pd.DataFrame({"owner": ["dee"], "manager": ["fran"]})]),
                        tmp_path, capsys)
     assert code == 2
-    assert "team.manager: names managers with no owner row (fran)" in out
-    assert "2 tops (fran, vp)" in out and "(rows: dee)" in out
+    assert "team.manager: names managers with no owner row (fran) while the top of the hierarchy is vp" in out
+    assert "(rows: dee)" in out
+
+
+def test_team_of_several_heads_without_rows_is_a_forest_with_a_warning(tmp_path, capsys):
+    # As Maven CRM's sales_teams: agents and their managers, the managers have no rows.
+    team = pd.DataFrame({"owner": ["ana", "bo", "cy"], "manager": ["Dustin", "Dustin", "Melvin"]})
+    code, out = _check("team", team, tmp_path, capsys)
+    assert code == 0
+    assert "WARNING team.manager: has 2 tops (Dustin, Melvin)" in out
+
+
+def test_team_manager_spelt_like_an_owner_is_refused(tmp_path, capsys):
+    team = pd.DataFrame({"owner": ["Ana Lee", "bo", "cy"], "manager": [None, "ana  lee", "Ana Lee"]})
+    code, out = _check("team", team, tmp_path, capsys)
+    assert code == 2
+    assert "team.manager: names owners spelt another way ('ana  lee' for 'Ana Lee') (rows: bo)" in out
 
 
 def test_team_duplicate_owner_is_refused(tmp_path, capsys):

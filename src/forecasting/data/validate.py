@@ -260,25 +260,43 @@ def _cycles(boss: dict) -> list[list[str]]:
     return cycles
 
 
+def _names(names, limit: int = 5) -> str:
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _fold(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
 def _check_team(frame, kind, spec) -> list[Problem]:
-    """Managers form a tree: no cycles, and only the top may be a manager with no owner row."""
+    """Managers form a tree (or a forest): no cycles, no manager that is an owner misspelt, and a
+    manager with no owner row only where it is a top (no owner has an empty manager)."""
     rows = frame.dropna(subset=["owner"]).drop_duplicates("owner")
     boss = dict(zip(rows["owner"], rows["manager"].where(rows["manager"].notna(), None)))
     problems = [problem(kind, "manager", "has a cycle: " + " -> ".join([*cycle, cycle[0]])
-                        + "; a roll-up needs one top (an owner whose manager is empty)", cycle)
+                        + "; a roll-up needs a top (an owner whose manager is empty)", cycle)
                 for cycle in _cycles(boss)]
     unlisted = sorted({m for m in boss.values() if m is not None and m not in boss})
-    tops = sorted({o for o, m in boss.items() if m is None} | set(unlisted))
-    if unlisted and len(tops) > 1:
-        reports = (frame["manager"].isin(unlisted)).to_numpy()
+    listed_tops = sorted(o for o, m in boss.items() if m is None)
+    owners = {_fold(o): o for o in boss}
+    misspelt = [m for m in unlisted if _fold(m) in owners]
+    if misspelt:
+        problems.append(problem(kind, "manager", "names owners spelt another way ("
+                                + _names([f"{m!r} for {owners[_fold(m)]!r}" for m in misspelt]) + ")",
+                                row_ids(frame, frame["manager"].isin(misspelt).to_numpy(), spec.id_column)))
+        unlisted = [m for m in unlisted if m not in misspelt]
+    if unlisted and listed_tops:
         problems.append(problem(
-            kind, "manager", f"names managers with no owner row ({', '.join(unlisted[:5])}): only the top of "
-            f"the hierarchy may be missing from owner, and this team would have {len(tops)} tops "
-            f"({', '.join(tops[:5])}); add a row for each (owner=NAME, manager=their manager, empty for the top)",
-            row_ids(frame, reports, spec.id_column)))
-    elif len(tops) > 1:
-        problems.append(problem(kind, "manager", f"is empty for {len(tops)} owners ({', '.join(tops[:5])}): "
-                                "each is the top of its own roll-up", [], severity="warning"))
+            kind, "manager", f"names managers with no owner row ({_names(unlisted)}) while the top of the "
+            f"hierarchy is {_names(listed_tops)} (the owner with an empty manager): only a top may be missing "
+            "from owner; add a row owner=NAME, manager=their manager for each",
+            row_ids(frame, frame["manager"].isin(unlisted).to_numpy(), spec.id_column)))
+    elif len(unlisted) + len(listed_tops) > 1:
+        problems.append(problem(
+            kind, "manager", f"has {len(unlisted) + len(listed_tops)} tops ({_names(unlisted + listed_tops)}): "
+            "each is the top of its own roll-up; to roll up to one head give each a row with that manager",
+            [], severity="warning"))
     return problems
 
 
