@@ -230,3 +230,81 @@ def test_lead_candidates_score_no_yes_labels_as_they_score_0_1(name):
             model = _fast(name).fit(X, np.where(y == 1, labels[1], labels[0]))
             assert model.classes_.tolist() == list(labels)
             np.testing.assert_allclose(model.predict_proba(X), base, rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------- revenue forecasters
+# scikit-learn's common checks take (X, y) arrays; a forecaster takes a series and a horizon, so
+# the checks that apply are run by hand: clone, get/set_params, keyword-only parameters,
+# NotFittedError, fit returns self and leaves the parameters alone, pickling, and "predict never fits".
+
+from forecasting.revenue.models import MODELS, Ensemble, Forecaster  # noqa: E402
+
+_FORECASTERS = sorted({cls for cls in MODELS.values()}, key=lambda c: c.__name__)
+_FAST_ENSEMBLE = {"members": ("naive", "seasonal_naive", "drift")}
+
+
+def _monthly(n=48, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    values = 100 + t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, n)
+    return pd.Series(values, index=pd.period_range("2020-01", periods=n, freq="M"))
+
+
+def _fast(cls):
+    return cls(**_FAST_ENSEMBLE) if cls is Ensemble else cls()
+
+
+@pytest.mark.parametrize("cls", _FORECASTERS, ids=lambda c: c.__name__)
+def test_forecasters_clone_and_round_trip_their_parameters(cls):
+    model = cls(season_length=4)
+    twin = clone(model)
+    assert twin is not model and twin.get_params() == model.get_params()
+    assert cls().set_params(**model.get_params()).get_params() == model.get_params()
+    assert repr(model) == f"{cls.__name__}(season_length=4)"  # sklearn's repr: changed parameters only
+    with pytest.raises(TypeError):
+        cls(4)  # parameters are keyword-only
+    with pytest.raises(NotFittedError):
+        model.predict(3)
+
+
+@pytest.mark.parametrize("cls", _FORECASTERS, ids=lambda c: c.__name__)
+def test_forecasters_fit_returns_self_pickles_and_predicts_the_same(cls):
+    import pickle
+
+    y = _monthly()
+    model = _fast(cls)
+    params = model.get_params()
+    assert model.fit(y) is model and model.get_params() == params
+    again = pickle.loads(pickle.dumps(model))
+    pd.testing.assert_frame_equal(again.predict(6), model.predict(6))
+    pd.testing.assert_frame_equal(clone(model).fit(y).predict(6), model.predict(6))  # deterministic
+
+
+@pytest.mark.parametrize("members", [("naive", "drift"), ("ets", "arima", "theta")], ids=["fast", "default"])
+def test_ensemble_predict_does_no_fitting(members, monkeypatch):
+    """All fitting, the conformal backtest windows included, happens in fit: a spy counts fit calls."""
+    y = _monthly(60)
+    calls = []
+    original = Forecaster.fit
+    monkeypatch.setattr(Forecaster, "fit", lambda self, y: calls.append(type(self).__name__) or original(self, y))
+    model = Ensemble(members=members, horizon=6).fit(y)
+    fitted = len(calls)
+    assert fitted == 1 + len(members) * (1 + model.n_windows)  # itself, members, members at 3 origins
+    first = model.predict(6)
+    for h in (1, 3, 6):
+        model.predict(h, level=(50, 80, 95))
+    assert len(calls) == fitted
+    pd.testing.assert_frame_equal(model.predict(6), first)
+    assert model.scores_.shape == (model.n_windows, 6)
+
+
+def test_ensemble_serves_shorter_horizons_from_its_fit_and_refuses_longer_ones():
+    y = _monthly(60)
+    model = Ensemble(**_FAST_ENSEMBLE, horizon=6).fit(y)
+    # The first h steps of each window: what a fit for horizon h at the same origins would score.
+    short, long_ = model.predict(3), model.predict(6)
+    pd.testing.assert_frame_equal(short[["mean"]], long_[["mean"]].iloc[:3])
+    with pytest.raises(ValueError, match="horizon=7"):
+        model.predict(7)
+    members = Ensemble(**_FAST_ENSEMBLE, horizon=6, intervals="members").fit(y)
+    assert members.scores_ is None and len(members.predict(24)) == 24  # no conformal horizon to respect

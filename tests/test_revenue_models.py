@@ -4,6 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sklearn.exceptions import NotFittedError
+
 from forecasting.data.errors import DataError
 from forecasting.revenue.models import (
     ARIMA,
@@ -14,11 +16,11 @@ from forecasting.revenue.models import (
     Naive,
     SeasonalNaive,
     Theta,
-    _conformal_q,
     future_index,
     make_model,
     season_length_of,
 )
+from forecasting.revenue.models.ensemble import _conformal_q
 
 ALL_MODELS = [Naive, SeasonalNaive, Drift, ETS, ARIMA, Theta, Ensemble]
 Z95, Z80 = 1.959963984540054, 1.2815515655446004
@@ -300,7 +302,7 @@ def test_missing_values_and_irregular_dates_raise_data_errors():
 
 
 def test_predict_before_fit_and_bad_arguments_are_rejected():
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         Naive().predict(3)
     fitted = Naive().fit(pd.Series([1.0, 2.0]))
     with pytest.raises(ValueError, match="level"):
@@ -325,5 +327,5 @@ def test_set_params_round_trip_and_repr():
     model = ETS().set_params(model="ANN", seed=5)
     assert model.get_params()["model"] == "ANN"
     assert repr(model) == "ETS(model='ANN', seed=5)"
-    with pytest.raises(ValueError, match="no parameter"):
+    with pytest.raises(ValueError, match="Invalid parameter 'alpha'"):
         model.set_params(alpha=0.3)

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 
 
 __all__ = ["ENGINES", "DEFAULT_WORKERS", "check_engine", "dask_client", "map_ordered", "map_batched",
-           "call_recording_warnings"]
+           "call_recording_warnings", "run_tasks"]
 
 ENGINES = ("local", "dask")
 DEFAULT_WORKERS = 2
@@ -170,3 +170,62 @@ def call_recording_warnings(fn, *args, **kwargs):
         warnings.simplefilter("always")
         result = fn(*args, **kwargs)
     return result, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
+def _outputs(fn, tasks: list[tuple], n_jobs: int, client):
+    """``(result, warning messages)`` of every task, in task order, from the chosen engine."""
+    if client is not None:
+        return map_batched(client, call_recording_warnings, [(fn, *t) for t in tasks])
+    if n_jobs == 1 or len(tasks) <= 1:
+        return (call_recording_warnings(fn, *t) for t in tasks)
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=n_jobs, return_as="generator")(delayed(call_recording_warnings)(fn, *t) for t in tasks)
+
+
+def run_tasks(fn, tasks: list[tuple], *, n_jobs: int = 1, desc: str = "", progress: bool | None = None,
+              engine: str = "local", scheduler=None) -> list:
+    """Run ``fn(*task)`` for every task: here, in joblib worker processes, or on a Dask cluster.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level function (worker processes import it by name).
+    tasks : list of tuple
+        Arguments of each call.
+    n_jobs : int, default 1
+        joblib worker processes for the local engine (-1: every core).
+    desc : str
+        Label of the progress bar.
+    progress : bool, optional
+        Force the tqdm bar on or off (default: on when stderr is a terminal).
+    engine : {"local", "dask"}, default "local"
+        ``"dask"`` runs the tasks on a ``dask.distributed`` cluster (``n_jobs`` is then unused).
+    scheduler : str or distributed.Client, optional
+        Scheduler address for ``engine="dask"``; default: a local cluster of 2 worker
+        processes, started for this call (see :func:`dask_client`).
+
+    Returns
+    -------
+    list
+        The results, in task order. User warnings raised inside tasks are re-issued here as
+        :class:`~forecasting.data.validate.DataWarning`, in task order, whatever the engine.
+
+    Examples
+    --------
+    >>> run_tasks(divmod, [(7, 2), (9, 4)], progress=False)
+    [(3, 1), (2, 1)]
+    """
+    # Imported here: the CLI parser reads ENGINES, and these pull in pandas.
+    from .data.validate import DataWarning
+    from .progress import progress as bar
+
+    check_engine(engine, scheduler)
+    with (dask_client(scheduler) if engine == "dask" else contextlib.nullcontext()) as client, \
+            contextlib.closing(_outputs(fn, tasks, n_jobs, client)) as outputs:
+        results = []
+        for result, messages in bar(outputs, total=len(tasks), desc=desc, enabled=progress):
+            for message in messages:
+                warnings.warn(message, DataWarning, stacklevel=3)
+            results.append(result)
+    return results

@@ -20,6 +20,7 @@ import pandas as pd
 from ..data.errors import DataError, problem
 from ..data.schema import Stages
 from ..data.validate import DataWarning
+from ..periods import complete_periods, open_period, parse_periods, period_bounds  # re-exported here
 
 __all__ = ["snapshot", "cutoff_of", "period_bounds", "parse_periods", "expected_in_window", "SNAPSHOT_COLUMNS",
            "resolve_period", "resolve_backtest_periods", "BACKTEST_PERIODS"]
@@ -54,22 +55,6 @@ def cutoff_of(as_of) -> pd.Timestamp:
     return ts.normalize() + DAY
 
 
-def period_bounds(period) -> tuple[pd.Period, pd.Timestamp, pd.Timestamp]:
-    """A period (``"2026Q3"``, ``"2026-07"``, ``pd.Period``) and its ``[start, end)`` timestamps.
-
-    Examples
-    --------
-    >>> period_bounds("2026Q3")[1:]
-    (Timestamp('2026-07-01 00:00:00'), Timestamp('2026-10-01 00:00:00'))
-    """
-    try:
-        p = period if isinstance(period, pd.Period) else pd.Period(str(period))
-    except (TypeError, ValueError):
-        raise DataError(f"period {period!r} is not a period (expected e.g. 2026Q3 or 2026-07)",
-                        table="period") from None
-    return p, p.start_time.normalize(), p.end_time.normalize() + DAY
-
-
 def expected_in_window(close_date, cutoff: pd.Timestamp, begin: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
     """Whether open deals are expected to close in ``[begin, end)``, seen at ``cutoff``.
 
@@ -93,27 +78,6 @@ def expected_in_window(close_date, cutoff: pd.Timestamp, begin: pd.Timestamp, en
     return (due >= begin) & (due < end)
 
 
-def parse_periods(periods) -> list[pd.Period]:
-    """``"2024Q1:2025Q4"`` (inclusive range), a list of periods, or one period.
-
-    Examples
-    --------
-    >>> [str(p) for p in parse_periods("2024Q3:2025Q1")]
-    ['2024Q3', '2024Q4', '2025Q1']
-    """
-    if isinstance(periods, str) and ":" in periods:
-        first, _, last = periods.partition(":")
-        a, b = period_bounds(first)[0], period_bounds(last)[0]
-        if a.freqstr != b.freqstr or b < a:
-            raise DataError(f"period range {periods!r} must go from an earlier to a later period "
-                            "of the same length", table="periods")
-        return list(pd.period_range(a, b, freq=a.freq))
-    if isinstance(periods, (str, pd.Period)):
-        return [period_bounds(periods)[0]]
-    return [period_bounds(p)[0] for p in periods]
-
-
-
 def resolve_period(period: str, as_of: str, freq: str = "Q") -> str:
     """``period`` as given, or the period still open at the end of ``as_of``: the one
     containing the next day (as of 2026-06-30, the quarter 2026Q3).
@@ -129,7 +93,7 @@ def resolve_period(period: str, as_of: str, freq: str = "Q") -> str:
     """
     if period:
         return period
-    return str(pd.Period(pd.Timestamp(as_of) + DAY, freq))
+    return str(open_period(as_of, freq))
 
 
 def resolve_backtest_periods(periods: str, as_of: str, *, period: str | None = None, freq: str = "Q",
@@ -155,10 +119,7 @@ def resolve_backtest_periods(periods: str, as_of: str, *, period: str | None = N
     if periods:
         return periods
     freq = pd.Period(period).freqstr if period else freq
-    last = pd.Period(pd.Timestamp(as_of) + DAY, freq) - 1
-    candidates = [last - k for k in range(n - 1, -1, -1)]
-    if first is not None:
-        candidates = [p for p in candidates if p.start_time > pd.Timestamp(first)]
+    candidates = complete_periods(as_of, n, freq, after=first)
     if not candidates:
         raise DataError(problem("backtest_periods", None, f"no complete period between the first date "
                                 f"({pd.Timestamp(first).date()}) and as_of {as_of}: pass the periods, "

@@ -17,7 +17,8 @@ from forecasting.data.errors import DataError, problem
 from forecasting.metrics.accuracy import bias, coverage, interval_width, mase_scale, smape, wape
 from forecasting.data.outliers import adjust_outliers, detect_outliers
 from forecasting.defaults import REVENUE_FOLDS, REVENUE_MODELS
-from forecasting.revenue.forecast import OUTLIERS, _warn_outliers, _warning_class, fit_predict, prepare_series, run_tasks
+from forecasting.engine import run_tasks
+from forecasting.revenue.forecast import OUTLIERS, _warn_outliers, _warning_class, fit_predict, prepare_series
 from forecasting.revenue.models import Ensemble, _combine, make_model, season_length_of
 
 __all__ = ["backtest", "backtest_metrics", "select_model", "outlier_periods", "DEFAULT_MODELS", "DEFAULT_FOLDS"]

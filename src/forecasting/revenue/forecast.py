@@ -49,7 +49,6 @@ naming the series, so nothing happens silently):
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from typing import NamedTuple
 
@@ -59,6 +58,7 @@ import pandas as pd
 from forecasting.data.errors import DataError, problem
 from forecasting.data.outliers import adjust_outliers, describe_outliers, detect_outliers
 from forecasting.defaults import REVENUE_HORIZON, REVENUE_MODEL
+from forecasting.engine import run_tasks
 from forecasting.revenue.models import (
     FIT_ERRORS,
     Drift,
@@ -215,7 +215,7 @@ def _fallback(n: int, m: int):
     return SeasonalNaive(season_length=m) if m > 1 and n >= m else Naive(season_length=m)
 
 
-def _choose(y: pd.Series, model, m: int, seed: int, key: str):
+def _choose(y: pd.Series, model, m: int, seed: int, key: str, horizon: int):
     """The model to fit: the requested one, or a simpler one for constant and short series."""
     values, n = y.to_numpy(), len(y)
     if np.ptp(values) == 0:
@@ -227,7 +227,7 @@ def _choose(y: pd.Series, model, m: int, seed: int, key: str):
         warnings.warn(f"series {key!r} has {n} periods, too short for {_display(model)} (needs "
                       f"{_min_length(model, m)}): using {type(chosen).__name__}", _warning_class(), stacklevel=3)
         return chosen
-    return make_model(model, season_length=m, seed=seed)
+    return make_model(model, season_length=m, seed=seed, horizon=horizon)
 
 
 def _collapsed(y: np.ndarray, mean: np.ndarray, m: int) -> bool:
@@ -265,7 +265,7 @@ def fit_predict(y: pd.Series, model, horizon: int, level=(80, 95), season_length
     adjust = outliers == "adjust" and len(found) > 0
     train = adjust_outliers(y, found) if adjust else y
     flags = (f"outliers_{'adjusted' if adjust else 'kept'}",) if len(found) else ()
-    chosen = _choose(train, model, m, seed, key)
+    chosen = _choose(train, model, m, seed, key, horizon)
     try:
         frame = chosen.fit(train).predict(horizon, level)
     except FIT_ERRORS as exc:  # policy: a bad fit never stops a batch
@@ -298,63 +298,6 @@ def _warn_outliers(key: str, found: pd.DataFrame, what: str) -> None:
     if len(found):
         warnings.warn(f"series {key!r} has {len(found)} outlier period(s): {describe_outliers(found)}; "
                       f"{what}", _warning_class(), stacklevel=3)
-
-
-# ---------------------------------------------------------------- parallel runner
-
-def _outputs(fn, tasks: list[tuple], n_jobs: int, client):
-    """``(result, warning messages)`` of every task, in task order, from the chosen engine."""
-    from forecasting.engine import call_recording_warnings, map_batched
-
-    if client is not None:
-        return map_batched(client, call_recording_warnings, [(fn, *t) for t in tasks])
-    if n_jobs == 1 or len(tasks) <= 1:
-        return (call_recording_warnings(fn, *t) for t in tasks)
-    from joblib import Parallel, delayed
-
-    return Parallel(n_jobs=n_jobs, return_as="generator")(delayed(call_recording_warnings)(fn, *t) for t in tasks)
-
-
-def run_tasks(fn, tasks: list[tuple], n_jobs: int = 1, desc: str = "", progress: bool | None = None,
-              engine: str = "local", scheduler=None) -> list:
-    """Run ``fn(*task)`` for every task: here, in joblib worker processes, or on a Dask cluster.
-
-    Parameters
-    ----------
-    fn : callable
-        A module-level function (worker processes import it by name).
-    tasks : list of tuple
-        Arguments of each call.
-    n_jobs : int, default 1
-        joblib worker processes for the local engine (-1: every core).
-    desc : str
-        Label of the progress bar.
-    progress : bool, optional
-        Force the tqdm bar on or off (default: on when stderr is a terminal).
-    engine : {"local", "dask"}, default "local"
-        ``"dask"`` runs the tasks on a ``dask.distributed`` cluster (``n_jobs`` is then unused).
-    scheduler : str or distributed.Client, optional
-        Scheduler address for ``engine="dask"``; default: a local cluster of 2 worker
-        processes, started for this call (see :func:`forecasting.engine.dask_client`).
-
-    Returns
-    -------
-    list
-        The results, in task order. Warnings raised inside tasks are re-issued here, in
-        task order, whatever the engine.
-    """
-    from forecasting.engine import check_engine, dask_client
-    from forecasting.progress import progress as bar
-
-    check_engine(engine, scheduler)
-    with (dask_client(scheduler) if engine == "dask" else contextlib.nullcontext()) as client, \
-            contextlib.closing(_outputs(fn, tasks, n_jobs, client)) as outputs:
-        results = []
-        for result, messages in bar(outputs, total=len(tasks), desc=desc, enabled=progress):
-            for message in messages:
-                warnings.warn(message, _warning_class(), stacklevel=3)
-            results.append(result)
-    return results
 
 
 # ---------------------------------------------------------------- public

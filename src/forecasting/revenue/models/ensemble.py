@@ -1,0 +1,195 @@
+"""The default revenue model: the median of ETS, ARIMA and Theta with conformal intervals."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from forecasting.data.errors import DataError, problem
+from forecasting.revenue.models.base import FIT_ERRORS, Forecaster, _level_name, _z
+from forecasting.revenue.models.registry import MODELS, make_model
+
+__all__ = ["Ensemble"]
+
+
+def _combine(frames: list[pd.DataFrame], how: str) -> pd.DataFrame:
+    """Element-wise median or mean of member forecast frames (same index and columns)."""
+    stack = np.stack([f.to_numpy() for f in frames])
+    values = np.median(stack, axis=0) if how == "median" else stack.mean(axis=0)
+    return pd.DataFrame(values, index=frames[0].index, columns=frames[0].columns)
+
+
+class Ensemble(Forecaster):
+    """Median (or mean) of ETS, ARIMA and Theta forecasts: the default revenue model.
+
+    Parameters
+    ----------
+    season_length : int, optional
+        Inferred from the index frequency when None.
+    members : tuple of str, default ("ets", "arima", "theta")
+        Names in :data:`MODELS`.
+    combine : {"median", "mean"}, default "median"
+    intervals : {"conformal", "members"}, default "conformal"
+        ``"conformal"`` refits the members at ``n_windows`` earlier origins
+        (``horizon // 2`` periods apart), scores each backtest error by the
+        members' own interval scale (their combined 95 % half-width / 1.96), and
+        rescales that scale by the conformal quantile of the scores
+        (normalised split-conformal). It costs ``n_windows`` extra fits but is
+        the better calibrated: on 100 M3 monthly series (h = 18) it covered
+        78.8 % / 94.2 % at 80 % / 95 % against 75.0 % / 90.3 % for
+        ``"members"``, which combines the members' bounds like the means.
+        Series too short for any window use ``"members"`` (with a warning).
+    horizon : int, optional
+        Longest horizon the conformal scores are computed for, in :meth:`fit`
+        (like statsforecast's ``ConformalIntervals(h=...)``): :meth:`predict`
+        then serves any ``h <= horizon`` from the first ``h`` steps of each
+        window without refitting, and refuses a longer one. Default: one
+        season, at least 8 periods. :func:`~forecasting.revenue.forecast`
+        sets it to the requested horizon.
+    n_windows : int, default 3
+        Backtest origins for conformal intervals.
+    conformal_fit : {"chosen", "search"}, default "chosen"
+        How the members are refitted at the earlier origins: ``"chosen"``
+        keeps the form each member chose on the full series (ETS form, ARIMA
+        orders) and only re-estimates its parameters, each refit about 10x
+        cheaper than with ``"search"``, which repeats the members' whole model
+        search. On 200 M3 monthly series (h = 18) ``"chosen"`` covered 78.6 % /
+        93.7 % against 79.8 % / 94.0 % for ``"search"``, in 40 % of the time.
+    seed : int, default 0
+
+    Attributes
+    ----------
+    members_ : list of fitted models
+        Members that fitted; one that fails is dropped with a warning.
+    horizon_ : int
+        The conformal horizon used.
+    scores_ : ndarray of shape (windows, horizon_) or None
+        Conformity scores ``|actual - mean| / scale`` of each backtest window and
+        step; None with ``intervals="members"`` or when no window fits.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> y = pd.Series(100 + 10 * np.sin(np.arange(48) * np.pi / 6) + np.arange(48),
+    ...               index=pd.period_range("2020-01", periods=48, freq="M"))
+    >>> model = Ensemble(horizon=6).fit(y)
+    >>> model.scores_.shape, len(model.predict(3))
+    ((3, 6), 3)
+    """
+
+    _statsmodels = True
+
+    def __init__(self, *, season_length: int | None = None, members=("ets", "arima", "theta"),
+                 combine: str = "median", intervals: str = "conformal", horizon: int | None = None,
+                 n_windows: int = 3, conformal_fit: str = "chosen", seed: int = 0):
+        self.season_length = season_length
+        self.members = members
+        self.combine = combine
+        self.intervals = intervals
+        self.horizon = horizon
+        self.n_windows = n_windows
+        self.conformal_fit = conformal_fit
+        self.seed = seed
+
+    def _min_length(self, m):
+        return 4
+
+    def _fit(self, y):
+        if self.combine not in ("median", "mean"):
+            raise ValueError(f"combine must be 'median' or 'mean', found {self.combine!r}")
+        if self.intervals not in ("members", "conformal"):
+            raise ValueError(f"intervals must be 'members' or 'conformal', found {self.intervals!r}")
+        if self.conformal_fit not in ("chosen", "search"):
+            raise ValueError(f"conformal_fit must be 'chosen' or 'search', found {self.conformal_fit!r}")
+        m = self.season_length_
+        self.horizon_ = int(self.horizon) if self.horizon else max(m, 8)
+        if self.horizon_ < 1:
+            raise ValueError(f"horizon must be a positive integer, found {self.horizon}")
+        self.members_ = self._fit_members(pd.Series(y, index=self.index_))
+        self.scores_ = self._conformal_scores(y) if self.intervals == "conformal" else None
+
+    def _fit_members(self, y: pd.Series, chosen: bool = False) -> list:
+        """Fit the members to ``y``; ``chosen`` refits the fitted members' forms without a search."""
+        templates = ([mb._chosen() for mb in self.members_] if chosen else
+                     [make_model(name, season_length=self.season_length_, seed=self.seed) for name in self.members])
+        fitted = []
+        for member in templates:
+            try:
+                fitted.append(member.fit(y))
+                continue
+            except FIT_ERRORS as exc:
+                error = exc
+            if chosen:  # the form no longer fits the shorter series: search again
+                try:
+                    fitted.append(make_model(type(member).__name__, season_length=self.season_length_,
+                                             seed=self.seed).fit(y))
+                    continue
+                except FIT_ERRORS as exc:
+                    error = exc
+            warnings.warn(f"Ensemble: member {type(member).__name__} failed and is left out: {error}",
+                          UserWarning, stacklevel=4)
+        if not fitted:
+            raise DataError([problem("revenue", "amount", "Ensemble: no member could be fitted")])
+        return fitted
+
+    def _conformal_scores(self, y: np.ndarray) -> np.ndarray | None:
+        """``|actual - mean| / scale`` per window and step, windows ending ``horizon_`` before the end."""
+        n, m, h = len(y), self.season_length_, self.horizon_
+        step = max(1, h // 2)
+        scores = []
+        for k in range(self.n_windows):
+            cut = n - h - k * step
+            if cut < max(2 * m, 8):
+                break
+            train = pd.Series(y[:cut], index=self.index_[:cut])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    members = self._fit_members(train, chosen=self.conformal_fit == "chosen")
+                except DataError:
+                    break
+            frame = _combine([mb.predict(h, (95,)) for mb in members], self.combine)
+            scale = _scale(frame)
+            err = np.abs(y[cut:cut + h] - frame["mean"].to_numpy())
+            scores.append(np.divide(err, scale, out=np.zeros_like(err), where=scale > 0))
+        if not scores:
+            warnings.warn("Ensemble: series too short for conformal intervals; using the members' "
+                          "intervals", UserWarning, stacklevel=4)
+            return None
+        return np.stack(scores)
+
+    def _predict(self, h, levels):
+        if self.scores_ is not None and h > self.horizon_:
+            raise ValueError(f"Ensemble was fitted for conformal intervals up to {self.horizon_} periods "
+                             f"ahead, not {h}: fit with horizon={h} (or intervals='members')")
+        # Always ask for 95 %: its half-width is the scale of the conformal scores.
+        wanted = tuple(dict.fromkeys((*levels, 95)))
+        combined = _combine([mb.predict(h, wanted) for mb in self.members_], self.combine)
+        mean = combined["mean"].to_numpy()
+        if self.scores_ is not None:
+            scores, scale = self.scores_[:, :h].ravel(), _scale(combined)
+            return mean, {lv: (mean - _conformal_q(scores, lv) * scale,
+                               mean + _conformal_q(scores, lv) * scale) for lv in levels}
+        return mean, {lv: (combined[f"lo_{_level_name(lv)}"].to_numpy(),
+                           combined[f"hi_{_level_name(lv)}"].to_numpy()) for lv in levels}
+
+
+def _scale(frame: pd.DataFrame) -> np.ndarray:
+    """A pseudo standard deviation per step: the 95 % half-width over z(95)."""
+    return (frame["hi_95"] - frame["lo_95"]).to_numpy() / (2 * _z(95))
+
+
+def _conformal_q(scores: np.ndarray, level: float) -> float:
+    """Finite-sample conformal quantile: the ``ceil((n + 1) p)``-th smallest score.
+
+    With too few scores for the level (rank beyond ``n``) the largest score is
+    used, which no longer guarantees the coverage.
+    """
+    n = len(scores)
+    rank = int(np.ceil((n + 1) * level / 100 - 1e-9))
+    return float(np.sort(scores)[min(rank, n) - 1])
+
+
+MODELS["ensemble"] = Ensemble  # the registry holds the members; the ensemble registers itself
