@@ -64,7 +64,7 @@ def _onehot_logistic(types: dict):
     from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-    from forecasting.leads.features import coerce
+    from forecasting.leads.types import coerce
 
     columns = ColumnTransformer([
         ("numbers", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
@@ -88,7 +88,8 @@ def _lightgbm(types: dict, seed: int):
 
 def _models(types: dict, seed: int) -> dict:
     """Ours as ``compare_models`` picks them by default, then the peers."""
-    from forecasting.leads import CANDIDATES, load_rules, make_candidate
+    from forecasting.leads.candidates import CANDIDATES, make_candidate
+    from forecasting.leads.scorecard import load_rules
 
     names = [n for n in CANDIDATES if n != "rule_scorecard" or set(load_rules()) & set(types)]
     models = {n: make_candidate(n, types, seed=seed) for n in names}

@@ -26,7 +26,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from forecasting.data.validate import DataWarning
-from forecasting.leads import Calibrated, RuleScorecard
+from forecasting.leads.calibration import Calibrated
+from forecasting.leads.scorecard import RuleScorecard
 from forecasting.leads.candidates import CANDIDATES, make_candidate
 from forecasting.pipeline.model import CATEGORICAL, FEATURES, CloseProbabilityModel
 

@@ -12,33 +12,25 @@ from threadpoolctl import threadpool_limits
 from forecasting.data import DataError
 from forecasting.data.validate import DataWarning
 from forecasting.leads import (
-    LEADERBOARD_COLUMNS,
-    Calibrated,
-    DriftCounter,
-    RuleScorecard,
     assign_grades,
     choose_threshold,
     compare_models,
-    crossfit_calibrate,
-    drift_reference,
-    feature_effects,
-    format_reasons,
     grade_cuts,
     grade_table,
-    infer_types,
     leads_per_week,
-    learned_scorecard,
-    load_rules,
-    make_candidate,
-    points_table,
-    psi,
-    reason_codes,
     screen_features,
     young_leads,
 )
+from forecasting.leads.calibration import Calibrated, crossfit_calibrate
+from forecasting.leads.candidates import make_candidate
+from forecasting.leads.compare import LEADERBOARD_COLUMNS
+from forecasting.leads.decisions import feature_effects, format_reasons, reason_codes
+from forecasting.leads.drift import DriftCounter, drift_reference, psi
+from forecasting.leads.scorecard import RuleScorecard, learned_scorecard, load_rules, points_table
+from forecasting.leads.types import infer_types
 from forecasting.leads.compare import labelled
 from forecasting.leads.decisions import reference_values
-from forecasting.leads.features import coerce
+from forecasting.leads.types import coerce
 from forecasting.metrics.classification import ece, roc_auc
 
 

@@ -26,7 +26,8 @@ import pandas as pd
 from ..data.errors import DataError, problem
 from ..metrics.classification import METRICS, bootstrap_ci, paired_bootstrap, roc_auc
 from .calibration import choose_calibration, crossfit_calibrate
-from .features import FeatureSet, screen_features, split_names
+from .screening import FeatureSet, screen_features
+from .types import split_names
 
 __all__ = ["Comparison", "compare_models", "cv_folds", "labelled", "young_leads", "LEADERBOARD_COLUMNS"]
 

@@ -281,7 +281,7 @@ def _linear_parts(estimator):
 
 def _counterfactual_effects(predict, frame: pd.DataFrame, columns, reference) -> tuple[np.ndarray, np.ndarray]:
     """Scores and ``score - score with one feature at its reference`` by prediction: any model."""
-    from .features import reference_column
+    from .types import reference_column
 
     base = np.asarray(predict(frame), dtype=float)
     if not columns or len(frame) == 0:

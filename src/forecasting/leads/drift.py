@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .features import _positions, _text_codes, coerce
+from .types import _positions, _text_codes, coerce
 
 __all__ = ["psi", "psi_band", "drift_reference", "DriftCounter", "SCORE"]
 

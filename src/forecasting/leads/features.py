@@ -1,439 +1,40 @@
-"""Lead features from any columns: typing, the leakage guard and preprocessing.
+"""Lead features as model inputs: the :class:`LeadFeatures` scikit-learn transformer.
 
-Three steps, each usable alone in a notebook:
-
-1. :func:`infer_types` sorts the columns of a leads table into ``numeric``,
-   ``categorical``, ``boolean`` and ``datetime`` features, and drops ids,
-   constants and free text (with a warning).
-2. :func:`screen_features` adds the leakage guard: a column that on its own
-   separates converted from lost leads almost perfectly (single-feature ROC AUC
-   above ``threshold``), or that the dataset lists as leaky, is excluded and
-   reported; ``include`` forces it back, ``exclude`` removes more.
-3. :class:`LeadFeatures` is the scikit-learn transformer that turns the typed
-   columns into model inputs, in one of three styles: ``linear`` (imputation,
-   quantile-spline bases, rare levels grouped, one-hot or target encoding,
-   small categories times numbers),
-   ``bins`` (quantile bins and levels one-hot: a scorecard's points table) and
-   ``tree`` (raw numbers with missing values, categories as pandas categoricals
-   or ordinal codes).
-
-``lead_id``, ``created_at``, the label and ``converted_at`` are never features.
+It turns typed columns (:mod:`forecasting.leads.types`, screened by
+:mod:`forecasting.leads.screening`) into model inputs, in one of three styles:
+``linear`` (imputation, quantile-spline bases, rare levels grouped, one-hot or
+target encoding, small categories times numbers), ``bins`` (quantile bins and
+levels one-hot: a scorecard's points table) and ``tree`` (raw numbers with missing
+values, categories as pandas categoricals or ordinal codes).
 """
 
 from __future__ import annotations
 
-import re
-import warnings
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..data.validate import DataWarning
-from ..metrics.classification import roc_auc
+# Typing and screening live in their own modules; their names stay importable from here.
+from .screening import FeatureSet, screen_features, single_feature_auc
+from .types import (FEATURE_TYPES, MISSING, NEVER_FEATURES, OTHER, _derived_kinds, _objects, _positions,
+                    _sources, coerce, infer_types, reference_column, split_names)
 
 __all__ = [
-    "NEVER_FEATURES",
-    "FEATURE_TYPES",
-    "infer_types",
-    "screen_features",
-    "FeatureSet",
     "LeadFeatures",
-    "coerce",
-    "split_names",
     "add_response_time",
+    # re-exported from .types and .screening
+    "NEVER_FEATURES", "FEATURE_TYPES", "infer_types", "coerce", "split_names", "reference_column",
+    "screen_features", "single_feature_auc", "FeatureSet",
 ]
 
-NEVER_FEATURES = ("lead_id", "created_at", "converted", "converted_at")
-FEATURE_TYPES = ("numeric", "categorical", "boolean", "datetime")
-MISSING = "(missing)"
-OTHER = "(other)"
 # Interactions (``linear`` style) need data: at least this many leads of the rarer class per
 # interaction column (the events-per-variable rule), else the model stays additive ...
 _INTERACTION_EVENTS = 20
 # ... and their columns are halved, so the L2 penalty shrinks them 4x harder than main effects.
 _INTERACTION_SCALE = 0.5
-
-_TRUE = {"1", "1.0", "true", "t", "yes", "y"}
-_FALSE = {"0", "0.0", "false", "f", "no", "n"}
-_DATE_TEXT = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4})")
-_ID_NAME = re.compile(r"(^id$|_id$|^id_)", re.IGNORECASE)
-
-
-# --------------------------------------------------------------------------- typing
-
-
-def _is_boolean(values: pd.Series) -> bool:
-    if pd.api.types.is_bool_dtype(values):
-        return True
-    distinct = values.dropna().unique()
-    if len(distinct) != 2:
-        return False
-    if pd.api.types.is_numeric_dtype(values):
-        return set(np.asarray(distinct, dtype=float)) == {0.0, 1.0}
-    text = {str(v).strip().lower() for v in distinct}
-    return text <= (_TRUE | _FALSE) and bool(text & _TRUE) and bool(text & _FALSE)
-
-
-def _looks_like_dates(values: pd.Series) -> bool:
-    sample = values.dropna().astype(str).head(200)
-    return len(sample) > 0 and sample.str.match(_DATE_TEXT).mean() > 0.95
-
-
-def _text_kind(values: pd.Series) -> str | None:
-    """``text`` for free text, ``id`` for near-unique short strings, else None."""
-    sample = values.dropna().astype(str)
-    if sample.empty:
-        return None
-    words = sample.head(2000).str.split().str.len().mean()
-    unique = sample.nunique() / len(sample)
-    if words >= 5 or (unique > 0.5 and sample.head(2000).str.len().mean() > 25):
-        return "text"
-    if unique > 0.95 and len(sample) >= 20:
-        return "id"
-    return None
-
-
-def _column_kind(name: str, values: pd.Series) -> tuple[str, str | None]:
-    """(kind, reason it is dropped or None)."""
-    if values.nunique(dropna=True) <= 1:
-        return "constant", "constant or empty column"
-    if _ID_NAME.search(str(name)):
-        return "id", "id-like column (named like an id)"
-    if _is_boolean(values):
-        return "boolean", None
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return "datetime", None
-    if pd.api.types.is_numeric_dtype(values):
-        nonnull = values.dropna()
-        integral = np.all(np.mod(nonnull.to_numpy(float), 1) == 0)
-        if integral and len(nonnull) >= 50 and nonnull.is_unique:
-            return "id", "id-like column (unique integers)"
-        return "numeric", None
-    if _looks_like_dates(values):
-        return "datetime", None
-    kind = _text_kind(values)
-    if kind == "text":
-        return "text", "free text (not used; derive features from it yourself)"
-    if kind == "id":
-        return "id", "id-like column (a different value on almost every row)"
-    return "categorical", None
-
-
-def infer_types(
-    frame: pd.DataFrame, *, target: str = "converted", skip: Iterable[str] = (), warn: bool = True
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Type the feature columns of a leads table.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        A leads table (canonical columns plus any features).
-    target : str
-        Label column (never a feature).
-    skip : iterable of str
-        Further columns to leave out silently.
-    warn : bool
-        Warn (:class:`~forecasting.data.DataWarning`) about each free-text column
-        dropped; :func:`screen_features` records them in ``excluded`` instead.
-
-    Returns
-    -------
-    types : dict
-        Feature column -> one of :data:`FEATURE_TYPES`.
-    dropped : dict
-        Column -> why it is not a feature (id-like, constant, free text).
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"lead_id": ["a", "b", "c"], "visits": [1, 5, 2],
-    ...                       "vip": [True, False, True], "plan": ["x", "x", "x"]})
-    >>> infer_types(frame)
-    ({'visits': 'numeric', 'vip': 'boolean'}, {'plan': 'constant or empty column'})
-    """
-    never = set(NEVER_FEATURES) | {target} | set(skip)
-    types: dict[str, str] = {}
-    dropped: dict[str, str] = {}
-    for column in frame.columns:
-        if column in never:
-            continue
-        kind, reason = _column_kind(column, frame[column])
-        if reason:
-            dropped[column] = reason
-            if kind == "text" and warn:
-                warnings.warn(f"leads.{column}: {reason}", DataWarning, stacklevel=2)
-        else:
-            types[column] = kind
-    return types, dropped
-
-
-# --------------------------------------------------------------------------- coercion
-
-
-def _as_bool(values: pd.Series) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-        return pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
-    text = pd.Series(_as_text(values), index=values.index).str.lower()
-    return np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan))
-
-
-def _as_days(values: pd.Series) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        stamps = pd.to_datetime(values, errors="coerce", format="mixed") \
-            if not pd.api.types.is_datetime64_any_dtype(values) else values
-    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    return stamps.astype("datetime64[ns]")
-
-
-def _text_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """``texts[codes]`` is ``str(value).strip()`` of each value, ``"(missing)"`` for missing
-    or blank (code -1 picks the last text, ``"(missing)"``).
-
-    Each distinct value is cast once: batch scoring casts millions of values of a
-    few dozen levels.
-    """
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return codes, [str(u).strip() or MISSING for u in uniques] + [MISSING]
-
-
-def _as_text(values: pd.Series) -> np.ndarray:
-    codes, texts = _text_codes(values)
-    return np.array(texts, dtype=object)[codes]
-
-
-def coerce(frame: pd.DataFrame, types: Mapping[str, str]) -> pd.DataFrame:
-    """Cast feature columns to their type's representation.
-
-    Numbers and booleans become floats (NaN = missing); categories become strings
-    (``"(missing)"`` for missing); a datetime column ``d`` becomes ``d__days``
-    (days since 1970), ``d__weekday`` and ``d__month`` (categories). Robust to the
-    way chunks of a file are read (a boolean read as text, an all-empty chunk).
-    """
-    out: dict[str, object] = {}
-    n = len(frame)
-    for column, kind in types.items():
-        values = frame[column] if column in frame.columns else pd.Series([np.nan] * n, index=frame.index)
-        if kind == "numeric":
-            out[column] = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
-        elif kind == "boolean":
-            out[column] = _as_bool(values)
-        elif kind == "datetime":
-            stamps = _as_days(values)
-            days = (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy() / 86400.0
-            out[f"{column}__days"] = days
-            out[f"{column}__weekday"] = _objects(
-                np.where(stamps.isna(), MISSING, stamps.dt.day_name().astype(object)), frame.index)
-            out[f"{column}__month"] = _objects(
-                np.where(stamps.isna(), MISSING, stamps.dt.month.astype("Int64").astype(str)), frame.index)
-        else:
-            out[column] = _objects(_as_text(values), frame.index)
-    return pd.DataFrame(out, index=frame.index)
-
-
-def _objects(values: np.ndarray, index) -> pd.Series:
-    # Explicitly object: pandas 3 would convert the strings to its Arrow string dtype, and every
-    # step after (grouping, one-hot, drift bins) would convert them back, at millions of rows.
-    return pd.Series(values, index=index, dtype=object)
-
-
-def _positions(levels, values) -> np.ndarray:
-    """Position of each value among ``levels`` (-1 if absent). Both sides stay Python objects:
-    pandas 3 would convert them to Arrow strings and back, at every chunk of batch scoring."""
-    objects = pd.Index(np.asarray(values, dtype=object), dtype=object)
-    return pd.Index(np.asarray(levels, dtype=object), dtype=object).get_indexer(objects)
-
-
-def _sources(types: Mapping[str, str]) -> dict[str, str]:
-    """Coerced column -> the input feature it comes from (only where they differ)."""
-    return {f"{column}__{part}": column for column, kind in types.items() if kind == "datetime"
-            for part in ("days", "weekday", "month")}
-
-
-def reference_column(value, n: int, index=None) -> pd.Series:
-    """A column holding ``value`` on ``n`` rows, typed the way :func:`coerce` reads it back
-    (floats as floats, anything else as objects): the counterfactual of a reason code."""
-    return pd.Series([value] * n, index=index, dtype=float if isinstance(value, float) else object)
-
-
-def _derived_kinds(types: Mapping[str, str]) -> dict[str, str]:
-    """Kinds of the columns :func:`coerce` makes: ``numeric``, ``boolean`` or ``categorical``."""
-    kinds = {}
-    for column, kind in types.items():
-        if kind == "datetime":
-            kinds.update({f"{column}__days": "numeric", f"{column}__weekday": "categorical",
-                          f"{column}__month": "categorical"})
-        else:
-            kinds[column] = kind
-    return kinds
-
-
-# --------------------------------------------------------------------------- leakage guard
-
-
-def single_feature_auc(values: pd.Series, kind: str, y: np.ndarray, seed=0) -> float:
-    """How well one column alone ranks converted above lost leads (0.5..1, either direction).
-
-    Categories are replaced by their conversion rate computed on the other half of
-    the rows (cross-fitted), so a many-levelled column does not look perfect by
-    memorising the label. Missing values count as information (a value of their own).
-    """
-    derived = coerce(pd.DataFrame({"c": values}), {"c": kind})
-    best = 0.5
-    for name, col in derived.items():
-        col_kind = _derived_kinds({"c": kind})[name]
-        if col_kind == "categorical":
-            x = _crossfit_rates(np.asarray(col, dtype=object), y, seed)
-        else:
-            x = np.asarray(col, dtype=float)
-            finite = x[np.isfinite(x)]
-            x = np.where(np.isfinite(x), x, (finite.min() - 1) if finite.size else 0.0)
-        auc = roc_auc(y, x)
-        if np.isfinite(auc):
-            best = max(best, auc, 1 - auc)
-    return float(best)
-
-
-def _crossfit_rates(levels: np.ndarray, y: np.ndarray, seed) -> np.ndarray:
-    half = np.random.default_rng(seed).random(len(y)) < 0.5
-    prior = y.mean()
-    out = np.empty(len(y))
-    for fit_part in (half, ~half):
-        rates = pd.Series(y[fit_part]).groupby(levels[fit_part]).agg(["sum", "count"])
-        smooth = (rates["sum"] + 10 * prior) / (rates["count"] + 10)  # shrink small levels
-        out[~fit_part] = pd.Series(levels[~fit_part]).map(smooth).fillna(prior).to_numpy()
-    return out
-
-
-@dataclass
-class FeatureSet:
-    """The features a scorer uses and why the other columns are not used.
-
-    Attributes
-    ----------
-    types : dict
-        Feature -> type (``numeric``, ``categorical``, ``boolean``, ``datetime``).
-    excluded : dict
-        Column -> reason (leakage, user exclusion, id-like, constant, free text).
-    single_auc : dict
-        Column -> single-feature ROC AUC (the leakage guard's measure).
-    target : str
-    """
-
-    types: dict[str, str]
-    excluded: dict[str, str] = field(default_factory=dict)
-    single_auc: dict[str, float] = field(default_factory=dict)
-    target: str = "converted"
-
-    @property
-    def features(self) -> list[str]:
-        return list(self.types)
-
-    def report(self) -> pd.DataFrame:
-        """One row per column: ``column, type, used, reason, single_auc``."""
-        rows = [(c, t, True, "") for c, t in self.types.items()]
-        rows += [(c, "", False, r) for c, r in self.excluded.items()]
-        frame = pd.DataFrame(rows, columns=["column", "type", "used", "reason"])
-        frame["single_auc"] = frame["column"].map(self.single_auc).round(4)
-        return frame
-
-    def to_dict(self) -> dict:
-        return {"types": dict(self.types), "excluded": dict(self.excluded),
-                "single_auc": {k: round(float(v), 4) for k, v in self.single_auc.items()},
-                "target": self.target}
-
-
-def split_names(names: str | Iterable[str] | None) -> list[str]:
-    """Names (of columns, models) from a comma-separated string (``"a, b"``) or an iterable of names.
-
-    Examples
-    --------
-    >>> split_names("lead_status, tags"), split_names(["a,b"]), split_names(None)
-    (['lead_status', 'tags'], ['a,b'], [])
-    """
-    if names is None:
-        return []
-    if isinstance(names, str):
-        return [n.strip() for n in names.split(",") if n.strip()]
-    return [str(n) for n in names]
-
-
-def screen_features(
-    frame: pd.DataFrame,
-    target: str = "converted",
-    *,
-    exclude: Iterable[str] = (),
-    include: Iterable[str] = (),
-    leaky: Iterable[str] = (),
-    threshold: float = 0.95,
-    seed=0,
-) -> FeatureSet:
-    """Pick the feature columns of a labelled leads table, guarding against leakage.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        Leads with the label column ``target`` (0/1).
-    target : str
-        Label column.
-    exclude : iterable of str or comma-separated str
-        Columns the user leaves out.
-    include : iterable of str or comma-separated str
-        Columns kept even if the guard flags them (leaky by the dataset's list or
-        by their single-feature AUC).
-    leaky : iterable of str or comma-separated str
-        Columns known to be filled in after the outcome; excluded unless in
-        ``include``. The names in ``frame.attrs["leaky"]`` (set by the public-dataset
-        adapters) are added to them.
-    threshold : float
-        A column whose single-feature ROC AUC exceeds this is excluded as leakage.
-    seed : int
-        Seed of the cross-fitting of category rates.
-
-    Returns
-    -------
-    FeatureSet
-        Free text, ids and constants are in ``excluded`` with their reason (no warning).
-    """
-    from ..data.errors import DataError, problem
-
-    exclude, include, leaky = (set(split_names(names)) for names in (exclude, include, leaky))
-    leaky |= set(split_names(frame.attrs.get("leaky"))) & set(frame.columns)
-    unknown = sorted((exclude | include) - set(frame.columns))
-    if unknown:
-        raise DataError([problem("leads", c, "is named in --exclude/--include but is not a column")
-                         for c in unknown])
-    types, dropped = infer_types(frame, target=target, warn=False)
-    excluded = {c: ("leakage by definition (known only after conversion)" if c == "converted_at"
-                    else "not a feature (id, date of record or label)")
-                for c in NEVER_FEATURES if c in frame.columns and c != target}
-    excluded.update(dropped)
-    y = frame[target].to_numpy(dtype=float)
-    single = {}
-    for column in list(types):
-        single[column] = single_feature_auc(frame[column], types[column], y, seed)
-        reason = None
-        if column in exclude:
-            reason = "excluded by the user"
-        elif column in leaky and column not in include:
-            reason = "listed as leaky by the dataset (known only after the outcome)"
-        elif single[column] > threshold and column not in include:
-            reason = (f"suspected leakage: alone it separates the label (single-feature AUC "
-                      f"{single[column]:.3f} > {threshold}); pass --include {column} to keep it")
-        if reason:
-            excluded[column] = reason
-            del types[column]
-    for column in include & set(dropped):  # force an id-like/text column back only if it has a usable type
-        kind, _ = _column_kind(column, frame[column])
-        if kind in FEATURE_TYPES:
-            types[column] = kind
-            excluded.pop(column, None)
-    return FeatureSet(types=types, excluded=excluded, single_auc=single, target=target)
-
 
 # --------------------------------------------------------------------------- transformer
 
@@ -822,18 +423,21 @@ def _bin_labels(edges) -> list[str]:
 
 def add_response_time(leads: pd.DataFrame, activities: pd.DataFrame,
                       column: str = "response_minutes") -> pd.DataFrame:
-    """Add the lead response time (minutes from ``created_at`` to the first activity).
+    """Add the lead response time (minutes from ``created_at`` to the first activity after it).
 
     Lead response time is a strong signal (a fast first touch converts better) that
     lives in the activities table, not in the leads table. It is known minutes to
-    hours after the lead arrives, so score after the first touch to use it.
+    hours after the lead arrives, so score after the first touch to use it. The
+    numbers are :func:`forecasting.metrics.lead_response_times` (the sales KPI): one
+    definition, so the feature and the KPI never disagree.
 
     Parameters
     ----------
     leads : DataFrame
         Canonical leads (``lead_id``, ``created_at``).
     activities : DataFrame
-        Canonical activities (``lead_id``, ``occurred_at``).
+        Canonical activities (``lead_id``, ``occurred_at``); those before the lead
+        was created are no response and are ignored.
     column : str
         Name of the new column (missing for leads never touched).
 
@@ -841,11 +445,20 @@ def add_response_time(leads: pd.DataFrame, activities: pd.DataFrame,
     -------
     DataFrame
         A copy of ``leads`` with the new column.
+
+    Examples
+    --------
+    A lead created at 09:00 and touched at 08:00 (before it existed) and 09:30:
+
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"],
+    ...                       "created_at": pd.to_datetime(["2025-01-01 09:00", "2025-01-01 10:00"])})
+    >>> acts = pd.DataFrame({"lead_id": ["a", "a"],
+    ...                      "occurred_at": pd.to_datetime(["2025-01-01 08:00", "2025-01-01 09:30"])})
+    >>> add_response_time(leads, acts)["response_minutes"].tolist()
+    [30.0, nan]
     """
-    touched = activities.dropna(subset=["lead_id"])
-    first = touched.groupby(touched["lead_id"].astype(str))["occurred_at"].min()
-    start = pd.to_datetime(leads["created_at"])
-    minutes = (pd.to_datetime(leads["lead_id"].astype(str).map(first)) - start).dt.total_seconds() / 60
+    from ..metrics import lead_response_times
+
     out = leads.copy()
-    out[column] = minutes.where(minutes >= 0).to_numpy()
+    out[column] = lead_response_times(leads, activities).to_numpy(dtype=float)
     return out

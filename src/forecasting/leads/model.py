@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,9 +20,10 @@ import pandas as pd
 from ..data.errors import DataError, problem
 from ..metrics.classification import METRICS, bootstrap_ci
 
-__all__ = ["LeadModel", "train_model", "fingerprint", "SCHEMA_VERSION", "OUTPUT_COLUMNS"]
+from .store import SCHEMA_VERSION, read_model, write_model
 
-SCHEMA_VERSION = 1
+__all__ = ["LeadModel", "train_model", "save_model", "load_model", "fingerprint", "SCHEMA_VERSION",
+           "OUTPUT_COLUMNS"]
 OUTPUT_COLUMNS = ("lead_id", "score", "grade", "reasons")
 
 
@@ -134,16 +137,49 @@ class LeadModel:
         counter.update(frame, self.predict(frame) if scores is None else np.asarray(scores, dtype=float))
         return counter.table()
 
-    def save(self, path) -> "Path":  # noqa: F821
-        from .store import save_model
-
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model folder (``model.skops`` + ``card.json``); see :func:`save_model`."""
         return save_model(self, path)
 
     @classmethod
-    def load(cls, path) -> "LeadModel":
-        from .store import load_model
+    def load(cls, path: str | os.PathLike) -> "LeadModel":
+        """Load a model folder safely; see :func:`load_model`."""
+        return cls(*read_model(path))
 
-        return load_model(path)
+
+def save_model(model: LeadModel, path: str | os.PathLike) -> Path:
+    """Write ``model.skops`` and ``card.json`` to ``path`` atomically (replacing it).
+
+    Saved with skops, never pickle (see :mod:`forecasting.leads.store`).
+
+    Parameters
+    ----------
+    model : LeadModel
+    path : path
+        Folder, e.g. ``models/logistic``.
+
+    Returns
+    -------
+    Path
+    """
+    model.card = write_model(model.estimator, model.card, path)
+    return Path(path)
+
+
+def load_model(path: str | os.PathLike) -> LeadModel:
+    """Load a saved model safely.
+
+    Raises
+    ------
+    ModelError
+        A pickle file in the folder, an incompatible card, a missing artifact, or
+        types in the artifact outside :data:`~forecasting.leads.store.TRUSTED_TYPES`.
+
+    Returns
+    -------
+    LeadModel
+    """
+    return LeadModel.load(path)
 
 
 def _cv_metrics(y, oof, n_boot, seed) -> dict:
@@ -210,7 +246,7 @@ def train_model(
     from .decisions import choose_threshold, grade_cuts, reference_values
     from .decisions import leads_per_week as recent_arrivals
     from .drift import drift_reference
-    from .features import screen_features
+    from .screening import screen_features
 
     data = labelled(leads, target, min_age_days)
     y = data[target].to_numpy(dtype=int)

@@ -1,7 +1,9 @@
 """The model store: ``models/<name>/`` = ``model.skops`` + ``card.json``.
 
-Models are saved with skops, never with pickle (loading a pickle runs whatever
-code it contains). Loading refuses a folder holding pickle files, an artifact
+The store knows nothing of :class:`~forecasting.leads.model.LeadModel`: it writes
+and reads an (estimator, card) pair, for ``LeadModel.save`` / ``LeadModel.load``
+(:func:`~forecasting.leads.model.save_model` / ``load_model``). Models are saved
+with skops, never with pickle (loading a pickle runs whatever code it contains). Loading refuses a folder holding pickle files, an artifact
 with types outside :data:`TRUSTED_TYPES` (checked with
 ``skops.io.get_untrusted_types`` before anything is built), and a card of
 another schema version. Folders are written to a temporary sibling and renamed,
@@ -17,7 +19,11 @@ from pathlib import Path
 from ..data.errors import DataError, Problem
 from ..data.io import atomic_dir
 
-__all__ = ["ModelError", "TRUSTED_TYPES", "ARTIFACT", "CARD", "save_model", "load_model", "read_card"]
+__all__ = ["ModelError", "SCHEMA_VERSION", "TRUSTED_TYPES", "ARTIFACT", "CARD", "write_model", "read_model",
+           "read_card"]
+
+# Version of card.json; a card of another version is refused on load.
+SCHEMA_VERSION = 1
 
 ARTIFACT = "model.skops"
 CARD = "card.json"
@@ -51,29 +57,30 @@ def _json_default(value):
     return str(value)
 
 
-def save_model(model, path: str | os.PathLike) -> Path:
+def write_model(estimator, card: dict, path: str | os.PathLike) -> dict:
     """Write ``model.skops`` and ``card.json`` to ``path`` atomically (replacing it).
 
     Parameters
     ----------
-    model : LeadModel
+    estimator : fitted classifier
+    card : dict
+        JSON-ready facts about the model (see :class:`~forecasting.leads.model.LeadModel`).
     path : path
         Folder, e.g. ``models/logistic``.
 
     Returns
     -------
-    Path
+    dict
+        The card as written (with ``artifact`` and ``trusted_types`` added).
     """
     import skops.io as sio
 
     path = Path(path)
     with atomic_dir(path) as tmp:  # a failure leaves the old model in place
-        sio.dump(model.estimator, tmp / ARTIFACT)
-        card = dict(model.card, artifact=ARTIFACT,
-                    trusted_types=sorted(sio.get_untrusted_types(file=tmp / ARTIFACT)))
+        sio.dump(estimator, tmp / ARTIFACT)
+        card = dict(card, artifact=ARTIFACT, trusted_types=sorted(sio.get_untrusted_types(file=tmp / ARTIFACT)))
         (tmp / CARD).write_text(json.dumps(card, indent=2, default=_json_default) + "\n", encoding="utf-8")
-    model.card = card
-    return path
+    return card
 
 
 def read_card(path: str | os.PathLike) -> dict:
@@ -84,8 +91,6 @@ def read_card(path: str | os.PathLike) -> dict:
     ModelError
         No card, unreadable JSON, or another schema version.
     """
-    from .model import SCHEMA_VERSION
-
     folder = Path(path)
     card_path = folder / CARD
     if not card_path.is_file():
@@ -101,8 +106,8 @@ def read_card(path: str | os.PathLike) -> dict:
     return card
 
 
-def load_model(path: str | os.PathLike):
-    """Load a saved model safely.
+def read_model(path: str | os.PathLike) -> tuple[object, dict]:
+    """Read a saved model's estimator and card safely.
 
     Raises
     ------
@@ -112,11 +117,10 @@ def load_model(path: str | os.PathLike):
 
     Returns
     -------
-    LeadModel
+    estimator : fitted classifier
+    card : dict
     """
     import skops.io as sio
-
-    from .model import LeadModel
 
     folder = Path(path)
     if not folder.is_dir():
@@ -137,4 +141,4 @@ def load_model(path: str | os.PathLike):
     if untrusted:
         raise ModelError("refusing to load untrusted types: " + ", ".join(untrusted), folder)
     estimator = sio.load(artifact, trusted=list(found))
-    return LeadModel(estimator, card)
+    return estimator, card
