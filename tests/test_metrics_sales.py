@@ -420,7 +420,7 @@ def test_kpi_table_unknown_status_raises_data_error_naming_the_rows():
 
 def test_kpi_table_rejects_unknown_freq():
     with pytest.raises(ValueError, match="freq"):
-        kpi_table(ONE_DEAL, freq="W")
+        kpi_table(ONE_DEAL, freq="H")
 
 
 # --- lead response, activity report, funnel -----------------------------------------------------
