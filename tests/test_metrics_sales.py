@@ -457,7 +457,8 @@ def test_kpi_table_lead_response_minutes_is_median_of_touched_leads_and_counts_a
     lead_frame, activities = _touches()
     table = kpi_table(ONE_DEAL, lead_frame, activities, freq="M")
     january = row(table, "2025-01")
-    assert january["lead_response_minutes"] == pytest.approx(75.0)  # median of 30 and 120
+    assert january["lead_response_minutes_median"] == pytest.approx(75.0)  # median of 30 and 120
+    assert january["lead_response_minutes_mean"] == pytest.approx(75.0)
     assert january["activities"] == 4
     assert row(table, "2025-02")["activities"] == 1
 

@@ -14,7 +14,7 @@ import pandas as pd
 from ..data.errors import DataError, problem
 from ..data.validate import parse_dates
 
-__all__ = ["TOTAL_GROUP", "group_labels"]
+__all__ = ["TOTAL_GROUP", "by_columns", "group_labels"]
 
 TOTAL_GROUP = _ALL = "all"  # the total row's group label: reserved (see group_labels)
 _NO_GROUP = "(none)"
@@ -116,12 +116,40 @@ def _table(frame, table: str, required, dates=(), id_column: str | None = None, 
     return frame.assign(**fixed) if fixed else frame
 
 
-def _group_key(frame: pd.DataFrame, by: str) -> pd.Series:
-    """Group labels as strings; missing ones form their own group so groups add up to the total."""
+def by_columns(by) -> tuple[str, ...] | None:
+    """The columns of a ``by`` option: ``"owner"``, ``"owner,segment"`` or a list; None for no split.
+
+    Examples
+    --------
+    >>> by_columns("owner, segment")
+    ('owner', 'segment')
+    """
+    if by is None or (isinstance(by, str) and not by.strip()):
+        return None
+    names = by.split(",") if isinstance(by, str) else list(by)
+    names = tuple(str(n).strip() for n in names if str(n).strip())
+    return names or None
+
+
+def _splits(frame: pd.DataFrame | None, by) -> bool:
+    """Whether ``frame`` has every ``by`` column, so its rows can be split by group."""
+    by = by_columns(by)
+    return frame is not None and by is not None and ("_group" in frame.columns
+                                                     or all(c in frame.columns for c in by))
+
+
+def _group_key(frame: pd.DataFrame, by) -> pd.Series:
+    """Group labels as strings (values of several ``by`` columns joined by " / "); missing
+    values form their own group so groups add up to the total."""
     if "_group" in frame.columns:  # computed once by _with_groups
         return frame["_group"]
-    values = frame[by].astype(object)
-    return group_labels(values.where(values.notna(), _NO_GROUP), by)
+    by = by_columns(by)
+    parts = [frame[c].astype(object) for c in by]
+    parts = [v.where(v.notna(), _NO_GROUP).astype(str) for v in parts]
+    labels = parts[0]
+    for more in parts[1:]:
+        labels = labels + " / " + more
+    return group_labels(labels, "+".join(by))
 
 
 def group_labels(values: pd.Series, by: str) -> pd.Series:
@@ -154,7 +182,7 @@ def group_labels(values: pd.Series, by: str) -> pd.Series:
 
 def _with_groups(frame: pd.DataFrame | None, by) -> pd.DataFrame | None:
     """``frame`` with its group labels cached in ``_group`` (they are used many times)."""
-    if frame is None or by is None or by not in frame.columns:
+    if not _splits(frame, by) or "_group" in frame.columns:
         return frame
     return frame.assign(_group=_group_key(frame, by))
 

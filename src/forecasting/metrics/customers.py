@@ -1,4 +1,4 @@
-"""Customer KPIs of the glossary: acquisition cost, lifetime value, recurring revenue, churn, growth.
+"""Customer KPIs of the glossary: acquisition cost, lifetime value, recurring revenue, churn, growth, NPS.
 
 Scalar functions with the same conventions as :mod:`.kpis` (numbers, arrays or
 Series in; NaN for a zero denominator; ``ValueError`` for a negative count).
@@ -6,9 +6,13 @@ Series in; NaN for a zero denominator; ``ValueError`` for a negative count).
 
 from __future__ import annotations
 
-from ._base import _divide, _inputs
+import numpy as np
+import pandas as pd
 
-__all__ = ["cac", "clv", "churn_rate", "mrr", "revenue_growth"]
+from ._base import _divide, _inputs, _part_of, _refuse
+
+__all__ = ["cac", "clv", "churn_rate", "mrr", "arr", "revenue_growth", "clv_cac_ratio", "cac_payback_months", "nps",
+           "nps_groups"]
 
 
 def churn_rate(customers_lost, customers_at_start):
@@ -150,3 +154,140 @@ def mrr(customers, average_revenue_per_customer):
     (n, arpa), restore = _inputs("mrr", ("customers", "average_revenue_per_customer"),
                                  customers=customers, average_revenue_per_customer=average_revenue_per_customer)
     return restore(n * arpa)
+
+
+def arr(mrr):
+    """Annual recurring revenue: twelve months of monthly recurring revenue.
+
+    ``arr = 12 * mrr``.
+
+    Parameters
+    ----------
+    mrr : float, array-like or Series
+        Monthly recurring revenue (:func:`mrr`).
+
+    Returns
+    -------
+    float, ndarray or Series
+
+    Examples
+    --------
+    >>> arr(10_000)
+    120000.0
+    """
+    (monthly,), restore = _inputs("arr", ("mrr",), mrr=mrr)
+    return restore(12 * monthly)
+
+
+def clv_cac_ratio(clv, cac):
+    """CLV:CAC ratio: lifetime value earned per unit of acquisition cost.
+
+    ``clv_cac_ratio = clv / cac``; 3.0 reads "3:1", the usual healthy mark.
+
+    Parameters
+    ----------
+    clv, cac : float, array-like or Series
+        Customer lifetime value (:func:`clv`) and acquisition cost (:func:`cac`).
+
+    Returns
+    -------
+    float, ndarray or Series
+        NaN when CAC is zero.
+
+    Examples
+    --------
+    >>> clv_cac_ratio(4_000, 1_000)
+    4.0
+    """
+    (value, cost), restore = _inputs("clv_cac_ratio", ("cac",), clv=clv, cac=cac)
+    return restore(_divide(value, cost))
+
+
+def cac_payback_months(cac, monthly_revenue_per_customer, gross_margin=1.0):
+    """CAC payback: months of a new customer's gross margin that pay back its acquisition cost.
+
+    ``cac_payback_months = cac / (monthly_revenue_per_customer * gross_margin)``.
+
+    Parameters
+    ----------
+    cac : float, array-like or Series
+        Acquisition cost per new customer (:func:`cac`).
+    monthly_revenue_per_customer : float, array-like or Series
+        A new customer's revenue per month.
+    gross_margin : float, array-like or Series, default 1.0
+        Gross margin as a fraction (1.0 counts revenue, not margin).
+
+    Returns
+    -------
+    float, ndarray or Series
+        NaN when the monthly margin is zero.
+
+    Examples
+    --------
+    A $1,200 CAC, $200 a month at a 50% margin:
+
+    >>> cac_payback_months(1_200, 200, 0.5)
+    12.0
+    """
+    (cost, monthly, margin), restore = _inputs(
+        "cac_payback_months", ("cac", "monthly_revenue_per_customer"), ("gross_margin",),
+        cac=cac, monthly_revenue_per_customer=monthly_revenue_per_customer, gross_margin=gross_margin)
+    return restore(_divide(cost, monthly * margin))
+
+
+def nps(promoters, detractors, respondents):
+    """Net promoter score: percent promoters minus percent detractors, from -100 to 100.
+
+    ``nps = 100 * (promoters - detractors) / respondents``. On the 0-10 "would you
+    recommend" scale promoters answer 9-10, passives 7-8 and detractors 0-6
+    (:func:`nps_groups`). eNPS is the same score from employees.
+
+    Parameters
+    ----------
+    promoters, detractors, respondents : float, array-like or Series
+        Counts of answers 9-10, of answers 0-6 and of all answers.
+
+    Returns
+    -------
+    float, ndarray or Series
+        NaN when nobody answered.
+
+    Examples
+    --------
+    50 promoters, 30 passives and 20 detractors:
+
+    >>> nps(50, 20, 100)
+    30.0
+    """
+    (pro, det, n), restore = _inputs("nps", ("promoters", "detractors", "respondents"),
+                                     promoters=promoters, detractors=detractors, respondents=respondents)
+    _part_of("nps", pro + det, n, "promoters + detractors", "respondents")
+    return restore(100 * _divide(pro - det, n))
+
+
+def nps_groups(scores) -> pd.Series:
+    """The NPS group of each 0-10 score: ``promoter`` (9-10), ``passive`` (7-8), ``detractor`` (0-6).
+
+    Parameters
+    ----------
+    scores : array-like or Series
+        Answers on the 0-10 scale; NaN stays NaN.
+
+    Returns
+    -------
+    Series
+
+    Raises
+    ------
+    ValueError
+        A score outside 0-10.
+
+    Examples
+    --------
+    >>> nps_groups([10, 8, 3]).tolist()
+    ['promoter', 'passive', 'detractor']
+    """
+    values = pd.Series(scores, dtype=float)
+    _refuse("nps_groups", "scores", values.to_numpy(), ((values < 0) | (values > 10)).to_numpy(), "must be 0 to 10")
+    groups = np.select([values >= 9, values >= 7, values >= 0], ["promoter", "passive", "detractor"], "")
+    return pd.Series(groups, index=values.index, dtype=object).where(values.notna())

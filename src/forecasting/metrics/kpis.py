@@ -27,6 +27,11 @@ __all__ = [
     
     "pipeline_velocity",
     "attainment",
+    "upsell_rate",
+    "cross_sell_rate",
+    "activity_response_rate",
+    "persistence",
+    "sales_productivity",
 ]
 
 
@@ -82,9 +87,7 @@ def close_ratio(won, opportunities):
     >>> close_ratio(5, 50)
     0.1
     """
-    (won, opps), restore = _inputs("close_ratio", ("won", "opportunities"), won=won, opportunities=opportunities)
-    _part_of("close_ratio", won, opps, "won", "opportunities")
-    return restore(_divide(won, opps))
+    return _share("close_ratio", won, opportunities, "won", "opportunities")
 
 
 def conversion_rate(converted, leads):
@@ -111,9 +114,7 @@ def conversion_rate(converted, leads):
     >>> conversion_rate(15, 100)
     0.15
     """
-    (conv, leads), restore = _inputs("conversion_rate", ("converted", "leads"), converted=converted, leads=leads)
-    _part_of("conversion_rate", conv, leads, "converted", "leads")
-    return restore(_divide(conv, leads))
+    return _share("conversion_rate", converted, leads, "converted", "leads")
 
 
 def acv(total_contract_value, years):
@@ -348,3 +349,136 @@ def attainment(revenue_won, quota):
     (revenue, quota), restore = _inputs("attainment", ("revenue_won", "quota"), revenue_won=revenue_won, quota=quota)
     return restore(_divide(revenue, quota))
 
+
+
+def _share(kpi: str, part, whole, part_name: str, whole_name: str):
+    """``part / whole`` for a count that is a subset of another (a rate between 0 and 1)."""
+    (part, whole), restore = _inputs(kpi, (part_name, whole_name), **{part_name: part, whole_name: whole})
+    _part_of(kpi, part, whole, part_name, whole_name)
+    return restore(_divide(part, whole))
+
+
+def upsell_rate(upsells, opportunities):
+    """Upsell rate: the share of opportunities that sell an existing customer more of a product it has.
+
+    ``upsell_rate = upsells / opportunities``; an upsell is an opportunity on an account
+    that already won a deal for the same product (compare :func:`cross_sell_rate`).
+
+    Parameters
+    ----------
+    upsells, opportunities : float, array-like or Series
+        Upsell opportunities and all opportunities.
+
+    Returns
+    -------
+    float, ndarray or Series
+        NaN when there were no opportunities.
+
+    Examples
+    --------
+    >>> upsell_rate(5, 40)
+    0.125
+    """
+    return _share("upsell_rate", upsells, opportunities, "upsells", "opportunities")
+
+
+def cross_sell_rate(cross_sells, opportunities):
+    """Cross-sell rate: the share of opportunities that sell an existing customer a product it has not got.
+
+    ``cross_sell_rate = cross_sells / opportunities``; a cross-sell is an opportunity on an
+    account that already won a deal, for a product it never won (compare :func:`upsell_rate`).
+
+    Parameters
+    ----------
+    cross_sells, opportunities : float, array-like or Series
+
+    Returns
+    -------
+    float, ndarray or Series
+        NaN when there were no opportunities.
+
+    Examples
+    --------
+    >>> cross_sell_rate(10, 40)
+    0.25
+    """
+    return _share("cross_sell_rate", cross_sells, opportunities, "cross_sells", "opportunities")
+
+
+def activity_response_rate(responded, activities):
+    """Activity response rate: the share of activities (emails, calls) that got a response.
+
+    ``activity_response_rate = responded / activities``, over activities whose
+    ``responded`` flag is known.
+
+    Parameters
+    ----------
+    responded, activities : float, array-like or Series
+
+    Returns
+    -------
+    float, ndarray or Series
+        NaN when there were no activities.
+
+    Examples
+    --------
+    >>> activity_response_rate(12, 60)
+    0.2
+    """
+    return _share("activity_response_rate", responded, activities, "responded", "activities")
+
+
+def persistence(touches, leads):
+    """Persistence: mean touches (activities) per lead before it converted or was dropped.
+
+    ``persistence = touches / leads``: a **mean** over the leads.
+
+    Parameters
+    ----------
+    touches : float, array-like or Series
+        Activities on the leads, up to their conversion (or up to now for the others).
+    leads : float, array-like or Series
+
+    Returns
+    -------
+    float, ndarray or Series
+        NaN when there were no leads.
+
+    Examples
+    --------
+    30 touches on 8 leads:
+
+    >>> persistence(30, 8)
+    3.75
+    """
+    (touches, leads), restore = _inputs("persistence", ("touches", "leads"), touches=touches, leads=leads)
+    return restore(_divide(touches, leads))
+
+
+def sales_productivity(revenue_won, per):
+    """Sales productivity: revenue won per rep (or per activity) in a period.
+
+    ``sales_productivity = revenue_won / per``, with ``per`` the number of reps who sold
+    or worked in the period (``revenue_per_rep``) or the activities they logged
+    (``revenue_per_activity``).
+
+    Parameters
+    ----------
+    revenue_won : float, array-like or Series
+    per : float, array-like or Series
+        Reps or activities.
+
+    Returns
+    -------
+    float, ndarray or Series
+        NaN when ``per`` is zero.
+
+    Examples
+    --------
+    $600,000 won by 4 reps:
+
+    >>> sales_productivity(600_000, 4)
+    150000.0
+    """
+    (revenue, per), restore = _inputs("sales_productivity", ("revenue_won", "per"), revenue_won=revenue_won, per=per)
+    return restore(_divide(revenue, per))

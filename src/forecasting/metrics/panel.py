@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.errors import DataError, problem
-from ._base import _ALL, _DAY, _group_key, _ids
+from ._base import _ALL, _DAY, _group_key, _ids, _splits
 
 __all__ = ["KPI_COLUMNS", "last_complete_period", "spread_by_period"]
 
@@ -30,22 +30,26 @@ _COUNTS = ("deals_won", "deals_lost", "opportunities_created", "open_opportuniti
 def _tally(frame, when, panel: pd.MultiIndex, by, *, value=None, how="count") -> pd.Series:
     """Aggregate ``frame`` by the period of column ``when`` and by group, on the rows of ``panel``.
 
-    ``how`` is "count", "sum", "mean" or "median". Counts and sums are 0 where nothing
-    happened. Group rows are NaN when ``frame`` has no ``by`` column (it cannot be split).
+    ``how`` is "count", "sum", "mean", "median" or "nunique" (distinct values of ``value``).
+    Counts, sums and distinct counts are 0 where nothing happened. Group rows are NaN when ``frame``
+    has no ``by`` column (it cannot be split).
     """
     freq = panel.levels[0].freq
     dates = frame[when]
     period = dates if isinstance(dates.dtype, pd.PeriodDtype) else dates.dt.to_period(freq)
-    data = pd.Series(1.0, index=frame.index) if value is None else frame[value].astype(float)
+    if value is None:
+        data = pd.Series(1.0, index=frame.index)
+    else:
+        data = frame[value] if how == "nunique" else frame[value].astype(float)
     agg = "sum" if how == "count" else how
-    split = by is not None and by in frame.columns
+    split = _splits(frame, by)
     total = data.groupby(period.rename("period")).agg(agg)
     pieces = [pd.Series(total.to_numpy(), index=pd.MultiIndex.from_arrays(
         [total.index, np.full(len(total), _ALL, dtype=object)], names=["period", "group"]))]
     if split:
         pieces.append(data.groupby([period.rename("period"), _group_key(frame, by).rename("group")]).agg(agg))
     out = pd.concat(pieces).reindex(panel)
-    if how in ("count", "sum"):
+    if how in ("count", "sum", "nunique"):
         fillable = (panel.get_level_values("group") == _ALL) | split
         out = out.where(out.notna() | ~fillable, 0.0)
     return out
@@ -57,7 +61,7 @@ def _stock(frame, begin: str, end: str, panel: pd.MultiIndex, by) -> pd.Series:
     periods = pd.PeriodIndex(panel.get_level_values("period").unique())
     starts = periods.start_time.to_numpy().astype("datetime64[ns]")
     parts = [(_ALL, frame)]
-    if by is not None and by in frame.columns:
+    if _splits(frame, by):
         parts += list(frame.groupby(_group_key(frame, by), sort=False))
     alive = {}
     for name, part in parts:
@@ -68,7 +72,7 @@ def _stock(frame, begin: str, end: str, panel: pd.MultiIndex, by) -> pd.Series:
     index = pd.MultiIndex.from_product([periods, names], names=["period", "group"])
     values = np.column_stack([alive[name] for name in names]).ravel()  # period-major, like the index
     out = pd.Series(values.astype(float), index=index).reindex(panel)
-    if by is not None and by in frame.columns:
+    if _splits(frame, by):
         out = out.fillna(0.0)  # a group with no rows has nothing alive
     return out
 
@@ -165,7 +169,7 @@ def _panel(periods: pd.PeriodIndex, by, frames) -> pd.MultiIndex:
     groups = set()
     if by is not None:
         for f in frames:
-            if f is not None and by in f.columns:
+            if _splits(f, by):
                 groups |= set(_group_key(f, by).unique())
     groups.discard(_ALL)
     return pd.MultiIndex.from_product([periods, [_ALL, *sorted(groups)]], names=["period", "group"])

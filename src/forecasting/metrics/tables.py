@@ -8,19 +8,20 @@ import numpy as np
 import pandas as pd
 
 from ..data.errors import DataError, problem
-from ._base import _ALL, _DAY, _flag, _freq, _ids, _table, _with_groups
-from .activity import lead_response_times
-from .customers import cac, churn_rate
-from .kpis import (acv, attainment, average_deal_size, close_ratio, commission, conversion_rate, gap_coverage,
-                   pipeline_coverage, pipeline_velocity, profit_margin, win_rate)
-from .panel import _before_period, _finish, _panel, _periods, _stock, _tally, spread_by_period
+from ._base import _DAY, _freq, _ids, _splits, _table, _with_groups, by_columns
+from .columns import (_account_kpis, _activity_kpis, _customer_kpis, _deal_kpis, _gap_coverage, _lead_kpis,
+                      _recurring_kpis, _reps, _survey_kpis, _targets, _value_kpis)
+from .customers import cac
+from .kpis import attainment, commission, pipeline_coverage
+from .panel import _finish, _panel, _periods, _tally, spread_by_period
 
 __all__ = ["kpi_table"]
 
 
-def _prepare_opportunities(opportunities, by) -> pd.DataFrame:
-    required = ["opportunity_id", "amount", "created_at", "close_date", "status"] + ([by] if by else [])
-    opps = _table(opportunities, "opportunities", required, ("created_at", "close_date"), "opportunity_id")
+def _prepare_opportunities(opportunities) -> pd.DataFrame:
+    required = ["opportunity_id", "amount", "created_at", "close_date", "status"]
+    opps = _table(opportunities, "opportunities", required, ("created_at", "close_date"), "opportunity_id",
+                  numbers=[c for c in ("quantity", "contract_months", "cost", "profit") if c in opportunities])
     if opps.empty:
         raise DataError([problem("opportunities", None, "is empty: no rows")])
     status = opps["status"].astype(str).str.strip().str.lower()
@@ -51,75 +52,6 @@ def _until(as_of, opps, leads, activities) -> pd.Timestamp:
     return max(e.max() for e in events if e.notna().any())
 
 
-def _deal_kpis(opps, panel, by, freq) -> dict[str, pd.Series]:
-    won = opps[opps["status"] == "won"]
-    lost = opps[opps["status"] == "lost"]
-    cycle = (won["close_date"] - won["created_at"]).dt.total_seconds() / 86_400
-    closed_end = opps["close_date"].where(opps["status"] != "open")
-    ahead = opps[_before_period(opps, "created_at", "close_date", freq)]
-    cols = {
-        "deals_won": _tally(won, "close_date", panel, by),
-        "deals_lost": _tally(lost, "close_date", panel, by),
-        "revenue_won": _tally(won, "close_date", panel, by, value="amount", how="sum"),
-        "sales_cycle_days": _tally(won.assign(_cycle=cycle), "close_date", panel, by, value="_cycle", how="mean"),
-        "pipeline_created": _tally(opps, "created_at", panel, by, value="amount", how="sum"),
-        "opportunities_created": _tally(opps, "created_at", panel, by),
-        "cohort_won": _tally(won, "created_at", panel, by),
-        "open_opportunities": _stock(opps.assign(_end=closed_end), "created_at", "_end", panel, by),
-        "open_pipeline": _tally(ahead, "close_date", panel, by, value="amount", how="sum"),
-    }
-    if "contract_months" in opps.columns:
-        per_deal = acv(won["amount"], won["contract_months"].astype(float) / 12)
-        cols["acv"] = _tally(won.assign(_acv=per_deal), "close_date", panel, by, value="_acv", how="mean")
-    if "profit" in opps.columns or "cost" in opps.columns:
-        profit = won["profit"] if "profit" in won.columns else won["amount"] - won["cost"]
-        cols["profit_won"] = _tally(won.assign(_profit=profit.astype(float)), "close_date", panel, by,
-                                    value="_profit", how="sum")
-        cols["profit_margin"] = profit_margin(cols["profit_won"], cols["revenue_won"])
-    cols["win_rate"] = win_rate(cols["deals_won"], cols["deals_lost"])
-    cols["close_ratio"] = close_ratio(cols.pop("cohort_won"), cols["opportunities_created"])
-    cols["avg_deal_size"] = average_deal_size(cols["revenue_won"], cols["deals_won"])
-    cols["pipeline_velocity"] = pipeline_velocity(cols["open_opportunities"], cols["avg_deal_size"],
-                                                  cols["win_rate"], cols["sales_cycle_days"])
-    return cols
-
-
-def _lead_kpis(leads, activities, panel, by, until) -> dict[str, pd.Series]:
-    converted = _flag(leads["converted"]) if "converted" in leads.columns else leads["converted_at"].notna()
-    if "converted_at" in leads.columns:
-        converted &= ~(leads["converted_at"] > until)  # converted after as_of: not yet
-    cols = {
-        "leads_created": _tally(leads, "created_at", panel, by),
-        "leads_converted": _tally(leads[converted.to_numpy()], "created_at", panel, by),
-    }
-    cols["conversion_rate"] = conversion_rate(cols["leads_converted"], cols["leads_created"])
-    if activities is not None and "lead_id" in activities.columns:
-        minutes = lead_response_times(leads, activities).to_numpy()
-        cols["lead_response_minutes"] = _tally(leads.assign(_minutes=minutes), "created_at", panel, by,
-                                               value="_minutes", how="median")
-    return cols
-
-
-def _customer_kpis(opps, accounts, panel, by, freq) -> dict[str, pd.Series]:
-    if accounts is None:
-        if "account_id" not in opps.columns:
-            return {}
-        # Without an accounts table a new customer is an account's first won deal.
-        first = opps[opps["status"] == "won"].sort_values("close_date").drop_duplicates("account_id")
-        return {"new_customers": _tally(first, "close_date", panel, by)}
-    stayed = accounts[accounts["customer_since"].notna()]
-    churned = stayed[stayed["churned_at"].notna()]
-    # Churn counts only customers there at the start, so it stays within 0..1.
-    churned = churned[_before_period(churned, "customer_since", "churned_at", freq)]
-    cols = {
-        "new_customers": _tally(stayed, "customer_since", panel, by),
-        "active_customers": _stock(stayed, "customer_since", "churned_at", panel, by),
-        "churned_customers": _tally(churned, "churned_at", panel, by),
-    }
-    cols["churn_rate"] = churn_rate(cols["churned_customers"], cols["active_customers"])
-    return cols
-
-
 def _prepare_accounts(accounts, until) -> pd.DataFrame:
     accounts = _table(accounts, "accounts", ["account_id", "customer_since"],
                       ("customer_since", "churned_at"), "account_id")
@@ -129,45 +61,22 @@ def _prepare_accounts(accounts, until) -> pd.DataFrame:
     return accounts.assign(churned_at=accounts["churned_at"].where(~(accounts["churned_at"] > until)))
 
 
-def _targets(target, panel) -> pd.Series:
-    """The coverage target of the total rows: a number for every period or a mapping
-    ``{"2026Q3": 1e6}``; group rows (and everything, without a target) get NaN."""
-    if target is None:
-        return pd.Series(np.nan, index=panel)
-    periods = panel.get_level_values("period")
-    is_total = panel.get_level_values("group") == _ALL
-    if isinstance(target, (Mapping, pd.Series)):
-        labels = {str(k): float(v) for k, v in dict(target).items()}
-        values = np.array([labels.get(str(p), np.nan) for p in periods])
-    else:
-        values = np.full(len(panel), float(target))
-    return pd.Series(np.where(is_total, values, np.nan), index=panel)
-
-
-def _gap_coverage(opps, until, goal, revenue_won, panel, by) -> pd.Series:
-    """Gap coverage of the period holding ``until`` (NaN in the others): the deals still open
-    then and due by the period's end (overdue ones included) over the quota left to win."""
-    freq = panel.levels[0].freq
-    now = until.to_period(freq)
-    due = opps[(opps["status"] == "open") & (opps["close_date"].dt.to_period(freq) <= now)]
-    pipeline = _tally(due.assign(_now=now), "_now", panel, by, value="amount", how="sum")
-    current = panel.get_level_values("period") == now
-    return gap_coverage(pipeline, goal, revenue_won).where(current)
-
-
 def kpi_table(
     opportunities: pd.DataFrame,
     leads: pd.DataFrame | None = None,
     activities: pd.DataFrame | None = None,
     *,
     freq: str = "Q",
-    by: str | None = None,
+    by: str | list[str] | None = None,
     spend: pd.DataFrame | None = None,
     quotas: pd.DataFrame | None = None,
     accounts: pd.DataFrame | None = None,
     target: float | Mapping | pd.Series | None = None,
     as_of=None,
     commission_rate: float | None = None,
+    team: pd.DataFrame | None = None,
+    targets: pd.DataFrame | None = None,
+    survey: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Sales KPIs per period (and per owner or segment) from canonical tables.
 
@@ -190,27 +99,51 @@ def kpi_table(
       Without stage history the expected close of a deal closed since is its actual close_date;
     - ``pipeline_coverage``: open_pipeline / target, the target being ``target`` (total rows)
       or else the summed quotas of P; NaN without either (:func:`pipeline_coverage`);
+    - ``gap_coverage`` (the period holding ``as_of`` only): the deals still open at ``as_of`` and
+      due by P's end (overdue ones included) over target - revenue_won so far (:func:`gap_coverage`);
     - ``pipeline_velocity``: open_opportunities x avg_deal_size x win_rate / sales_cycle_days,
       with P's deal size, win rate and cycle: revenue per day (:func:`pipeline_velocity`);
     - ``acv`` (when opportunities have ``contract_months``): mean amount per contract year of
       the deals won in P (:func:`acv`);
     - ``profit_won``, ``profit_margin`` (when opportunities have ``profit`` or ``cost``): profit of
       the deals won in P and its share of revenue_won (:func:`profit_margin`);
+    - ``sales_volume`` (when opportunities have ``quantity``): units of the deals won in P;
+    - ``mrr``, ``arr`` (with ``contract_months``): monthly fee (amount / contract_months) of every won
+      contract running at P's end (or at ``as_of``), and 12 x mrr (:func:`mrr`, :func:`arr`);
+    - ``upsell_rate``, ``cross_sell_rate`` (with ``account_id`` and ``product``): of the opportunities
+      created in P, those on accounts that won a deal before, for a product they had won / not won;
+    - ``revenue_growth``: revenue_won over the same group's previous period, minus 1;
+    - ``reps``, ``revenue_per_rep``, ``revenue_per_activity``: owners who created, won or logged an
+      activity in P, and revenue_won per rep and per activity (:func:`sales_productivity`);
     - ``commission`` (with ``commission_rate``): revenue_won x rate (:func:`commission`).
 
     From the other tables, when given:
 
     - ``leads_created``, ``leads_converted``, ``conversion_rate``: leads created in P, those of
       them converted (by ``as_of`` when ``converted_at`` is known), and their ratio;
-    - ``lead_response_minutes`` (leads and activities with ``lead_id``): median, over the leads
-      created in P that were touched, of minutes to the first activity (:func:`lead_response_times`);
-    - ``activities``: activities that occurred in P;
+    - ``lead_response_minutes_mean``, ``lead_response_minutes_median`` (leads and activities with
+      ``lead_id``): mean and median, over the leads created in P that were touched, of minutes to
+      the first activity (:func:`lead_response_times`);
+    - ``persistence``: **mean** activities per lead created in P, up to its conversion (or ``as_of``);
+    - ``activities``, ``activities_<type>``: activities that occurred in P, in all and per type;
+    - ``target_<type>``, ``attainment_<type>`` (``targets``): the reps' activity targets spread over
+      P (a daily target counts Monday to Friday) and activities / target;
+    - ``activity_duration_minutes_mean`` (``duration_minutes``), ``activity_response_rate``
+      (``responded``): mean duration and the share of activities answered;
     - ``new_customers``: accounts whose ``customer_since`` is in P; without ``accounts``, accounts
       whose first won deal (in the data) closed in P, which overcounts the first periods;
     - ``active_customers``, ``churned_customers``, ``churn_rate`` (``accounts``): customers at the
       start of P, those of them whose ``churned_at`` is in P, and their ratio (:func:`churn_rate`);
     - ``spend``, ``cac`` (``spend``): spend dated in P and spend / new_customers (:func:`cac`);
-    - ``quota``, ``attainment`` (``quotas``): the quotas of P and revenue_won / quota (:func:`attainment`).
+    - ``quota``, ``attainment`` (``quotas``): the quotas of P and revenue_won / quota (:func:`attainment`);
+    - ``clv`` (``accounts``): revenue_won per active customer x margin (profit_margin, else 1) / churn_rate;
+      ``clv_cac_ratio`` = clv / cac; ``cac_payback_months`` (with ``contract_months``) = cac / (mean
+      monthly fee of the deals won in P x margin);
+    - ``nps``, ``enps`` (``survey``): 100 x (promoters - detractors) / answers given in P by customers
+      and employees (:func:`nps`).
+
+    With ``team`` (owner, manager, team, territory), every table with an ``owner`` gets its owner's
+    team columns, so ``by="team"`` or ``by=["territory", "owner"]`` split all of them.
 
     A side table without the ``by`` column cannot be split, so its columns are NaN in
     the group rows (e.g. spend by owner). Counts and sums are 0 where nothing happened;
@@ -225,10 +158,12 @@ def kpi_table(
         Canonical leads with ``converted`` (or ``converted_at``).
     activities : DataFrame, optional
         Canonical activities.
-    freq : {"Q", "M", "Y"}
-        Period length. Labels are "2025Q3", "2025-07" or "2025".
-    by : str, optional
-        A column to split by, usually ``"owner"`` or ``"segment"``.
+    freq : {"D", "W", "M", "Q", "Y"}
+        Period length (pandas periods). Labels are "2025-07-14", "2025-07-14/2025-07-20",
+        "2025-07", "2025Q3" or "2025".
+    by : str or list of str, optional
+        Columns to split by (``"owner"``, ``"segment"``, ``"owner,segment"``...); the group label
+        joins their values with " / ".
     spend : DataFrame, optional
         ``amount`` and a ``month`` / ``date`` / ``period`` column (dates or labels like 2026Q3).
     quotas : DataFrame, optional
@@ -243,6 +178,12 @@ def kpi_table(
         closed later count as open. Default: the latest event in the data.
     commission_rate : float, optional
         Commission paid on won revenue (0.15 for 15 %): adds a ``commission`` column.
+    team : DataFrame, optional
+        ``owner`` and its ``manager``, ``team``, ``territory``: joined on owner.
+    targets : DataFrame, optional
+        Activity targets: ``owner, type, freq`` (D, W or M) ``, target``.
+    survey : DataFrame, optional
+        ``respondent_id, answered_at, score`` (0-10) and ``kind`` (customer or employee).
 
     Returns
     -------
@@ -273,19 +214,24 @@ def kpi_table(
     2  2025Q1   bob          0       0.0     0.000000
     """
     freq = _freq(freq)
-    opps = _with_groups(_prepare_opportunities(opportunities, by), by)
+    by = by_columns(by)
+    team = None if team is None else _prepare_team(team)
+    opps = _join_team(_prepare_opportunities(opportunities), team)
     if leads is not None:
         leads = _table(leads, "leads", ["lead_id", "created_at"], ("created_at", "converted_at"), "lead_id")
         if "converted" not in leads.columns and "converted_at" not in leads.columns:
             raise DataError([problem("leads", "converted", "is missing: conversion needs the converted label")])
     if activities is not None:
         activities = _table(activities, "activities", ["activity_id", "occurred_at"], ("occurred_at",),
-                            "activity_id")
+                            "activity_id", numbers=[c for c in ("duration_minutes",) if c in activities])
     if spend is not None:
         spend_when = next((c for c in ("month", "date", "period") if c in spend.columns), "month")
         spend = _table(spend, "spend", [spend_when, "amount"], numbers=("amount",))
     if quotas is not None:
         quotas = _table(quotas, "quotas", ["period", "quota"], numbers=("quota",))
+    if survey is not None:
+        survey = _table(survey, "survey", ["answered_at", "score"], ("answered_at",), "respondent_id",
+                        numbers=("score",))
 
     until = _until(as_of, opps, leads, activities)
     # Forget what happened after as_of: later records vanish, later closes are still open.
@@ -294,24 +240,40 @@ def kpi_table(
     leads = None if leads is None else leads[leads["created_at"] <= until]
     activities = None if activities is None else activities[activities["occurred_at"] <= until]
     accounts = None if accounts is None else _prepare_accounts(accounts, until)
-    leads, activities, accounts = (_with_groups(f, by) for f in (leads, activities, accounts))
+    survey = None if survey is None else survey[survey["answered_at"] <= until]
+    leads, activities, accounts, survey, spend, quotas = (
+        _with_groups(_join_team(f, team), by) for f in (leads, activities, accounts, survey, spend, quotas))
+    opps = _with_groups(opps, by)
+    frames = [opps, leads, activities, accounts, quotas, spend, survey]
+    if by is not None and not any(_splits(f, by) for f in frames):
+        missing = next(c for c in by if c not in opps.columns)
+        raise DataError([problem("opportunities", missing, "is not a column of any table given: cannot split by it "
+                                 "(pass --team for team or territory)")])
     periods = _periods(freq, until, opps, leads, activities)
-    panel = _panel(periods, by, [opps, leads, activities, accounts, quotas, spend])
+    panel = _panel(periods, by, frames)
 
     cols = _deal_kpis(opps, panel, by, freq)
     if leads is not None:
         cols.update(_lead_kpis(leads, activities, panel, by, until))
     if activities is not None:
-        cols["activities"] = _tally(activities, "occurred_at", panel, by)
+        goals = None if targets is None else _with_groups(_join_team(_spread_targets(targets, periods), team), by)
+        cols.update(_activity_kpis(activities, goals, panel, by))
+    cols["reps"] = _reps([(opps, "created_at"), (opps[opps["status"] == "won"], "close_date"),
+                          (activities, "occurred_at")], panel, by)
     cols.update(_customer_kpis(opps, accounts, panel, by, freq))
+    cols.update(_account_kpis(opps, panel, by))
+    if "contract_months" in opps.columns:
+        cols.update(_recurring_kpis(opps, panel, by, until))
     if spend is not None:
         spread = spread_by_period(spend, column=spend_when, value="amount", freq=freq, table="spend")
         cols["spend"] = _tally(spread, "_period", panel, by, value="amount", how="sum")
-        cols["cac"] = cac(cols["spend"], cols["new_customers"])
+        cols["cac"] = cac(cols["spend"], cols["new_customers"]) if "new_customers" in cols else np.nan * cols["spend"]
     if quotas is not None:
         spread = spread_by_period(quotas, column="period", value="quota", freq=freq, table="quotas")
         cols["quota"] = _tally(spread, "_period", panel, by, value="quota", how="sum")
         cols["attainment"] = attainment(cols["revenue_won"], cols["quota"])
+    if survey is not None:
+        cols.update(_survey_kpis(survey, panel, by))
     goal = _targets(target, panel)
     if "quota" in cols:
         goal = goal.fillna(cols["quota"])
@@ -320,4 +282,49 @@ def kpi_table(
     if commission_rate is not None:
         cols["commission"] = commission(cols["revenue_won"], commission_rate)
     cols.setdefault("conversion_rate", pd.Series(np.nan, index=panel))
+    cols.update(_value_kpis(cols, panel))
+    cols.pop("_new_monthly_fee", None)
     return _finish(cols, panel)
+
+
+def _prepare_team(team) -> pd.DataFrame:
+    team = _table(team, "team", ["owner"])
+    twice = team["owner"].duplicated(keep=False) & team["owner"].notna()
+    if twice.any():
+        raise DataError([problem("team", "owner", "lists an owner more than once", _ids(team, twice, "owner"))])
+    return team.assign(owner=team["owner"].astype(str))
+
+
+def _join_team(frame, team):
+    """``frame`` with the team table's columns (manager, team, territory...) of its owner."""
+    if frame is None or team is None or "owner" not in frame.columns:
+        return frame
+    extra = team[["owner"] + [c for c in team.columns if c not in frame.columns]]
+    joined = frame.assign(_owner=frame["owner"].astype(str)).merge(
+        extra.rename(columns={"owner": "_owner"}), on="_owner", how="left")
+    return joined.drop(columns="_owner").set_axis(frame.index)
+
+
+def _spread_targets(targets, periods: pd.PeriodIndex) -> pd.DataFrame:
+    """Activity targets per owner, type and period of ``periods``: a target per day (D, Mondays
+    to Fridays), week (W) or month (M) is spread over the working days it covers."""
+    targets = _table(targets, "targets", ["owner", "type", "freq", "target"], numbers=("target",))
+    kinds = targets["freq"].astype(str).str.strip().str.upper()
+    bad = ~kinds.isin(["D", "W", "M"])
+    if bad.any():
+        raise DataError([problem("targets", "freq", "must be D (per day), W (per week) or M (per month)",
+                                 _ids(targets, bad, None))])
+    days = pd.bdate_range(periods[0].start_time, periods[-1].end_time.normalize())
+    rows = []
+    for (kind, _), part in targets.assign(freq=kinds).groupby(["freq", "type"], sort=False):
+        own = days.to_period(kind)
+        workdays = {p: len(pd.bdate_range(p.start_time, p.end_time.normalize())) for p in own.unique()}
+        per_day = 1 / own.map(workdays).to_numpy(dtype=float)  # each working day's share of its period
+        day_period = days.to_period(periods.freqstr)
+        for row in part.itertuples(index=False):
+            share = pd.Series(per_day * float(row.target)).groupby(day_period).sum()
+            rows.append(pd.DataFrame({"owner": str(row.owner), "type": str(row.type), "_period": share.index,
+                                      "target": share.to_numpy()}))
+    if not rows:
+        return pd.DataFrame({"owner": [], "type": [], "_period": pd.PeriodIndex([], freq=periods.freq), "target": []})
+    return pd.concat(rows, ignore_index=True)

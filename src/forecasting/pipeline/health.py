@@ -105,7 +105,8 @@ def pipeline_health(
         end), ``overdue_share`` (of open amount), ``avg_pushes``, ``closed_won`` (in the
         period so far), ``win_rate, avg_deal_size, sales_cycle_days, pipeline_velocity``
         (per day), ``slippage_rate`` (previous period), with a target ``pipeline_coverage``
-        (open pipeline / target) and ``gap_coverage`` (open pipeline / (target - closed won)), then per-stage ``conversion_to_next:<stage>``,
+        (open pipeline / target) and ``gap_coverage`` (open pipeline / (target - closed won)),
+        then per-stage ``conversion_to_next:<stage>``,
         ``win_rate:<stage>`` and ``median_days_in_stage:<stage>``.
     """
     data = resolve(opportunities, stage_history, stages, data)
