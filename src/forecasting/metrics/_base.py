@@ -70,6 +70,12 @@ def _divide(numerator, denominator) -> np.ndarray:
 
 
 
+def _end_of(as_of) -> pd.Timestamp:
+    """The last instant counted for ``as_of``: a bare date counts its whole day."""
+    stamp = pd.Timestamp(as_of)
+    return stamp + _DAY - pd.Timedelta(1, "ns") if stamp == stamp.normalize() else stamp
+
+
 def _freq(freq: str) -> str:
     key = str(freq).upper()
     if key not in _FREQS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..data.errors import DataError, problem
-from ._base import _flag
+from ._base import _end_of, _flag
 from .kpis import conversion_rate
 
 __all__ = ["lead_attribution"]
@@ -18,6 +18,7 @@ def lead_attribution(
     *,
     by: str = "source",
     touch: str = "first",
+    as_of=None,
 ) -> pd.DataFrame:
     """Lead attribution report: leads, conversions and won revenue credited to a channel.
 
@@ -38,6 +39,9 @@ def lead_attribution(
     by : str
         Lead column credited by first touch (``source``, ``campaign``...).
     touch : {"first", "last"}
+    as_of : date-like, optional
+        Count only the leads created, conversions, activities and wins up to this date (a bare
+        date includes its whole day); a lead converted later counts as not converted.
 
     Returns
     -------
@@ -56,6 +60,8 @@ def lead_attribution(
     """
     if touch not in ("first", "last"):
         raise ValueError(f"touch must be 'first' or 'last', got {touch!r}")
+    if as_of is not None:
+        leads, activities, opportunities = _known_at(leads, activities, opportunities, _end_of(as_of))
     leads = leads.assign(converted=_flag(leads["converted"]).astype(int))
     if touch == "first":
         if by not in leads.columns:
@@ -83,3 +89,19 @@ def lead_attribution(
         out["deals_won"] = out["deals_won"].astype(int)
         sort = "revenue_won"
     return out.sort_values([sort, "leads"], ascending=False).reset_index()
+
+
+def _known_at(leads, activities, opportunities, until):
+    """The tables as known at ``until``: later records vanish, later conversions and wins undone."""
+    leads = leads[leads["created_at"] <= until]
+    if "converted_at" in leads.columns:
+        later = (leads["converted_at"] > until).to_numpy()
+        converted = _flag(leads["converted"]) if "converted" in leads.columns else leads["converted_at"].notna()
+        leads = leads.assign(converted=converted & ~later)
+    if activities is not None:
+        activities = activities[activities["occurred_at"] <= until]
+    if opportunities is not None:
+        opportunities = opportunities[opportunities["created_at"] <= until]
+        opportunities = opportunities.assign(status=opportunities["status"].mask(opportunities["close_date"] > until,
+                                                                                "open"))
+    return leads, activities, opportunities

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..data.errors import DataError, problem
-from ._base import _DAY, _freq, _ids, _splits, _table, _with_groups, by_columns
+from ._base import _end_of, _freq, _ids, _splits, _table, _with_groups, by_columns
+from .activity import spread_targets
 from .columns import (_account_kpis, _activity_kpis, _customer_kpis, _deal_kpis, _gap_coverage, _lead_kpis,
                       _recurring_kpis, _reps, _survey_kpis, _targets, _value_kpis)
 from .customers import cac
@@ -44,8 +45,7 @@ def _until(as_of, opps, leads, activities) -> pd.Timestamp:
     """The last instant counted: ``as_of`` (a bare date counts its whole day) or else
     the latest event in the data (expected closes of open deals are not events)."""
     if as_of is not None:
-        stamp = pd.Timestamp(as_of)
-        return stamp + _DAY - pd.Timedelta(1, "ns") if stamp == stamp.normalize() else stamp
+        return _end_of(as_of)
     events = [opps["created_at"], opps.loc[opps["status"] != "open", "close_date"]]
     events += [leads["created_at"]] if leads is not None else []
     events += [activities["occurred_at"]] if activities is not None else []
@@ -256,7 +256,7 @@ def kpi_table(
     if leads is not None:
         cols.update(_lead_kpis(leads, activities, panel, by, until))
     if activities is not None:
-        goals = None if targets is None else _with_groups(_join_team(_spread_targets(targets, periods), team), by)
+        goals = None if targets is None else _with_groups(_join_team(spread_targets(targets, periods), team), by)
         cols.update(_activity_kpis(activities, goals, panel, by))
     cols["reps"] = _reps([(opps, "created_at"), (opps[opps["status"] == "won"], "close_date"),
                           (activities, "occurred_at")], panel, by)
@@ -303,28 +303,3 @@ def _join_team(frame, team):
     joined = frame.assign(_owner=frame["owner"].astype(str)).merge(
         extra.rename(columns={"owner": "_owner"}), on="_owner", how="left")
     return joined.drop(columns="_owner").set_axis(frame.index)
-
-
-def _spread_targets(targets, periods: pd.PeriodIndex) -> pd.DataFrame:
-    """Activity targets per owner, type and period of ``periods``: a target per day (D, Mondays
-    to Fridays), week (W) or month (M) is spread over the working days it covers."""
-    targets = _table(targets, "targets", ["owner", "type", "freq", "target"], numbers=("target",))
-    kinds = targets["freq"].astype(str).str.strip().str.upper()
-    bad = ~kinds.isin(["D", "W", "M"])
-    if bad.any():
-        raise DataError([problem("targets", "freq", "must be D (per day), W (per week) or M (per month)",
-                                 _ids(targets, bad, None))])
-    days = pd.bdate_range(periods[0].start_time, periods[-1].end_time.normalize())
-    rows = []
-    for (kind, _), part in targets.assign(freq=kinds).groupby(["freq", "type"], sort=False):
-        own = days.to_period(kind)
-        workdays = {p: len(pd.bdate_range(p.start_time, p.end_time.normalize())) for p in own.unique()}
-        per_day = 1 / own.map(workdays).to_numpy(dtype=float)  # each working day's share of its period
-        day_period = days.to_period(periods.freqstr)
-        for row in part.itertuples(index=False):
-            share = pd.Series(per_day * float(row.target)).groupby(day_period).sum()
-            rows.append(pd.DataFrame({"owner": str(row.owner), "type": str(row.type), "_period": share.index,
-                                      "target": share.to_numpy()}))
-    if not rows:
-        return pd.DataFrame({"owner": [], "type": [], "_period": pd.PeriodIndex([], freq=periods.freq), "target": []})
-    return pd.concat(rows, ignore_index=True)
