@@ -77,7 +77,12 @@ def _wanted(args: argparse.Namespace, tables: dict) -> list[str]:
 
     needs = {"activity": "activities", "attribution": "leads"}
     if args.tables is None:
-        return [name for name in _OUTPUTS if tables.get(needs.get(name, "opportunities")) is not None]
+        wanted = [name for name in _OUTPUTS if tables.get(needs.get(name, "opportunities")) is not None]
+        touched = tables["activities"] is not None and "lead_id" in tables["activities"].columns
+        if "attribution" in wanted and not (args.attribution_by in tables["leads"].columns if args.touch == "first"
+                                            else touched):
+            wanted.remove("attribution")  # asked for by default only: say nothing, write what can be
+        return wanted
     asked = [t.strip() for t in args.tables.split(",") if t.strip()]
     unknown = [t for t in asked if t not in _OUTPUTS]
     if unknown:
