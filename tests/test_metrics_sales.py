@@ -420,7 +420,7 @@ def test_kpi_table_unknown_status_raises_data_error_naming_the_rows():
 
 def test_kpi_table_rejects_unknown_freq():
     with pytest.raises(ValueError, match="freq"):
-        kpi_table(ONE_DEAL, freq="W")
+        kpi_table(ONE_DEAL, freq="H")
 
 
 # --- lead response, activity report, funnel -----------------------------------------------------
@@ -457,7 +457,8 @@ def test_kpi_table_lead_response_minutes_is_median_of_touched_leads_and_counts_a
     lead_frame, activities = _touches()
     table = kpi_table(ONE_DEAL, lead_frame, activities, freq="M")
     january = row(table, "2025-01")
-    assert january["lead_response_minutes"] == pytest.approx(75.0)  # median of 30 and 120
+    assert january["lead_response_minutes_median"] == pytest.approx(75.0)  # median of 30 and 120
+    assert january["lead_response_minutes_mean"] == pytest.approx(75.0)
     assert january["activities"] == 4
     assert row(table, "2025-02")["activities"] == 1
 

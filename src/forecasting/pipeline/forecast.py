@@ -542,13 +542,13 @@ def _forecast(data: PipelineData, win: _Window, method: str, by, n_sims, seed, s
     rows["range_method"] = calibration.description if ranges == "calibrated" else INDEPENDENT
     rows["range_shock"], rows["range_periods"] = calibration.shock, calibration.periods
     if target is not None:
-        from ..metrics import pipeline_coverage
+        from ..metrics import gap_coverage, pipeline_coverage
 
         total_row = rows["group"] == TOTAL_GROUP
-        remaining = np.where(total_row, float(target) - rows["closed_won"], np.nan)
         rows["target"] = np.where(total_row, float(target), np.nan)
-        rows["pipeline_coverage"] = pipeline_coverage(rows["open_pipeline"].to_numpy(),
-                                                      np.where(remaining > 0, remaining, np.nan))
+        rows["pipeline_coverage"] = pipeline_coverage(rows["open_pipeline"].to_numpy(), rows["target"].to_numpy())
+        rows["gap_coverage"] = gap_coverage(rows["open_pipeline"].to_numpy(), rows["target"].to_numpy(),
+                                            rows["closed_won"].to_numpy())
     rows = rows.drop(columns=["sims"])
     first = list(FORECAST_COLUMNS)
     return rows[first + [c for c in rows.columns if c not in first]], deals_out

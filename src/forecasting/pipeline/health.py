@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 
 from ..data.errors import DataError, problem
-from ..metrics import average_deal_size, pipeline_coverage, pipeline_velocity, win_rate
+from ..metrics import average_deal_size, gap_coverage, pipeline_coverage, pipeline_velocity, win_rate
+from ..metrics.funnel import step_conversion
+from ..metrics.panel import spread_by_period
 from ._context import PipelineData, resolve
 from .snapshot import DAY, cutoff_of, expected_in_window, period_bounds
 from .stages import stage_win_rates
@@ -58,10 +60,8 @@ def funnel(data: PipelineData, as_of) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         rates = stage_win_rates(data.opportunities, None, data.stages, _prepared=data.prepared, _cutoff=cutoff)
-    reached = rates["reached"].to_numpy(dtype=float)
-    nxt = np.r_[reached[1:], rates["won"].to_numpy(dtype=float)[-1]]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        conversion = np.where(reached > 0, nxt / reached, np.nan)
+    # The last open stage's next step is won.
+    conversion = step_conversion(np.r_[rates["reached"].to_numpy(dtype=float), rates["won"].to_numpy()[-1]])
     return pd.DataFrame({
         "stage": rates["stage"],
         "reached": rates["reached"],
@@ -104,8 +104,9 @@ def pipeline_health(
         ``kpi, value`` rows: ``open_deals, open_pipeline`` (expected to close by the period
         end), ``overdue_share`` (of open amount), ``avg_pushes``, ``closed_won`` (in the
         period so far), ``win_rate, avg_deal_size, sales_cycle_days, pipeline_velocity``
-        (per day), ``slippage_rate`` (previous period), ``pipeline_coverage`` (with a target:
-        open pipeline / (target - closed won)), then per-stage ``conversion_to_next:<stage>``,
+        (per day), ``slippage_rate`` (previous period), with a target ``pipeline_coverage``
+        (open pipeline / target) and ``gap_coverage`` (open pipeline / (target - closed won)),
+        then per-stage ``conversion_to_next:<stage>``,
         ``win_rate:<stage>`` and ``median_days_in_stage:<stage>``.
     """
     data = resolve(opportunities, stage_history, stages, data)
@@ -139,8 +140,8 @@ def pipeline_health(
         "slippage_rate": slippage_rate(data, p - 1) if (p - 1).end_time < cutoff else float("nan"),
     }
     if target is not None:
-        remaining = float(target) - closed_won
-        kpis["pipeline_coverage"] = float(pipeline_coverage(open_pipeline, remaining)) if remaining > 0 else float("nan")
+        kpis["pipeline_coverage"] = float(pipeline_coverage(open_pipeline, float(target)))
+        kpis["gap_coverage"] = float(gap_coverage(open_pipeline, float(target), closed_won))
     table = funnel(data, cutoff - DAY)
     for column in ("conversion_to_next", "win_rate", "median_days_in_stage"):
         for stage, value in zip(table["stage"], table[column]):
@@ -190,27 +191,12 @@ def period_target(quotas: pd.DataFrame, period, owner: str | None = None) -> flo
     if bad.any():
         raise DataError([problem("quotas", "quota", "has values that are not numbers",
                                  [f"row {n + 1}" for n in np.flatnonzero(bad)])])
-    if quotas["period"].isna().any():
-        raise DataError([problem("quotas", "period", "is missing a period (like 2026Q3 or 2026-07)",
-                                 [f"row {n + 1}" for n in np.flatnonzero(quotas["period"].isna().to_numpy())])])
-    keep = np.ones(len(quotas), bool) if owner is None else (quotas["owner"].astype(str) == str(owner)).to_numpy()
-    rows, amounts = quotas[keep], amounts[keep].fillna(0.0)
-    total, found = 0.0, False
-    for label, quota in zip(rows["period"].astype(str), amounts):
-        try:
-            p = pd.Period(label)
-            if p is pd.NaT:  # "nan", "NaT", "": a missing period
-                raise ValueError(label)
-        except (TypeError, ValueError):
-            raise DataError([problem("quotas", "period", f"has {label!r}, not a period like 2026Q3 or 2026-07",
-                                     [label])]) from None
-        if p.start_time >= target.start_time and p.end_time <= target.end_time:
-            total, found = total + quota, True  # inside the period (or the period itself)
-        elif p.start_time <= target.start_time and p.end_time >= target.end_time:
-            covered = pd.period_range(p.start_time.to_period(target.freq), p.end_time.to_period(target.freq),
-                                      freq=target.freq)
-            total, found = total + quota / len(covered), True
-    if not found:
+    spread = spread_by_period(quotas.assign(quota=amounts.fillna(0.0)), column="period", value="quota",
+                              freq=target.freqstr, table="quotas")
+    mine = spread[spread["_period"] == target]
+    if owner is not None:
+        mine = mine[mine["owner"].astype(str) == str(owner)]
+    if mine.empty:
         who = f" for owner {owner!r}" if owner is not None else ""
         raise DataError([problem("quotas", "period", f"has no quota covering {target}{who}")])
-    return float(total)
+    return float(mine["quota"].sum())
