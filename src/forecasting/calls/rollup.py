@@ -124,7 +124,7 @@ def rollup(team: pd.DataFrame | Hierarchy, calls: pd.DataFrame, *, as_of, period
         then ``manager, submitted_at, rolled_commit, rolled_best_case`` (the sum of
         the reports' calls), ``override_commit`` (commit minus rolled commit when
         overridden, else 0) and ``missing_calls`` (reps below without a call, counted 0).
-        A rep without a call has no commit (NaN).
+        A node without a call, own or below, has no commit (NaN).
 
     Examples
     --------
@@ -147,6 +147,7 @@ def rollup(team: pd.DataFrame | Hierarchy, calls: pd.DataFrame, *, as_of, period
     for node in reversed(h.nodes):  # reports before their managers
         reports = [rows[r] for r in h.reports(node)]
         rolled = {k: float(sum(np.nan_to_num(r[k]) for r in reports)) for k in ("commit", "best_case")}
+        called = any(pd.notna(r["commit"]) for r in reports)
         missing = sum(r["missing_calls"] for r in reports)
         own = latest.loc[node] if node in latest.index else None
         row = {"node": node, "level": h.level[node], "manager": h.manager[node],
@@ -158,9 +159,8 @@ def rollup(team: pd.DataFrame | Hierarchy, calls: pd.DataFrame, *, as_of, period
                        note=_note(own.get("note")),
                        override_commit=float(own["commit"]) - rolled["commit"] if reports else 0.0)
         else:
-            empty = np.nan if not reports else None
-            row.update(commit=rolled["commit"] if empty is None else empty,
-                       best_case=rolled["best_case"] if empty is None else empty,
+            row.update(commit=rolled["commit"] if called else np.nan,
+                       best_case=rolled["best_case"] if called else np.nan,
                        override=False, submitted_at=pd.NaT, note="", override_commit=0.0)
         rows[node] = row
     out = pd.DataFrame([rows[n] for n in h.nodes])

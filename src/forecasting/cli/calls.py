@@ -26,6 +26,27 @@ def register(sub) -> None:
     ru.add_argument("--out", required=True, help="output folder")
     ru.set_defaults(func=_rollup)
 
+    ac = cmds.add_parser(
+        "accuracy", help="every forecast source's error by week of quarter on past periods (accuracy.csv)",
+        description="For each past period called and each week of it, every source as it stood at the end of "
+        "the week (each node's call, the weighted pipeline, the pipeline model's P50 at --model-weeks) against "
+        "the revenue won. Writes accuracy.csv (source, person, period, week, forecast, actual, error, bias, "
+        "ratio, as_of; error = |forecast - actual| / actual, bias = (forecast - actual) / actual), "
+        "convergence.csv (mean error by week and source, for the total), convergence.png and run.json.",
+    )
+    _tables(ac)
+    _deals(ac)
+    ac.add_argument("--periods", help="past periods, e.g. 2025Q1:2025Q4 (default: every called period over by "
+                    "the data's last record)")
+    ac.add_argument("--model-method", choices=("historical", "learned", "default", "none"), default="historical",
+                    help="pipeline model of the model source, or none (default: historical)")
+    ac.add_argument("--model-weeks", type=int, nargs="+", default=[1, 5, 9, 13], metavar="W",
+                    help="weeks of quarter at which the model is forecast (each costs one forecast; default 1 5 9 13)")
+    ac.add_argument("--sims", type=int, default=1000, help="Monte Carlo simulations of the model (default 1000)")
+    ac.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    ac.add_argument("--out", required=True, help="output folder")
+    ac.set_defaults(func=_accuracy)
+
 
 def _tables(p: argparse.ArgumentParser) -> None:
     p.add_argument("--team", metavar="SRC", help="team SOURCE (owner, manager; file.duckdb reads table 'team')")
@@ -36,6 +57,24 @@ def _tables(p: argparse.ArgumentParser) -> None:
                    "the default of every table option")
     add_map_option(p)
     add_read_options(p)
+
+
+def _deals(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--opportunities", metavar="SRC", help="opportunities SOURCE (default: --source)")
+    p.add_argument("--stage-history", metavar="SRC",
+                   help="stage_history SOURCE for exact as-of snapshots (default: --source when it has the table)")
+    p.add_argument("--stages", metavar="YAML", help="stages YAML (open: [...] with probabilities, won, lost)")
+
+
+def load_deals(args):
+    """Validated opportunities, stage history (or None) and stages; ``--source`` fills the table options."""
+    from ..data.io import list_tables
+    from .pipeline import load_inputs
+
+    args.opportunities = _source_of(args, "opportunities")
+    if not args.stage_history and args.source and "stage_history" in list_tables(args.source):
+        args.stage_history = args.source
+    return load_inputs(args)
 
 
 def _source_of(args, option: str) -> str:
@@ -76,3 +115,31 @@ def _rollup(args: argparse.Namespace) -> int:
         f"{top['best_case']:,.0f} ({int(frame['override'].sum())} overrides, {int(top['missing_calls'])} reps "
         f"without a call) -> {out}")
     return 0
+
+
+def _accuracy(args: argparse.Namespace) -> int:
+    from ..calls.accuracy import call_accuracy, convergence, plot_convergence
+    from ..data import write_csv
+    from ..pipeline import PipelineData, parse_periods
+
+    with output_dir(args.out, "calls accuracy", parameters_of(args)) as (out, log):
+        team, calls = load_team_calls(args)
+        opportunities, history, stages = load_deals(args)
+        data = PipelineData.build(opportunities, history, stages)
+        log.step("load")
+        periods = [str(p) for p in parse_periods(args.periods)] if args.periods else None
+        method = None if args.model_method == "none" else args.model_method
+        frame = call_accuracy(team, calls, periods=periods, model_method=method, model_weeks=args.model_weeks,
+                              n_sims=args.sims, seed=args.seed, data=data)
+        log.step("accuracy")
+        table = convergence(frame)
+        log.outputs["accuracy"] = str(write_csv(frame, out / "accuracy.csv"))
+        log.outputs["convergence"] = str(write_csv(table.reset_index(), out / "convergence.csv"))
+        plot_convergence(frame, path=out / "convergence.png")
+        log.outputs["figure"] = str(out / "convergence.png")
+        log.extra["periods"] = sorted(frame["period"].unique().tolist())
+        log.extra["exact_snapshot"] = data.exact
+    say(table.map(lambda v: f"{v:.1%}" if v == v else "").to_string())
+    say(f"calls accuracy: {frame['period'].nunique()} periods, {len(frame)} forecasts -> {out}")
+    return 0
+
