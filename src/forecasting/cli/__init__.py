@@ -16,7 +16,7 @@ from .. import __version__
 __all__ = ["main", "build_parser"]
 
 # Order is the order shown in --help.
-_COMMANDS = ("demo", "data", "kpis", "leads", "pipeline", "revenue", "report")
+_COMMANDS = ("demo", "data", "kpis", "leads", "pipeline", "calls", "revenue", "report")
 
 _EPILOG = """\
 SOURCE is a CSV or Parquet path, a DuckDB file (path.duckdb, or path.duckdb:table),

@@ -65,6 +65,9 @@ def register(sub) -> None:
     bt.add_argument("--out", required=True, help="output folder")
     bt.set_defaults(func=_backtest)
 
+    from .pipeline_call import register as register_call  # waterfall, risk, scenario
+    register_call(cmds, _inputs)
+
 
 def _ranges(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ranges", choices=("calibrated", "independent"), default="calibrated",

@@ -1,0 +1,11 @@
+"""The weekly forecast call: the team hierarchy, call roll-ups, accuracy by week of quarter,
+and a forecast combining the calls with the pipeline model.
+
+>>> from forecasting.calls import rollup
+>>> rollup(team, calls, as_of="2026-07-10", period="2026Q3")  # doctest: +SKIP
+"""
+
+from .rollup import ROLLUP_COLUMNS, calls_as_of, check_calls, rollup
+from .team import Hierarchy, hierarchy
+
+__all__ = ["Hierarchy", "hierarchy", "rollup", "check_calls", "calls_as_of", "ROLLUP_COLUMNS"]

@@ -1,0 +1,252 @@
+"""Accuracy of every forecast source by week of quarter ("convergence").
+
+For each past period and each week of it, every source is taken as it stood at
+the end of that week and compared with the revenue actually won in the period:
+
+- ``call``: each node's call (:func:`~forecasting.calls.rollup`), per person;
+  person ``all`` is the sum of the top nodes' calls;
+- ``weighted``: the CRM's weighted pipeline, closed won so far plus each open deal
+  expected in the period times its stage's default probability (person ``all``);
+- ``model``: the pipeline model's P50 (:func:`~forecasting.pipeline.forecast_period`
+  from the as-of snapshot, person ``all``); it costs one model forecast per week, so
+  it is computed at ``model_weeks`` only.
+
+``error`` is the absolute percentage error ``|forecast - actual| / actual``;
+``bias`` is ``(forecast - actual) / actual`` (negative: sandbagging, positive:
+optimism); ``ratio`` is ``forecast / actual``. Both are NaN when nothing was won.
+The actual of a person is what the deals owned by them and everyone below them won.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..data.errors import DataError, problem
+from ..data.validate import DataWarning
+from ..metrics.sales import TOTAL_GROUP
+from ..pipeline import PipelineData, expected_in_window, forecast_period
+from ..pipeline.snapshot import DAY, period_bounds
+from .rollup import rollup
+from .team import Hierarchy, hierarchy
+
+__all__ = ["ACCURACY_COLUMNS", "week_ends", "call_forecasts", "pipeline_forecasts", "actuals", "score",
+           "call_accuracy", "convergence", "plot_convergence", "MODEL_WEEKS"]
+
+ACCURACY_COLUMNS = ("source", "person", "period", "week", "forecast", "actual", "error", "bias")
+MODEL_WEEKS = (1, 5, 9, 13)
+_FORECAST_COLUMNS = ["source", "person", "period", "week", "as_of", "forecast"]
+
+
+def week_ends(period) -> list[pd.Timestamp]:
+    """The last day of each week of a period (week 1: its first 7 days; the last week may be short).
+
+    Examples
+    --------
+    >>> ends = week_ends("2026Q3")
+    >>> len(ends), str(ends[0].date()), str(ends[-1].date())
+    (14, '2026-07-07', '2026-09-30')
+    """
+    _, begin, end = period_bounds(period)
+    n = int(np.ceil((end - begin).days / 7))
+    return [min(begin + pd.Timedelta(days=7 * k - 1), end - DAY) for k in range(1, n + 1)]
+
+
+def call_forecasts(team: pd.DataFrame | Hierarchy, calls: pd.DataFrame, *, periods) -> pd.DataFrame:
+    """Each node's call (commit) at the end of every week of each period; ``all``: the top nodes summed.
+
+    ``calls`` must be validated (:func:`~forecasting.calls.check_calls`). Nodes without
+    any call yet are left out.
+    """
+    h = team if isinstance(team, Hierarchy) else hierarchy(team)
+    rows = []
+    for period in periods:
+        p = str(period_bounds(period)[0])
+        for week, as_of in enumerate(week_ends(p), start=1):
+            frame = rollup(h, calls, as_of=as_of, period=p, checked=True)
+            top = frame.loc[frame["level"] == 0, "commit"]
+            called = frame[frame["commit"].notna()]
+            rows += [("call", n, p, week, as_of, c) for n, c in zip(called["node"], called["commit"])]
+            if top.notna().any():
+                rows.append(("call", TOTAL_GROUP, p, week, as_of, float(top.sum())))
+    return pd.DataFrame(rows, columns=_FORECAST_COLUMNS)
+
+
+def _weighted(data: PipelineData, as_of: pd.Timestamp, begin: pd.Timestamp, end: pd.Timestamp) -> float:
+    """Closed won in the period so far + open deals expected in it x their stage's default probability."""
+    cutoff = as_of + DAY
+    won = data.won_between(begin, min(cutoff, end))["amount"].sum()
+    snap = data.open_deals(cutoff)
+    inside = expected_in_window(snap["close_date"], cutoff, begin, end)
+    probability = snap["stage"].map(data.stages.probability).to_numpy(dtype=float)
+    return float(won + (snap["amount"].to_numpy(dtype=float) * probability)[inside].sum())
+
+
+def pipeline_forecasts(data: PipelineData, *, periods, model_method: str = "historical",
+                       model_weeks=MODEL_WEEKS, n_sims: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """The weighted pipeline (every week) and the model's P50 (at ``model_weeks``) for the total."""
+    rows = []
+    for period in periods:
+        p, begin, end = period_bounds(period)
+        for week, as_of in enumerate(week_ends(p), start=1):
+            if as_of + DAY <= data.first_date:
+                continue  # nothing was known yet
+            rows.append(("weighted", TOTAL_GROUP, str(p), week, as_of, _weighted(data, as_of, begin, end)))
+            if week in model_weeks:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DataWarning)  # model fallbacks: the error shows it
+                    fc, _ = forecast_period(as_of=as_of, period=p, method=model_method, n_sims=n_sims, seed=seed,
+                                            ranges="independent", range_periods=0, data=data)
+                rows.append(("model", TOTAL_GROUP, str(p), week, as_of, float(fc["p50"].iloc[0])))
+    return pd.DataFrame(rows, columns=_FORECAST_COLUMNS)
+
+
+def actuals(data: PipelineData, team: pd.DataFrame | Hierarchy, *, periods) -> pd.DataFrame:
+    """Revenue won in each period by each node's deals and everyone's below it; ``all``: every deal.
+
+    Raises
+    ------
+    DataError
+        No person of the team owns a deal (the names do not match ``opportunities.owner``).
+    """
+    h = team if isinstance(team, Hierarchy) else hierarchy(team)
+    owner = data.attribute("owner")
+    if not owner.isin(h.nodes).any():
+        names = sorted(owner.unique())
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise DataError([problem("team", "owner", f"names nobody who owns a deal (opportunities.owner has {shown}):"
+                                 " use the same names in both tables", list(h.nodes))])
+    rows = []
+    for period in periods:
+        p, begin, end = period_bounds(period)
+        won = data.won_between(begin, end)
+        by_owner = won.groupby(won["opportunity_id"].map(owner).to_numpy())["amount"].sum()
+        rows.append((TOTAL_GROUP, str(p), float(won["amount"].sum())))
+        rows += [(n, str(p), float(by_owner.reindex([n, *h.below(n)]).sum())) for n in h.nodes]
+    return pd.DataFrame(rows, columns=["person", "period", "actual"])
+
+
+def score(forecasts: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
+    """Forecasts next to actuals: ``error`` (absolute % error), ``bias`` (signed), ``ratio``.
+
+    Examples
+    --------
+    >>> fc = pd.DataFrame({"source": ["call"], "person": ["ava"], "period": ["2026Q1"], "week": [3],
+    ...                    "as_of": [pd.Timestamp("2026-01-21")], "forecast": [80.0]})
+    >>> score(fc, pd.DataFrame({"person": ["ava"], "period": ["2026Q1"], "actual": [100.0]}))[
+    ...     ["forecast", "actual", "error", "bias", "ratio"]]
+       forecast  actual  error  bias  ratio
+    0      80.0   100.0    0.2  -0.2    0.8
+    """
+    out = forecasts.merge(actual, on=["person", "period"], how="inner")
+    base = out["actual"].where(out["actual"] > 0)
+    out["error"] = (out["forecast"] - out["actual"]).abs() / base
+    out["bias"] = (out["forecast"] - out["actual"]) / base
+    out["ratio"] = out["forecast"] / base
+    return out[[*ACCURACY_COLUMNS, "ratio", "as_of"]]
+
+
+def _complete_periods(data: PipelineData, calls: pd.DataFrame) -> list[str]:
+    """Periods called that were over by the data's last record, in order."""
+    last = data.last_date.normalize() + DAY
+    return sorted({p for p in calls["period"].unique() if period_bounds(p)[2] <= last},
+                  key=lambda p: pd.Period(p))
+
+
+def call_accuracy(
+    team: pd.DataFrame | Hierarchy,
+    calls: pd.DataFrame,
+    opportunities: pd.DataFrame | None = None,
+    stage_history: pd.DataFrame | None = None,
+    *,
+    periods=None,
+    stages=None,
+    model_method: str | None = "historical",
+    model_weeks=MODEL_WEEKS,
+    n_sims: int = 1000,
+    seed: int = 0,
+    data: PipelineData | None = None,
+) -> pd.DataFrame:
+    """Every source's forecast at the end of each week of past periods against the actual.
+
+    Parameters
+    ----------
+    team, calls : DataFrame
+        The ``team`` table (or a hierarchy) and the validated ``forecast_calls``.
+    opportunities, stage_history : DataFrame, optional
+        The deals (not needed with ``data``); actuals are their won amounts.
+    periods : list of str, optional
+        Past periods (default: every called period over by the data's last record).
+    model_method : {"historical", "learned", "default"} or None
+        Method of the model source (None: no model source).
+    model_weeks : sequence of int
+        Weeks at which the model is forecast (each costs one forecast).
+    n_sims, seed : int
+        Monte Carlo simulations and seed of the model.
+
+    Returns
+    -------
+    DataFrame
+        ``source, person, period, week, forecast, actual, error, bias`` then
+        ``ratio, as_of``; see the module docs.
+
+    Raises
+    ------
+    DataError
+        No complete period with calls, or a team whose names own no deal.
+    """
+    data = data if data is not None else PipelineData.build(opportunities, stage_history, stages)
+    h = team if isinstance(team, Hierarchy) else hierarchy(team)
+    periods = [str(period_bounds(p)[0]) for p in periods] if periods is not None else _complete_periods(data, calls)
+    if not periods:
+        raise DataError([problem("forecast_calls", "period", "has no period that is over by the data's last "
+                                 f"record ({data.last_date.date()}): accuracy needs past periods")])
+    forecasts = [call_forecasts(h, calls, periods=periods)]
+    forecasts.append(pipeline_forecasts(data, periods=periods, model_method=model_method or "historical",
+                                        model_weeks=model_weeks if model_method else (), n_sims=n_sims, seed=seed))
+    return score(pd.concat(forecasts, ignore_index=True), actuals(data, h, periods=periods))
+
+
+def convergence(accuracy: pd.DataFrame, *, person: str = TOTAL_GROUP) -> pd.DataFrame:
+    """Mean absolute % error of each source by week of quarter for one person (rows: week).
+
+    Examples
+    --------
+    >>> acc = pd.DataFrame({"source": ["call", "call", "weighted"], "person": "all", "week": [1, 1, 1],
+    ...                     "error": [0.2, 0.4, 0.1]})
+    >>> convergence(acc)
+    source  call  weighted
+    week
+    1        0.3       0.1
+    """
+    rows = accuracy[accuracy["person"] == person]
+    return rows.pivot_table(index="week", columns="source", values="error", aggfunc="mean")
+
+
+def plot_convergence(accuracy: pd.DataFrame, *, person: str = TOTAL_GROUP, path=None, ax=None):
+    """Error by week of quarter, one line per source (the convergence figure).
+
+    Returns the matplotlib Axes; writes a PNG atomically when ``path`` is given;
+    ``ax`` draws into your own subplot.
+    """
+    import matplotlib.pyplot as plt
+
+    from ..figures import finish, new_axes, save_figure
+
+    table = convergence(accuracy, person=person)
+    fig, axes = new_axes(ax, figsize=(7, 3.5))
+    for source in table.columns:
+        line = table[source].dropna()
+        axes.plot(line.index, line.to_numpy() * 100, marker="o", label=source)
+    axes.set_xlabel("week of quarter")
+    axes.set_ylabel("absolute error (% of actual)")
+    axes.set_title(f"Forecast error by week of quarter ({person})")
+    axes.set_ylim(bottom=0)
+    axes.legend(frameon=False)
+    finish(fig, ax)
+    if path is not None:
+        save_figure(fig, path)
+        plt.close(fig)
+    return axes

@@ -1,0 +1,59 @@
+"""``forecasting pipeline waterfall|risk|scenario``: the weekly forecast call's pipeline views."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import output_dir, parameters_of, say
+
+
+def register(cmds, inputs) -> None:
+    """Add the forecast-call subcommands to ``forecasting pipeline`` (``inputs`` adds the table options)."""
+    wf = cmds.add_parser(
+        "waterfall", help="how the period's open pipeline moved between two dates (waterfall.csv)",
+        description="Write waterfall.csv (group, from, to, bucket, amount, deals, period, snapshot): open at "
+        "start, + created, + pulled in / pushed in / reopened, - pushed out / pulled out, +/- amount changes, "
+        "- won, - lost, = open at end, reconciled to the cent, for the deals expected to close in --period; "
+        "categories.csv (from_category, to_category, deals, amount): moves between forecast categories; and "
+        "run.json. Without --stage-history the snapshots are approximate.",
+    )
+    inputs(wf)
+    wf.add_argument("--from", dest="from_date", required=True, metavar="DATE", help="first as-of date, e.g. 2026-06-01")
+    wf.add_argument("--to", dest="to_date", required=True, metavar="DATE", help="second as-of date (on or after --from)")
+    wf.add_argument("--period", help="target period, e.g. 2026Q3 (default: the quarter containing --to)")
+    wf.add_argument("--by", help="also one waterfall per value of this deal column (owner, segment...)")
+    wf.add_argument("--out", required=True, help="output folder")
+    wf.set_defaults(func=_waterfall)
+
+
+def _waterfall(args: argparse.Namespace) -> int:
+    from ..data import write_csv
+    from ..pipeline import PipelineData
+    from ..pipeline.waterfall import category_moves, waterfall
+    from .pipeline import load_inputs
+
+    with output_dir(args.out, "pipeline waterfall", parameters_of(args)) as (out, log):
+        opportunities, history, stages = load_inputs(args)
+        _check_by(opportunities, args.by)
+        data = PipelineData.build(opportunities, history, stages)
+        log.step("load")
+        frame = waterfall(from_date=args.from_date, to_date=args.to_date, period=args.period, by=args.by, data=data)
+        moves = category_moves(from_date=args.from_date, to_date=args.to_date, period=args.period, data=data)
+        log.step("waterfall")
+        log.outputs["waterfall"] = str(write_csv(frame, out / "waterfall.csv"))
+        log.outputs["categories"] = str(write_csv(moves, out / "categories.csv"))
+        log.extra["exact_snapshot"] = data.exact
+        log.extra["period"] = str(frame["period"].iloc[0])
+    total = frame[frame["group"] == "all"].set_index("bucket")["amount"]
+    say(f"pipeline waterfall {frame['period'].iloc[0]} {args.from_date} -> {args.to_date}: open "
+        f"{total['open at start']:,.0f} -> {total['open at end']:,.0f} ({'exact' if data.exact else 'approximate'})"
+        f" -> {out}")
+    return 0
+
+
+def _check_by(opportunities, by: str | None) -> None:
+    from ..data.errors import DataError, problem
+
+    if by is not None and by not in opportunities.columns:
+        raise DataError([problem("opportunities", by, f"is not a column (--by {by}); columns are "
+                                 f"{', '.join(map(str, opportunities.columns))}")])
