@@ -25,6 +25,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
+# Tests over a minute (@pytest.mark.slow; `make test` leaves them out): the installed wheel's whole demo.
+.PHONY: test-slow
+test-slow: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m slow tests --durations=0
+
 # Opt-in, not part of `make test`: every report on the demo data opened in headless Chromium
 # (figures and tables present, screenshots in reports/browser/). Installs Debian's chromium
 # the first time (needs root; a few minutes).

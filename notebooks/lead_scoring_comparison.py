@@ -35,6 +35,7 @@ seed: int = 0  # seed of every random step
 min_age_days: int = 45  # newer leads have no final label: not trained on, used as the newest leads
 capacity_per_week: int = 60  # leads the sales team can call per week
 model: str = ""  # saved model folder to check for drift; empty means train the best model here
+saved_comparison: str = ""  # --out folder of `forecasting leads compare` with these settings; empty to compare here
 out_dir: str = ""  # when set, result tables are written here as CSV
 
 # %%
@@ -47,6 +48,7 @@ from forecasting.leads import (choose_threshold, compare_models, grade_cuts, gra
 from forecasting.leads import plots
 from forecasting.leads.drift import SCORE
 from forecasting.reports.context import library_default, load_report_data, record_resolved, show
+from forecasting.reports.saved import load_comparison
 
 assert min_age_days > 0, "min_age_days sets the newest leads, the ones checked for drift"
 pd.set_option("display.float_format", "{:,.3f}".format)
@@ -54,8 +56,11 @@ pd.set_option("display.max_colwidth", 120)
 leads = load_report_data(source, ["leads"], stages=stages, map=map, date_format=date_format)["leads"]
 folds = folds or library_default(compare_models, "folds")
 n_boot = n_boot or library_default(compare_models, "n_boot")
-comparison = compare_models(leads, target, models=models or None, folds=folds, seed=seed, exclude=exclude,
-                            n_boot=n_boot, min_age_days=min_age_days)
+settings = dict(models=models, folds=folds, seed=seed, exclude=exclude, n_boot=n_boot, min_age_days=min_age_days)
+# `forecasting demo` passes the comparison its `leads compare` step saved: the same numbers, not computed twice.
+comparison = (load_comparison(saved_comparison, source=source, target=target, map=map, date_format=date_format,
+                              **settings)
+              if saved_comparison else compare_models(leads, target, **{**settings, "models": models or None}))
 current = load_model(model) if model else train_model(
     leads, comparison.best, target, exclude=exclude, seed=seed, min_age_days=min_age_days,
     calibration=comparison.calibration[comparison.best])
@@ -66,7 +71,7 @@ recent = young_leads(leads, min_age_days)
 _ = record_resolved(out_dir, dict(source=source, stages=stages, map=map, date_format=date_format, target=target,
                                   exclude=exclude, models=",".join(board["model"]), folds=folds, n_boot=n_boot,
                                   seed=seed, min_age_days=min_age_days, capacity_per_week=capacity_per_week,
-                                  model=model or comparison.best))
+                                  model=model or comparison.best, saved_comparison=saved_comparison))
 
 # %% [markdown]
 # ## Leaderboard

@@ -240,3 +240,64 @@ def test_a_database_password_never_reaches_run_json_the_notebook_or_the_html(rea
 def test_a_schedule_takes_its_source_from_the_config_not_from_options(project, capsys):
     assert main(["report", "run", "--all", "--source", "crm.duckdb"]) == 2
     assert "put them under defaults" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- a comparison saved by the CLI, read back
+
+COMPARE = dict(target="converted", models="logistic", folds=3, n_boot=20, seed=1, exclude="", min_age_days=10.0)
+
+
+@pytest.fixture(scope="module")
+def saved_comparison(leads, tmp_path_factory):
+    """600 simulated leads as a CSV, and the folder `leads compare` wrote for them."""
+    from leads_fixtures import one_quiet_thread
+
+    tmp = tmp_path_factory.mktemp("saved_comparison")
+    source = tmp / "leads.csv"
+    leads.to_csv(source, index=False)
+    with one_quiet_thread():
+        assert main(["leads", "compare", str(source), "--out", str(tmp / "leads"), "--models", "logistic",
+                     "--folds", "3", "--n-boot", "20", "--seed", "1", "--min-age-days", "10"]) == 0
+    return source, tmp / "leads"
+
+
+def test_a_saved_comparison_reads_back_as_the_comparison_itself(saved_comparison):
+    from forecasting.data import load_table
+    from forecasting.leads import compare_models
+    from forecasting.reports.saved import load_comparison
+    from leads_fixtures import one_quiet_thread
+
+    source, folder = saved_comparison
+    loaded = load_comparison(folder, source=str(source), **COMPARE)
+    settings = {**COMPARE, "models": ["logistic"]}
+    with one_quiet_thread():
+        made = compare_models(load_table("leads", str(source)), settings.pop("target"), **settings)
+    timings = [c for c in made.leaderboard if c.endswith("_seconds")]  # of the run, not results
+    pd.testing.assert_frame_equal(loaded.leaderboard.drop(columns=timings), made.leaderboard.drop(columns=timings),
+                                  check_dtype=False, check_exact=True)
+    pd.testing.assert_frame_equal(loaded.oof, made.oof, check_dtype=False, check_exact=True)
+    pd.testing.assert_frame_equal(loaded.fold_metrics, made.fold_metrics, check_dtype=False)
+    pd.testing.assert_frame_equal(loaded.features.report(), made.features.report(), check_dtype=False)
+    assert (loaded.best, loaded.calibration, loaded.skipped) == (made.best, made.calibration, made.skipped)
+    assert loaded.scores()["score"].tolist() == made.scores()["score"].tolist()
+
+
+@pytest.mark.parametrize("change", [{"seed": 2}, {"folds": 4}, {"min_age_days": 45.0}, {"models": ""},
+                                    {"exclude": "web_visits"}, {"map": "Lead=lead_id"}, {"source": "other.csv"}])
+def test_a_saved_comparison_made_with_other_settings_is_refused(saved_comparison, change):
+    from forecasting.data import DataError
+    from forecasting.reports.saved import load_comparison
+
+    source, folder = saved_comparison
+    settings = {**COMPARE, "source": str(source), **change}
+    key = {"map": "mapping"}.get(next(iter(change)), next(iter(change)))
+    with pytest.raises(DataError, match=rf"comparison\.{key}: the saved comparison used .* pass the same value"):
+        load_comparison(folder, **settings)
+
+
+def test_a_folder_without_a_comparison_is_refused(tmp_path):
+    from forecasting.data import DataError
+    from forecasting.reports.saved import load_comparison
+
+    with pytest.raises(DataError, match=r"comparison: .* lacks leaderboard.csv, oof.csv.*leads compare"):
+        load_comparison(tmp_path, source="x.csv", **COMPARE)

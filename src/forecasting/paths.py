@@ -1,8 +1,15 @@
 """Where the project's files live, whatever the working directory.
 
 papermill starts kernels in the launch directory and nbval in the notebook's
-directory; resolving every default path from the project root makes both see
-the same files.
+directory; resolving every default path from one root makes both see the same
+files. The root ("home") is, in this order:
+
+1. ``$FORECASTING_HOME`` when set;
+2. the checkout: the nearest folder holding this project's ``pyproject.toml``
+   above the working directory or above this file (``make demo``, ``make lab``);
+3. the per-user data folder of an installed package (``platformdirs``:
+   ``~/.local/share/forecasting`` on Linux, honouring ``$XDG_DATA_HOME``), so
+   an install never writes into whatever directory you happen to be in.
 """
 
 from __future__ import annotations
@@ -10,7 +17,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["project_root", "data_dir", "demo_dir", "demo_database", "models_dir", "reports_dir"]
+__all__ = ["checkout_root", "user_home", "project_root", "data_dir", "demo_dir", "demo_database", "models_dir", "reports_dir"]
+
+ENV_VAR = "FORECASTING_HOME"
 
 
 def _is_root(path: Path) -> bool:
@@ -23,19 +32,38 @@ def _is_root(path: Path) -> bool:
         return False
 
 
-def project_root() -> Path:
-    """Return the project root: ``$FORECASTING_HOME``, else the nearest folder holding
-    this project's ``pyproject.toml`` above the working directory or this file, else
-    the working directory.
-    """
-    env = os.environ.get("FORECASTING_HOME")
-    if env:
-        return Path(env).expanduser().resolve()
+def checkout_root() -> Path | None:
+    """The project checkout above the working directory or this file, else ``None`` (an install)."""
     for start in (Path.cwd().resolve(), Path(__file__).resolve().parent):
         for candidate in (start, *start.parents):
             if _is_root(candidate):
                 return candidate
-    return Path.cwd().resolve()
+    return None
+
+
+def user_home() -> Path:
+    """The per-user data folder of an installed package: ``user_data_dir("forecasting")``."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("forecasting", appauthor=False)).resolve()
+
+
+def project_root() -> Path:
+    """Return the root of data, models and reports: ``$FORECASTING_HOME``, else the
+    checkout (:func:`checkout_root`), else the per-user data folder (:func:`user_home`).
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"FORECASTING_HOME": "/srv/revops"}):
+    ...     print(project_root())
+    /srv/revops
+    """
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser().resolve()
+    return checkout_root() or user_home()
 
 
 def data_dir() -> Path:

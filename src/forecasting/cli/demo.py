@@ -1,9 +1,15 @@
-"""``forecasting demo``: the main job end to end on the embedded demo data."""
+"""``forecasting demo``: the main job end to end on the embedded demo data.
+
+Every step is an ordinary CLI call or report run with its own seed, so the steps
+can run side by side (``--jobs``) and still write the numbers one at a time would.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
+from dataclasses import dataclass, field
 
 from ._common import say
 
@@ -11,17 +17,34 @@ from ._common import say
 def register(sub) -> None:
     p = sub.add_parser(
         "demo", help="make demo data and run every part on it (the README's `make demo`)",
-        description="Make the demo CRM under data/demo/ (DuckDB), then run every part on it: "
-        "sales KPIs, lead-scorer comparison, pipeline and revenue forecasts and their blend, then every report "
-        "notebook. Outputs go to reports/demo/<part>/ and the reports' HTML to reports/demo/reports/.",
+        description="Make the demo CRM (DuckDB) under the project's data/demo/ (in a checkout) or the per-user "
+        "data folder (an installed package), then run every part on it: sales KPIs, lead-scorer comparison, "
+        "pipeline and revenue forecasts and their blend, then every report notebook. Outputs go to "
+        "--out/<part>/ and the reports' HTML to --out/reports/. Independent steps run side by side "
+        "(--jobs); each step has its own seed, so the outputs do not depend on --jobs.",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the demo data and models (default 0)")
-    p.add_argument("--out", default=None, help="output folder (default: <project>/reports/demo)")
+    p.add_argument("--out", default=None, help="output folder (default: reports/demo under the project root)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="steps run at once, each with its share of the CPUs (default: the CPUs available, "
+                   "at most 4); 1 runs them one after the other")
     p.set_defaults(func=_demo)
 
 
 # The demo CRM's "today": its last day of data.
 _AS_OF = "2026-06-30"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the demo: a CLI call (``argv``) or a report run (``report``), after ``after``."""
+
+    name: str
+    argv: tuple[str, ...] = ()
+    report: str = ""
+    params: dict = field(default_factory=dict)
+    out: str = ""
+    after: tuple[str, ...] = ()
 
 
 def _steps(db: str, out: str, seed: int) -> list[tuple[str, list[str]]]:
@@ -56,46 +79,165 @@ def _steps(db: str, out: str, seed: int) -> list[tuple[str, list[str]]]:
     ]
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from ..data.demo import write_demo
-    from ..paths import demo_dir, reports_dir
+# Steps that need another step's output first (the others only need the demo data).
+_AFTER = {"leads train": ("leads compare",), "leads score": ("leads train",)}
+# Which step a free worker takes first: the longest chains and steps (measured), so that the workers
+# finish together; the others follow in the order above. Only the wall time depends on it.
+_FIRST = ("leads compare", "leads train", "report lead_scoring_comparison", "revenue blend",
+          "report pipeline_forecast", "report revenue_forecast", "pipeline backtest", "revenue backtest")
+
+
+def _report_inputs(out: str, seed: int) -> dict[str, tuple[tuple[str, ...], dict]]:
+    """Reports that reuse what a CLI step saved: report -> (steps it waits for, parameters).
+
+    The lead report reads the comparison and the model `leads compare` / `leads train` made
+    with the same settings (its defaults are the CLI's), instead of running them again.
+    """
+    from ..paths import models_dir
+
+    lead_report = {"saved_comparison": f"{out}/leads", "model": str(models_dir() / "demo"), "seed": seed}
+    return {"lead_scoring_comparison": (("leads train",), lead_report)}
+
+
+def plan(db: str, out: str, seed: int, reports: list[str]) -> list[Step]:
+    """Every step of the demo: the CLI calls and one report run per notebook, longest first."""
+    from pathlib import Path
+
+    from ..reports import report_parameters
+
+    steps = [Step(name, tuple(argv), after=_AFTER.get(name, ())) for name, argv in _steps(db, out, seed)]
+    inputs = _report_inputs(out, seed)
+    for name in reports:
+        declared = report_parameters(name)
+        after, extra = inputs.get(name, ((), {}))
+        params = {"source": db} if "source" in declared else {}
+        params.update({k: v for k, v in extra.items() if k in declared})
+        steps.append(Step(f"report {name}", report=name, params=params,
+                          out=str(Path(out) / "reports" / name), after=after))
+    return sorted(steps, key=lambda s: _FIRST.index(s.name) if s.name in _FIRST else len(_FIRST))
+
+
+def _run_step(step: Step) -> tuple[int, str]:
+    """Run one step in this process: its exit code and, for a report, where it went."""
+    if step.report:
+        from ..reports import ReportError, run_report
+
+        try:
+            result = run_report(step.report, step.params, step.out, force=True)
+        except ReportError as err:  # a parameter the notebook refuses: that report fails, the others run
+            return 2, "; ".join(str(p) for p in err.problems)
+        return (0, str(result.html)) if result.ok else (1, f"{result.error} (see {result.notebook})")
     from . import build_parser
     from ._common import run
 
+    return run(build_parser().parse_args(list(step.argv))), ""
+
+
+def _timed(step: Step) -> tuple[int, str, float]:
+    t = time.perf_counter()
+    code, note = _run_step(step)
+    return code, note, time.perf_counter() - t
+
+
+def _worker_setup(threads: int) -> None:
+    """A worker's share of the CPUs: side-by-side steps must not each start a thread per core."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))  # also seen by the report kernels
+    os.environ.setdefault("FORECASTING_PROGRESS", "0")  # bars of parallel steps would overwrite each other
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(int(os.environ["OMP_NUM_THREADS"]))
+
+
+def _available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def run_steps(steps: list[Step], jobs: int = 1) -> dict[str, tuple[str, float]]:
+    """Run ``steps`` (``jobs`` at a time, in list order as their ``after`` steps finish).
+
+    Returns step name -> (status, seconds); a step whose prerequisite failed is skipped.
+    """
+    results: dict[str, tuple[str, float]] = {}
+    pending = list(steps)
+
+    def ready(step: Step) -> bool | None:
+        """True when it can start, None when a prerequisite failed, False while one runs."""
+        states = [results.get(name, ("", 0.0))[0] for name in step.after]
+        return None if any(s and s != "ok" for s in states) else all(s == "ok" for s in states)
+
+    def record(step: Step, code: int, note: str, seconds: float) -> None:
+        results[step.name] = ("ok" if code == 0 else f"FAILED (exit {code})", seconds)
+        say(f"[demo] {step.name}: {results[step.name][0]}{': ' + note if note else ''} ({seconds:.1f}s)")
+
+    def skip_blocked() -> None:
+        for step in [s for s in pending if ready(s) is None]:
+            pending.remove(step)
+            results[step.name] = (f"skipped ({', '.join(step.after)} failed)", 0.0)
+            say(f"[demo] {step.name}: {results[step.name][0]}")
+
+    if jobs <= 1:
+        while pending:
+            skip_blocked()
+            step = next((s for s in pending if ready(s)), None)
+            if step is None:
+                break
+            pending.remove(step)
+            record(step, *_timed(step))
+        return results
+    return _run_parallel(pending, jobs, ready, record, skip_blocked, results)
+
+
+def _run_parallel(pending, jobs, ready, record, skip_blocked, results):
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    threads = max(1, _available_cpus() // jobs)
+    # spawn: a fresh interpreter per worker, never a fork of a process with running thread pools.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_setup, initargs=(threads,)) as pool:
+        running = {}
+        while pending or running:
+            skip_blocked()
+            for step in [s for s in pending if ready(s)][: jobs - len(running)]:
+                pending.remove(step)
+                running[pool.submit(_timed, step)] = step
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                record(running.pop(future), *future.result())
+    return results
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ..data.demo import write_demo
+    from ..data.errors import DataError, Problem
+    from ..paths import demo_dir, reports_dir
+    from ..reports import available_reports
+
+    jobs = args.jobs if args.jobs is not None else min(4, _available_cpus())
+    if jobs < 1:
+        raise DataError(Problem("demo", "jobs", f"--jobs must be 1 or more, got {jobs}"))
     t0 = time.perf_counter()
     db = write_demo(demo_dir(), seed=args.seed)
-    say(f"[demo] data: {db} ({time.perf_counter() - t0:.1f}s)")
-    out = args.out or str(reports_dir() / "demo")
-    parser = build_parser()
-    known = set(parser.get_default("commands"))
-    failed = []
-    for name, argv in _steps(str(db), out, args.seed):
-        if argv[0] not in known:
-            continue
-        t = time.perf_counter()
-        code = run(parser.parse_args(argv))
-        status = "ok" if code == 0 else f"FAILED (exit {code})"
-        say(f"[demo] {name}: {status} ({time.perf_counter() - t:.1f}s)")
-        if code:
-            failed.append(name)
-    failed += _reports(out, str(db))
-    say(f"[demo] outputs in {out} ({time.perf_counter() - t0:.1f}s in all)")
-    return 1 if failed else 0
+    data_seconds = time.perf_counter() - t0
+    say(f"[demo] data: {db} ({data_seconds:.1f}s)")
+    out = os.path.abspath(args.out or str(reports_dir() / "demo"))
+    results = run_steps(plan(str(db), out, args.seed, available_reports()), jobs)
+    wall = time.perf_counter() - t0
+    _timing_table({"data": ("ok", data_seconds), **results}, wall, jobs)
+    say(f"[demo] outputs in {out} ({wall:.1f}s in all)")
+    return 0 if all(status == "ok" for status, _ in results.values()) else 1
 
 
-def _reports(out: str, db: str) -> list[str]:
-    """Run every report notebook with its defaults on the demo data into ``out/reports``."""
-    from pathlib import Path
-
-    from ..reports import available_reports, report_parameters, run_report
-
-    failed = []
-    for name in available_reports():
-        t = time.perf_counter()
-        params = {"source": db} if "source" in report_parameters(name) else {}
-        result = run_report(name, params, Path(out) / "reports" / name, force=True)
-        where = result.html if result.ok else f"FAILED: {result.error} (see {result.notebook})"
-        say(f"[demo] report {name}: {where} ({time.perf_counter() - t:.1f}s)")
-        if not result.ok:
-            failed.append(name)
-    return failed
+def _timing_table(results: dict[str, tuple[str, float]], wall: float, jobs: int) -> None:
+    """The per-step timings: where the demo's time goes."""
+    width = max(len(name) for name in results)
+    say(f"\n{'step':<{width}}  {'status':<8} {'seconds':>8}")
+    for name, (status, seconds) in results.items():
+        say(f"{name:<{width}}  {status:<8} {seconds:>8.1f}")
+    say(f"{'sum of steps':<{width}}  {'':<8} {sum(s for _, s in results.values()):>8.1f}")
+    say(f"{f'wall clock ({jobs} at a time)':<{width}}  {'':<8} {wall:>8.1f}")

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from ..data.errors import DataError, Problem
 from ..data.io import atomic_dir, parse_source, redact_url, write_text
-from ..paths import project_root
+from ..paths import project_root, reports_dir
 
 __all__ = [
     "ReportError",
@@ -98,8 +98,16 @@ class RunResult:
 
 
 def notebooks_dir() -> Path:
-    """The report notebooks: ``<project root>/notebooks``."""
-    return project_root() / "notebooks"
+    """The report notebooks: ``<project root>/notebooks`` when that folder exists (a checkout,
+    so edits show up, or ``$FORECASTING_HOME``), else the copies installed with the package.
+    """
+    local = project_root() / "notebooks"
+    if local.is_dir():
+        return local
+    # A wheel ships them as package data (setup.py copies notebooks/ into forecasting/notebooks).
+    from importlib.resources import files
+
+    return Path(str(files("forecasting") / "notebooks"))
 
 
 def available_reports() -> list[str]:
@@ -429,7 +437,8 @@ def run_report(
         declared types; ``source`` and ``stages`` paths are taken relative to the
         working directory. Parameters not given keep the notebook's defaults.
     out_dir : str or Path, optional
-        Default: ``<project root>/reports/<name>``. A new folder, an empty one
+        Default: ``reports/<name>`` under the project root
+        (:func:`forecasting.paths.reports_dir`). A new folder, an empty one
         or the folder of an earlier run.
     force : bool
         Replace an earlier complete run with other parameters. One with the same
@@ -456,7 +465,7 @@ def run_report(
     source = _notebook_path(name)
     declared = report_parameters(name)
     params = {k: _absolute(k, v) for k, v in coerce_parameters(name, dict(parameters or {})).items()}
-    out = Path(out_dir or project_root() / "reports" / name).expanduser().resolve()
+    out = Path(out_dir or reports_dir() / name).expanduser().resolve()
     previous = _previous_run(out, name)
     own_tables = "out_dir" in declared and "out_dir" not in params
     recorded = {k: _without_password(v) for k, v in params.items()}

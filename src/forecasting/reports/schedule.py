@@ -302,11 +302,11 @@ def run_schedule(
     ReportError
         The schedule itself is malformed (see module docs): nothing has run.
     """
-    from ..paths import project_root
+    from ..paths import reports_dir
 
     config = _check_schedule(config) if isinstance(config, Mapping) else load_schedule(config)
     day = _day(as_of)
-    template = str(out or config.get("out") or project_root() / "reports" / "{as_of}")
+    template = str(out or config.get("out") or reports_dir() / "{as_of}")
     if out:
         problems = _template_problems(template, "--out")
         if problems:
