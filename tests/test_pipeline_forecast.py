@@ -496,3 +496,35 @@ def test_library_has_no_demo_dates_as_defaults():
         forecast_period(opps, history, period="2025Q2")
     with pytest.raises(TypeError, match="periods"):
         backtest(opps, history)
+
+
+# --- which probabilities were used --------------------------------------------------------
+
+
+def test_probabilities_column_says_historical_when_the_learned_model_had_too_little_history():
+    opps, history = hand_crm()  # five deals: nothing to learn from
+    with pytest.warns(DataWarning, match="too little history"):
+        fc, deals = forecast_period(opps, history, as_of="2025-03-31", period="2025Q2", method="learned",
+                                    n_sims=200, ranges="independent")
+    assert fc.iloc[0]["method"] == "learned"  # as requested
+    assert fc.iloc[0]["probabilities"] == "historical (fallback: too little history)"
+    assert (deals["probabilities"] == "historical (fallback: too little history)").all()
+    historical, _ = forecast_period(opps, history, as_of="2025-03-31", period="2025Q2", method="historical",
+                                    n_sims=200, ranges="independent")
+    assert fc.iloc[0]["weighted"] == pytest.approx(historical.iloc[0]["weighted"])
+
+
+def test_probabilities_column_says_why_a_disagreeing_learned_model_was_replaced(demo, monkeypatch):
+    from forecasting.pipeline import forecast as module
+
+    opps, history = demo
+    kwargs = dict(as_of="2025-06-30", period="2025Q3", n_sims=200, ranges="independent")
+    kept, _ = forecast_period(opps, history, method="learned", **kwargs)
+    assert kept.iloc[0]["probabilities"] == "learned"
+    monkeypatch.setattr(module, "disagreeing_stages", lambda *a, **k: [("Prospecting", 0.99, 0.1)])
+    with pytest.warns(DataWarning, match="disagree wildly"):
+        replaced, _ = forecast_period(opps, history, method="learned", **kwargs)
+    historical, _ = forecast_period(opps, history, method="historical", **kwargs)
+    assert replaced.iloc[0]["probabilities"] == "historical (fallback: disagrees with stage win rates)"
+    assert replaced.iloc[0]["weighted"] == pytest.approx(historical.iloc[0]["weighted"])
+    assert historical.iloc[0]["probabilities"] == "historical"

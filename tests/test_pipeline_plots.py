@@ -120,3 +120,9 @@ def test_top_deals_chart_shows_the_biggest_deals_first():
     assert widths == [5000.0, 600.0, 300.0, 0.0, 480.0, 150.0]  # amounts, then expected values
     assert [t.get_text() for t in ax.texts] == [" 0%", " 80%", " 50%"]
     assert ax.get_title() == "The 3 biggest open deals for 2026Q3"
+
+
+def test_period_chart_title_names_the_probabilities_used_not_the_method_requested():
+    frame = _forecast().assign(probabilities="historical (fallback: too little history)")
+    top = plots.period_forecast_chart(frame, _deals()).axes[0]
+    assert top.get_title() == "Forecast of 2026Q3 as of 2026-06-30 (historical (fallback: too little history))"

@@ -69,10 +69,10 @@ def backtest(
     -------
     backtest : DataFrame
         ``period, method, actual, p10, p50, p90``, then ``expected, closed_won,
-        weighted, new_deals, as_of, range_shock, range_periods, snapshot``: one row per
-        period and method. Each range is widened by the backtest errors of the periods
-        before it (:mod:`forecasting.pipeline.ranges`), so it is what a forecaster on that
-        day would have published.
+        weighted, new_deals, as_of, range_shock, range_periods, snapshot,
+        probabilities``: one row per period and method. Each range is widened by the
+        backtest errors of the periods before it (:mod:`forecasting.pipeline.ranges`), so
+        it is what a forecaster on that day would have published.
     metrics : DataFrame
         ``method, wape, bias, coverage_80`` (see :func:`backtest_metrics`).
     """
@@ -97,6 +97,7 @@ def backtest(
                                               "new_deals")},
                 "as_of": row["as_of"], "range_shock": float(row["range_shock"]),
                 "range_periods": int(row["range_periods"]), "snapshot": row["snapshot"],
+                "probabilities": row["probabilities"],
             })
     frame = pd.DataFrame(rows)
     return frame, backtest_metrics(frame)

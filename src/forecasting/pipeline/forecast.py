@@ -76,7 +76,10 @@ from .stages import stage_win_rates
 __all__ = ["forecast_period", "METHODS", "FORECAST_COLUMNS", "DEAL_COLUMNS", "categorize"]
 
 METHODS = ("default", "historical", "learned")
-FORECAST_COLUMNS = ("period", "group", "closed_won", "open_pipeline", "weighted", "p10", "p50", "p90", "method")
+FORECAST_COLUMNS = ("period", "group", "closed_won", "open_pipeline", "weighted", "p10", "p50", "p90", "method",
+                    "probabilities")
+FALLBACK_TOO_LITTLE = "historical (fallback: too little history)"
+FALLBACK_DISAGREES = "historical (fallback: disagrees with stage win rates)"
 DEAL_COLUMNS = (
     "opportunity_id", "owner", "segment", "stage", "amount", "close_date", "days_in_stage", "age_days",
     "pushes", "p_win", "p_in_period", "probability", "expected_value", "category",
@@ -220,7 +223,7 @@ def _learned(deals, data, win, strength, seed):
         warnings.warn(f"too little history before {win.cutoff.date()} to learn close probabilities "
                       "(need won and not-won deals in past windows); using historical stage rates",
                       DataWarning, stacklevel=4)
-        return _historical(deals, data, win, strength)
+        return (*_historical(deals, data, win, strength), FALLBACK_TOO_LITTLE)
     feats = deal_features(deals, data, win.cutoff, win.end)
     p = model.predict_proba(feats[list(FEATURES)])[:, 1]
     reference_win, reference_in = _historical(deals, data, win, strength)
@@ -232,8 +235,8 @@ def _learned(deals, data, win, strength, seed):
                       f"({shown}; mean in-period probability, learned vs historical) as of "
                       f"{(win.cutoff - DAY).date()}; the model was trained on {snapshots} snapshots: using the "
                       "historical stage rates instead", DataWarning, stacklevel=4)
-        return reference_win, reference_in
-    return p, np.full(len(p), np.nan)
+        return reference_win, reference_in, FALLBACK_DISAGREES
+    return p, np.full(len(p), np.nan), "learned"
 
 
 def disagreeing_stages(learned, reference, stage, min_deals: int = 10, max_odds_ratio: float = 10.0) -> list:
@@ -264,20 +267,23 @@ def disagreeing_stages(learned, reference, stage, min_deals: int = 10, max_odds_
     return [(str(s), round(float(r.learned), 3), round(float(r.reference), 3)) for s, r in bad.iterrows()]
 
 
-def _probabilities(method, deals, data, win, strength, seed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _probabilities(method, deals, data, win, strength, seed) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """``p_win, p_in_period, probability`` of the open deals and where they came from (the
+    ``probabilities`` column: the method, or ``historical (fallback: ...)`` when the learned
+    model was replaced)."""
     if deals.empty or win.window_days <= 0:
         zero = np.zeros(len(deals))
-        return zero, zero, zero
+        return zero, zero, zero, method
     if method == "default":
-        p_win, p_in = _default(deals, data, win)
+        p_win, p_in, source = *_default(deals, data, win), method
     elif method == "historical":
-        p_win, p_in = _historical(deals, data, win, strength)
+        p_win, p_in, source = *_historical(deals, data, win, strength), method
     elif method == "learned":
-        p_win, p_in = _learned(deals, data, win, strength, seed)
+        p_win, p_in, source = _learned(deals, data, win, strength, seed)
     else:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     probability = p_win * np.where(np.isnan(p_in), 1.0, p_in)
-    return p_win, p_in, probability
+    return p_win, p_in, probability, source
 
 
 # --- deals not yet created --------------------------------------------------------------
@@ -447,14 +453,14 @@ def _amount_ratios(data: PipelineData, win: _Window) -> np.ndarray:
     return log_ratios(won["won_amount"].to_numpy(dtype=float) / won["amount"].to_numpy(dtype=float))
 
 
-def _deals_frame(deals, p_win, p_in, probability, win, method) -> pd.DataFrame:
+def _deals_frame(deals, p_win, p_in, probability, win, method, source) -> pd.DataFrame:
     out = deals.copy()
     out["p_win"], out["p_in_period"], out["probability"] = p_win, p_in, probability
     out["expected_value"] = out["amount"] * probability
     out["category"] = categorize(probability, win.expected_inside(deals))
     out["period"] = str(win.period)
     out["as_of"] = (win.cutoff - DAY).date().isoformat()
-    out["method"] = method
+    out["method"], out["probabilities"] = method, source
     first = list(DEAL_COLUMNS)
     return out[first + [c for c in out.columns if c not in first]]
 
@@ -478,8 +484,8 @@ def _forecast(data: PipelineData, win: _Window, method: str, by, n_sims, seed, s
         warnings.warn(f"no open deals as of {(win.cutoff - DAY).date()}: the forecast of {win.period} is the "
                       "closed won so far plus the run-rate of deals not yet created", DataWarning, stacklevel=3)
     _warn_estimated_close_dates(deals, data, win)
-    p_win, p_in, probability = _probabilities(method, deals, data, win, strength, seed)
-    deals_out = _deals_frame(deals, p_win, p_in, probability, win, method)
+    p_win, p_in, probability, source = _probabilities(method, deals, data, win, strength, seed)
+    deals_out = _deals_frame(deals, p_win, p_in, probability, win, method, source)
 
     closed = data.won_between(win.start, min(win.cutoff, win.end))
     new, n_past = _new_deal_wins(data, win, lookback)
@@ -535,7 +541,7 @@ def _forecast(data: PipelineData, win: _Window, method: str, by, n_sims, seed, s
     q = np.array([np.quantile(s, [0.1, 0.5, 0.9]) for s in rows["sims"]])
     rows["p10"], rows["p50"], rows["p90"] = q[:, 0], q[:, 1], q[:, 2]
     rows["expected"] = rows["closed_won"] + rows["weighted"] + rows["new_deals"]
-    rows["period"], rows["method"] = str(win.period), method
+    rows["period"], rows["method"], rows["probabilities"] = str(win.period), method, source
     rows["as_of"] = (win.cutoff - DAY).date().isoformat()
     rows["n_open"] = rows["n_open"].astype(int)
     rows["snapshot"] = "exact" if data.exact else "approximate"
@@ -624,7 +630,9 @@ def forecast_period(
         One row per group: ``period, group, closed_won, open_pipeline`` (open deals
         expected to close by the period end, overdue included), ``weighted``
         (sum of amount x probability), ``p10, p50, p90`` (of the period total: closed
-        won + open deals + deals not yet created), ``method``, then ``new_deals``
+        won + open deals + deals not yet created), ``method`` (as requested), ``probabilities``
+        (where the open deals' probabilities came from: the method, or ``historical (fallback:
+        <reason>)`` when the learned model was replaced), then ``new_deals``
         (expected from deals not yet created), ``commit``, ``best_case``,
         ``expected`` (closed_won + weighted + new_deals), ``n_open``, ``as_of``,
         ``snapshot`` (exact / approximate), ``range_method`` (how P10-P90 was made),

@@ -88,7 +88,8 @@ def period_forecast_chart(forecast: pd.DataFrame, deals: pd.DataFrame, ax=None):
             ax.axvline(target, color="tab:red", linestyle="--", linewidth=1.2, label=f"target {_money(target)}")
     top.set_yticks([0, 1, 2], ["forecast range", "expected", "closed + open"])
     top.invert_yaxis()
-    top.set_title(f"Forecast of {row['period']} as of {row['as_of']} ({row['method']})")
+    # The probabilities actually used: a learned model replaced by historical rates must not say "learned".
+    top.set_title(f"Forecast of {row['period']} as of {row['as_of']} ({row.get('probabilities', row['method'])})")
     top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     # Bottom: each category on top of the ones before it (grey: already counted).
     amounts = _category_amounts(forecast, deals)
