@@ -34,6 +34,7 @@ _STATUS = {
 # Quotes, statement separators, comments, control characters: SQL text, not a column name.
 _SQL_TEXT = re.compile(r'["`;\x00-\x1f\x7f]|--|/\*|\*/')
 
+
 def column_mapping(mapping: Mapping | None, kind: str) -> dict[str, str]:
     """``{their_name: canonical_name}`` as strings; names holding SQL text are refused (DataError)."""
     mapping = {str(old): str(new) for old, new in dict(mapping or {}).items()}
@@ -43,7 +44,6 @@ def column_mapping(mapping: Mapping | None, kind: str) -> dict[str, str]:
     if refused:
         raise DataError(refused)
     return mapping
-
 
 
 def row_ids(frame: pd.DataFrame, mask, id_column: str | None) -> list[str]:
@@ -250,7 +250,7 @@ def conform(
     frame : DataFrame
         The table as read.
     kind : str
-        One of ``leads, opportunities, stage_history, activities, revenue``.
+        A table of :data:`~forecasting.data.schema.TABLES` (``leads``, ``opportunities``, ..., ``survey``).
     mapping : mapping of str to str, optional
         ``{their_name: canonical_name}`` for CRMs that use other names.
     date_format : str, optional
