@@ -439,3 +439,41 @@ def test_survey_score_outside_zero_to_ten_is_refused(tmp_path, capsys):
     assert code == 2
     report = json.loads(out)
     assert [(p["table"], p["column"], p["rows"]) for p in report["problems"]] == [("survey", "score", ["r1", "r3"])]
+
+
+def _data_imports() -> dict[str, set[str]]:
+    """``forecasting.data`` module -> the modules of the package it imports (functions' imports too)."""
+    import ast
+    import pathlib
+
+    import forecasting.data
+
+    root = pathlib.Path(forecasting.data.__file__).parent
+    names = {".".join(p.relative_to(root).with_suffix("").parts).removesuffix("__init__").strip(".")
+             for p in root.rglob("*.py")}
+    graph = {}
+    for name in names:
+        path = root.joinpath(*name.split(".")).with_suffix(".py") if name else root / "__init__.py"
+        if not path.exists():
+            path = root.joinpath(*name.split("."), "__init__.py")
+        package = name.split(".") if path.name == "__init__.py" and name else name.split(".")[:-1]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level and node.level <= len(package) + 1:
+                base = package[:len(package) - node.level + 1] + (node.module.split(".") if node.module else [])
+                found |= {".".join(base + [a.name]) if ".".join(base + [a.name]) in names else ".".join(base)
+                          for a in node.names} & names
+        graph[name] = found - {name, ""}
+    return graph
+
+
+def test_the_data_layer_has_no_import_cycle():
+    graph = _data_imports()
+    assert "embedded" not in graph["io"] and "demo" not in graph["io"]  # the reader knows no demo
+    assert "validate" not in graph["outliers"]
+
+    def reaches(start, goal, seen):
+        return any(n == goal or (n not in seen and reaches(n, goal, seen | {n})) for n in graph.get(start, ()))
+
+    cycles = sorted(m for m in graph if m and reaches(m, m, set()))
+    assert cycles == [], f"modules on an import cycle: {cycles}"
