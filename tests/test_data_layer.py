@@ -9,6 +9,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forecasting.cli import main
 from forecasting.data import DataError, Stages, atomic_path, load_table, parse_source, write_csv
@@ -402,6 +404,29 @@ def test_team_manager_spelt_like_an_owner_is_refused(tmp_path, capsys):
     assert code == 2
     assert "team.manager: names owners spelt another way ('ana  lee' for 'Ana Lee') (rows: bo)" in out
 
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_team_tree_passes_and_one_back_edge_is_the_cycle_named(data):
+    # A random tree: owner i reports to an earlier owner, owner 0 is the top.
+    n = data.draw(st.integers(2, 12))
+    bosses = [None] + [data.draw(st.integers(0, i - 1)) for i in range(1, n)]
+    team = pd.DataFrame({"owner": [f"o{i}" for i in range(n)],
+                         "manager": [None if b is None else f"o{b}" for b in bosses]})
+    load_table("team", team)  # no error
+    # Make an ancestor report to its descendant: the chain between them is the one cycle.
+    low = data.draw(st.integers(1, n - 1))
+    chain = [low]
+    while bosses[chain[-1]] is not None:
+        chain.append(bosses[chain[-1]])
+    high = data.draw(st.sampled_from(chain))
+    cut = chain[:chain.index(high) + 1]
+    team.loc[high, "manager"] = f"o{low}"
+    with pytest.raises(DataError) as err:
+        load_table("team", team)
+    cycles = [p for p in err.value.problems if "cycle" in p.message]
+    assert len(cycles) == 1 and set(cycles[0].rows) == {f"o{i}" for i in cut}
 
 def test_team_duplicate_owner_is_refused(tmp_path, capsys):
     code, out = _check("team", pd.concat([TEAM, TEAM.iloc[[2]]]), tmp_path, capsys)
