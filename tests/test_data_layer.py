@@ -502,3 +502,16 @@ def test_the_data_layer_has_no_import_cycle():
 
     cycles = sorted(m for m in graph if m and reaches(m, m, set()))
     assert cycles == [], f"modules on an import cycle: {cycles}"
+
+
+def test_data_check_kinds_are_the_tables_of_the_contract(tmp_path, capsys):
+    from forecasting.data.schema import TABLES
+
+    with pytest.raises(SystemExit) as done:
+        main(["data", "check", "deals", str(tmp_path / "x.csv")])
+    assert done.value.code == 2
+    assert "invalid choice: 'deals'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["data", "check", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert ", ".join(TABLES) in shown
