@@ -426,7 +426,9 @@ def test_team_tree_passes_and_one_back_edge_is_the_cycle_named(data):
     with pytest.raises(DataError) as err:
         load_table("team", team)
     cycles = [p for p in err.value.problems if "cycle" in p.message]
-    assert len(cycles) == 1 and set(cycles[0].rows) == {f"o{i}" for i in cut}
+    assert len(cycles) == 1 and cycles[0].n_rows == len(cut)
+    named = cycles[0].message.removeprefix("has a cycle: ").split(";")[0].split(" -> ")
+    assert set(named) == {f"o{i}" for i in cut} and named[0] == named[-1]
 
 def test_team_duplicate_owner_is_refused(tmp_path, capsys):
     code, out = _check("team", pd.concat([TEAM, TEAM.iloc[[2]]]), tmp_path, capsys)
@@ -515,3 +517,10 @@ def test_data_check_kinds_are_the_tables_of_the_contract(tmp_path, capsys):
         main(["data", "check", "--help"])
     shown = " ".join(capsys.readouterr().out.split())
     assert ", ".join(TABLES) in shown
+
+
+def test_a_year_period_stays_text_in_forecast_calls_but_a_period_feature_of_leads_is_a_number():
+    calls = load_table("forecast_calls", CALLS.astype(str).assign(period=["2026", "2027", "2026"]))
+    assert calls["period"].tolist() == ["2026", "2027", "2026"]
+    lead_rows = leads(4).astype(str).assign(period=["3", "6", "12", "3"])
+    assert load_table("leads", lead_rows)["period"].tolist() == [3, 6, 12, 3]

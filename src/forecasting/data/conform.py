@@ -148,8 +148,9 @@ def _is_text(series: pd.Series) -> bool:
 
 def _number_columns(frame: pd.DataFrame, spec) -> list[str]:
     """Text columns holding numbers: the amounts, and extra columns whose every value is a number."""
-    # Labels, not quantities: a period "2026" or a freq stays text.
-    skip = {*spec.ids, *spec.dates, *spec.label, "stage", "status", "type", "owner", "period", "freq"}
+    # Labels, not quantities: a forecast call's period "2026" stays text (elsewhere "period" may be a feature).
+    labels = {"period", "freq"} & set(spec.columns)
+    skip = {*spec.ids, *spec.dates, *spec.label, *labels, "stage", "status", "type", "owner"}
     return [c for c in frame.columns if c not in skip and _is_text(frame[c])
             and (c in spec.amounts or looks_numeric(frame[c]))]
 
