@@ -9,6 +9,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forecasting.cli import main
 from forecasting.data import DataError, Stages, atomic_path, load_table, parse_source, write_csv
@@ -403,6 +405,31 @@ def test_team_manager_spelt_like_an_owner_is_refused(tmp_path, capsys):
     assert "team.manager: names owners spelt another way ('ana  lee' for 'Ana Lee') (rows: bo)" in out
 
 
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_team_tree_passes_and_one_back_edge_is_the_cycle_named(data):
+    # A random tree: owner i reports to an earlier owner, owner 0 is the top.
+    n = data.draw(st.integers(2, 12))
+    bosses = [None] + [data.draw(st.integers(0, i - 1)) for i in range(1, n)]
+    team = pd.DataFrame({"owner": [f"o{i}" for i in range(n)],
+                         "manager": [None if b is None else f"o{b}" for b in bosses]})
+    load_table("team", team)  # no error
+    # Make an ancestor report to its descendant: the chain between them is the one cycle.
+    low = data.draw(st.integers(1, n - 1))
+    chain = [low]
+    while bosses[chain[-1]] is not None:
+        chain.append(bosses[chain[-1]])
+    high = data.draw(st.sampled_from(chain))
+    cut = chain[:chain.index(high) + 1]
+    team.loc[high, "manager"] = f"o{low}"
+    with pytest.raises(DataError) as err:
+        load_table("team", team)
+    cycles = [p for p in err.value.problems if "cycle" in p.message]
+    assert len(cycles) == 1 and cycles[0].n_rows == len(cut)
+    named = cycles[0].message.removeprefix("has a cycle: ").split(";")[0].split(" -> ")
+    assert set(named) == {f"o{i}" for i in cut} and named[0] == named[-1]
+
 def test_team_duplicate_owner_is_refused(tmp_path, capsys):
     code, out = _check("team", pd.concat([TEAM, TEAM.iloc[[2]]]), tmp_path, capsys)
     assert code == 2 and "team.owner: has duplicate ids (rows: bo)" in out
@@ -439,3 +466,61 @@ def test_survey_score_outside_zero_to_ten_is_refused(tmp_path, capsys):
     assert code == 2
     report = json.loads(out)
     assert [(p["table"], p["column"], p["rows"]) for p in report["problems"]] == [("survey", "score", ["r1", "r3"])]
+
+
+def _data_imports() -> dict[str, set[str]]:
+    """``forecasting.data`` module -> the modules of the package it imports (functions' imports too)."""
+    import ast
+    import pathlib
+
+    import forecasting.data
+
+    root = pathlib.Path(forecasting.data.__file__).parent
+    names = {".".join(p.relative_to(root).with_suffix("").parts).removesuffix("__init__").strip(".")
+             for p in root.rglob("*.py")}
+    graph = {}
+    for name in names:
+        path = root.joinpath(*name.split(".")).with_suffix(".py") if name else root / "__init__.py"
+        if not path.exists():
+            path = root.joinpath(*name.split("."), "__init__.py")
+        package = name.split(".") if path.name == "__init__.py" and name else name.split(".")[:-1]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level and node.level <= len(package) + 1:
+                base = package[:len(package) - node.level + 1] + (node.module.split(".") if node.module else [])
+                found |= {".".join(base + [a.name]) if ".".join(base + [a.name]) in names else ".".join(base)
+                          for a in node.names} & names
+        graph[name] = found - {name, ""}
+    return graph
+
+
+def test_the_data_layer_has_no_import_cycle():
+    graph = _data_imports()
+    assert "embedded" not in graph["io"] and "demo" not in graph["io"]  # the reader knows no demo
+    assert "validate" not in graph["outliers"]
+
+    def reaches(start, goal, seen):
+        return any(n == goal or (n not in seen and reaches(n, goal, seen | {n})) for n in graph.get(start, ()))
+
+    cycles = sorted(m for m in graph if m and reaches(m, m, set()))
+    assert cycles == [], f"modules on an import cycle: {cycles}"
+
+
+def test_data_check_kinds_are_the_tables_of_the_contract(tmp_path, capsys):
+    from forecasting.data.schema import TABLES
+
+    with pytest.raises(SystemExit) as done:
+        main(["data", "check", "deals", str(tmp_path / "x.csv")])
+    assert done.value.code == 2
+    assert "invalid choice: 'deals'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["data", "check", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert ", ".join(TABLES) in shown
+
+
+def test_a_year_period_stays_text_in_forecast_calls_but_a_period_feature_of_leads_is_a_number():
+    calls = load_table("forecast_calls", CALLS.astype(str).assign(period=["2026", "2027", "2026"]))
+    assert calls["period"].tolist() == ["2026", "2027", "2026"]
+    lead_rows = leads(4).astype(str).assign(period=["3", "6", "12", "3"])
+    assert load_table("leads", lead_rows)["period"].tolist() == [3, 6, 12, 3]

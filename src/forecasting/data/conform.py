@@ -34,6 +34,7 @@ _STATUS = {
 # Quotes, statement separators, comments, control characters: SQL text, not a column name.
 _SQL_TEXT = re.compile(r'["`;\x00-\x1f\x7f]|--|/\*|\*/')
 
+
 def column_mapping(mapping: Mapping | None, kind: str) -> dict[str, str]:
     """``{their_name: canonical_name}`` as strings; names holding SQL text are refused (DataError)."""
     mapping = {str(old): str(new) for old, new in dict(mapping or {}).items()}
@@ -43,7 +44,6 @@ def column_mapping(mapping: Mapping | None, kind: str) -> dict[str, str]:
     if refused:
         raise DataError(refused)
     return mapping
-
 
 
 def row_ids(frame: pd.DataFrame, mask, id_column: str | None) -> list[str]:
@@ -148,8 +148,9 @@ def _is_text(series: pd.Series) -> bool:
 
 def _number_columns(frame: pd.DataFrame, spec) -> list[str]:
     """Text columns holding numbers: the amounts, and extra columns whose every value is a number."""
-    # Labels, not quantities: a period "2026" or a freq stays text.
-    skip = {*spec.ids, *spec.dates, *spec.label, "stage", "status", "type", "owner", "period", "freq"}
+    # Labels, not quantities: a forecast call's period "2026" stays text (elsewhere "period" may be a feature).
+    labels = {"period", "freq"} & set(spec.columns)
+    skip = {*spec.ids, *spec.dates, *spec.label, *labels, "stage", "status", "type", "owner"}
     return [c for c in frame.columns if c not in skip and _is_text(frame[c])
             and (c in spec.amounts or looks_numeric(frame[c]))]
 
@@ -250,7 +251,7 @@ def conform(
     frame : DataFrame
         The table as read.
     kind : str
-        One of ``leads, opportunities, stage_history, activities, revenue``.
+        A table of :data:`~forecasting.data.schema.TABLES` (``leads``, ``opportunities``, ..., ``survey``).
     mapping : mapping of str to str, optional
         ``{their_name: canonical_name}`` for CRMs that use other names.
     date_format : str, optional

@@ -45,7 +45,6 @@ def quote_identifier(name: str) -> str:
     return ".".join(f'"{p}"' for p in parts)
 
 
-
 # What a query SOURCE may hold besides SQL: quoted text and comments, where a ';' separates
 # nothing. PostgreSQL's rules; DuckDB's are the same. When in doubt a ';' counts (refused).
 _SQL_QUOTED = re.compile(r"""

@@ -44,11 +44,9 @@ def _read(kind: str, source, mapping: dict[str, str], table: str | None) -> pd.D
     return read_source(source, table=table, kind=kind, string_columns=strings, text=True)
 
 
-
 def _missing(frame, column, kind, spec, what="is missing") -> list[Problem]:
     mask = frame[column].isna().to_numpy()
     return [problem(kind, column, what, row_ids(frame, mask, spec.id_column))] if mask.any() else []
-
 
 
 def _off_grid(dates: pd.Series) -> list[str]:
@@ -374,7 +372,8 @@ def load_table(
 
     Parameters
     ----------
-    kind : {"leads", "opportunities", "stage_history", "activities", "revenue"}
+    kind : str
+        A table of :data:`~forecasting.data.schema.TABLES` (``leads``, ``opportunities``, ..., ``survey``).
     source : str, path, Source or DataFrame
         CSV / Parquet path, ``file.duckdb[:table]``, SQLAlchemy URL ``url#table``,
         or a frame already in memory.

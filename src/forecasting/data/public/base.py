@@ -116,6 +116,7 @@ class Adapted:
             tables["leads"] = leads.drop(columns=list(self.leaky))
         return tables
 
+
 def _project_roots() -> Iterable[Path]:
     """Folders holding a pyproject.toml above this file and above the working directory."""
     for start in (Path(__file__).resolve().parent, Path.cwd().resolve()):
