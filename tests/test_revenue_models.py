@@ -329,3 +329,20 @@ def test_set_params_round_trip_and_repr():
     assert repr(model) == "ETS(model='ANN', seed=5)"
     with pytest.raises(ValueError, match="Invalid parameter 'alpha'"):
         model.set_params(alpha=0.3)
+
+
+def test_wider_intervals_are_the_union_of_conformal_and_member_intervals():
+    y = pd.Series(_random_walks(1, 80, seed=3)[0])
+    fitted = Ensemble(members=("naive", "drift"), horizon=4).fit(y)
+    conf = fitted.predict(4)
+    members = fitted.set_params(intervals="members").predict(4)
+    wide = fitted.set_params(intervals="wider").predict(4)
+    pd.testing.assert_frame_equal(Ensemble(members=("naive", "drift"), horizon=4, intervals="wider").fit(y)
+                                  .predict(4), wide)  # the same from its own fit
+    np.testing.assert_allclose(wide["mean"], conf["mean"])
+    for lv in (80, 95):
+        np.testing.assert_allclose(wide[f"lo_{lv}"], np.minimum(conf[f"lo_{lv}"], members[f"lo_{lv}"]))
+        np.testing.assert_allclose(wide[f"hi_{lv}"], np.maximum(conf[f"hi_{lv}"], members[f"hi_{lv}"]))
+    assert not np.allclose(conf["hi_80"], members["hi_80"])  # the two methods differ here
+    with pytest.raises(ValueError, match="intervals must be one of"):
+        Ensemble(intervals="widest").fit(y)

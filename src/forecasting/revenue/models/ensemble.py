@@ -11,7 +11,10 @@ from forecasting.data.errors import DataError, problem
 from forecasting.revenue.models.base import FIT_ERRORS, Forecaster, _level_name, _z
 from forecasting.revenue.models.registry import MODELS, make_model
 
-__all__ = ["Ensemble"]
+__all__ = ["Ensemble", "INTERVALS"]
+
+#: Interval methods of :class:`Ensemble` (see its ``intervals`` parameter).
+INTERVALS = ("conformal", "members", "wider")
 
 
 def _combine(frames: list[pd.DataFrame], how: str) -> pd.DataFrame:
@@ -31,7 +34,7 @@ class Ensemble(Forecaster):
     members : tuple of str, default ("ets", "arima", "theta")
         Names in :data:`MODELS`.
     combine : {"median", "mean"}, default "median"
-    intervals : {"conformal", "members"}, default "conformal"
+    intervals : {"conformal", "members", "wider"}, default "conformal"
         ``"conformal"`` refits the members at ``n_windows`` earlier origins
         (``horizon // 2`` periods apart), scores each backtest error by the
         members' own interval scale (their combined 95 % half-width / 1.96), and
@@ -41,6 +44,10 @@ class Ensemble(Forecaster):
         78.8 % / 94.2 % at 80 % / 95 % against 75.0 % / 90.3 % for
         ``"members"``, which combines the members' bounds like the means.
         Series too short for any window use ``"members"`` (with a warning).
+        ``"wider"`` takes, per level and step, the wider of the conformal and
+        the members' bounds: each method under-covers where its own
+        calibration misleads (conformal windows calmer than the future, member
+        models over-confident), and the union guards against both.
     horizon : int, optional
         Longest horizon the conformal scores are computed for, in :meth:`fit`
         (like statsforecast's ``ConformalIntervals(h=...)``): :meth:`predict`
@@ -99,8 +106,8 @@ class Ensemble(Forecaster):
     def _fit(self, y):
         if self.combine not in ("median", "mean"):
             raise ValueError(f"combine must be 'median' or 'mean', found {self.combine!r}")
-        if self.intervals not in ("members", "conformal"):
-            raise ValueError(f"intervals must be 'members' or 'conformal', found {self.intervals!r}")
+        if self.intervals not in INTERVALS:
+            raise ValueError(f"intervals must be one of {INTERVALS}, found {self.intervals!r}")
         if self.conformal_fit not in ("chosen", "search"):
             raise ValueError(f"conformal_fit must be 'chosen' or 'search', found {self.conformal_fit!r}")
         m = self.season_length_
@@ -108,7 +115,7 @@ class Ensemble(Forecaster):
         if self.horizon_ < 1:
             raise ValueError(f"horizon must be a positive integer, found {self.horizon}")
         self.members_ = self._fit_members(pd.Series(y, index=self.index_))
-        self.scores_ = self._conformal_scores(y) if self.intervals == "conformal" else None
+        self.scores_ = self._conformal_scores(y) if self.intervals != "members" else None
 
     def _fit_members(self, y: pd.Series, chosen: bool = False) -> list:
         """Fit the members to ``y``; ``chosen`` refits the fitted members' forms without a search."""
@@ -168,12 +175,17 @@ class Ensemble(Forecaster):
         wanted = tuple(dict.fromkeys((*levels, 95)))
         combined = _combine([mb.predict(h, wanted) for mb in self.members_], self.combine)
         mean = combined["mean"].to_numpy()
-        if self.scores_ is not None:
-            scores, scale = self.scores_[:, :h].ravel(), _scale(combined)
-            return mean, {lv: (mean - _conformal_q(scores, lv) * scale,
-                               mean + _conformal_q(scores, lv) * scale) for lv in levels}
-        return mean, {lv: (combined[f"lo_{_level_name(lv)}"].to_numpy(),
-                           combined[f"hi_{_level_name(lv)}"].to_numpy()) for lv in levels}
+        members = {lv: (combined[f"lo_{_level_name(lv)}"].to_numpy(), combined[f"hi_{_level_name(lv)}"].to_numpy())
+                   for lv in levels}
+        if self.scores_ is None or self.intervals == "members":
+            return mean, members
+        scores, scale = self.scores_[:, :h].ravel(), _scale(combined)
+        conformal = {lv: (mean - _conformal_q(scores, lv) * scale, mean + _conformal_q(scores, lv) * scale)
+                     for lv in levels}
+        if self.intervals == "conformal":
+            return mean, conformal
+        return mean, {lv: (np.minimum(conformal[lv][0], members[lv][0]),
+                           np.maximum(conformal[lv][1], members[lv][1])) for lv in levels}
 
 
 def _scale(frame: pd.DataFrame) -> np.ndarray:

@@ -124,7 +124,8 @@ class ETS(Forecaster):
 
     def _chosen(self):
         form = self.form_
-        return ETS(season_length=self.season_length_, model=form[0] + form[1] + form[-1], damped="d" in form, seed=self.seed)
+        return ETS(season_length=self.season_length_, model=form[0] + form[1] + form[-1], damped="d" in form,
+                   seed=self.seed)
 
     def _predict(self, h, levels):
         n = len(self.y_)
