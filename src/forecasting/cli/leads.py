@@ -8,7 +8,7 @@ from pathlib import Path
 from ._common import (add_engine_option, add_map_option, add_read_options, engine_from, mapping_from, output_dir,
                       parameters_of, read_options_from, say)
 
-_MODELS = "rule_scorecard, learned_scorecard, logistic, hist_gb, random_forest"
+_MODELS = "rule_scorecard, learned_scorecard, logistic, hist_gb, blend, random_forest"
 
 
 def register(sub) -> None:
@@ -57,7 +57,35 @@ def _compare_parser(sub) -> None:
     p.add_argument("--calibration", choices=("auto", "none", "sigmoid", "isotonic"), default="auto",
                    help="calibration of the scores (default auto: chosen by CV)")
     p.add_argument("--n-boot", type=int, default=500, help="bootstrap replicates (default 500)")
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="worker processes fitting folds in parallel (-1: every core; 1: none; default: "
+                   "every core from 5,000 leads on)")
+    p.add_argument("--time-budget", type=_seconds, metavar="SECONDS",
+                   help="seconds for fitting: candidates whose folds have not all started by then are "
+                   "skipped, and the output says which (default: no budget)")
     p.set_defaults(func=_compare)
+
+
+def _jobs(text: str) -> int:
+    """A number of worker processes: positive, or negative counting back from every core (-1: all)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a non-zero whole number (-1: every core), got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A positive number of seconds (argparse exits 2 naming the flag otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def _train_parser(sub) -> None:
@@ -125,7 +153,7 @@ def _compare(args: argparse.Namespace) -> int:
         result = compare_models(leads, args.target, models=args.models, cv=args.cv, folds=args.folds,
                                 seed=args.seed, exclude=args.exclude, include=args.include,
                                 calibration=args.calibration, n_boot=args.n_boot,
-                                min_age_days=args.min_age_days)
+                                min_age_days=args.min_age_days, n_jobs=args.jobs, time_budget=args.time_budget)
         log.step("compare")
         for name, path in result.save(out).items():
             log.outputs[name] = str(path)

@@ -7,17 +7,25 @@ rule_scorecard      points from the BANT/engagement YAML, logistic to probabilit
 learned_scorecard   quantile bins + L2 logistic regression (a points table)
 logistic            quantile splines, one-hot/target encoding, L2 logistic
 hist_gb             histogram gradient boosting, native categories, early stopping
+blend               the average of the logistic and hist_gb probabilities
 random_forest       random forest on ordinal-coded categories
 ==================  ==========================================================
+
+A blend of a smooth additive model and a boosted one is often better than either:
+each corrects where the other is worst (thresholds and interactions for the first,
+smooth trends and small data for the second). :func:`~forecasting.leads.compare.compare_models`
+scores it from its members' fold fits (no extra fits).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["CANDIDATES", "make_candidate", "candidate_models"]
+__all__ = ["CANDIDATES", "BLENDS", "make_candidate", "candidate_models"]
 
-CANDIDATES = ("rule_scorecard", "learned_scorecard", "logistic", "hist_gb", "random_forest")
+CANDIDATES = ("rule_scorecard", "learned_scorecard", "logistic", "hist_gb", "blend", "random_forest")
+# Blend -> the candidates whose probabilities it averages (soft voting).
+BLENDS = {"blend": ("logistic", "hist_gb")}
 
 
 def make_candidate(name: str, types: dict | None = None, *, seed: int = 0, rules=None):
@@ -49,6 +57,11 @@ def make_candidate(name: str, types: dict | None = None, *, seed: int = 0, rules
 
     if name == "rule_scorecard":
         return RuleScorecard(rules)
+    if name in BLENDS:
+        from sklearn.ensemble import VotingClassifier
+
+        return VotingClassifier([(m, make_candidate(m, types, seed=seed, rules=rules)) for m in BLENDS[name]],
+                                voting="soft")
     if name == "learned_scorecard":
         return learned_scorecard(types, random_state=seed)
     if name == "logistic":
@@ -68,7 +81,8 @@ def make_candidate(name: str, types: dict | None = None, *, seed: int = 0, rules
         return Pipeline([
             ("features", LeadFeatures(types, style="tree", categories="ordinal", random_state=seed)),
             ("model", RandomForestClassifier(
-                n_estimators=200, min_samples_leaf=25, max_features=0.4, n_jobs=1, random_state=seed)),
+                n_estimators=100, max_samples=0.5, min_samples_leaf=25, max_features=0.4, n_jobs=1,
+                random_state=seed)),
         ])
     raise ValueError(f"unknown candidate {name!r}; choose from {', '.join(CANDIDATES)}")
 

@@ -26,11 +26,15 @@ import pandas as pd
 from ..data.errors import DataError, problem
 from ..metrics.classification import METRICS, bootstrap_ci, paired_bootstrap, roc_auc
 from .calibration import choose_calibration, crossfit_calibrate
+from .candidates import BLENDS
 from .screening import FeatureSet, screen_features
 from .types import split_names
 
 __all__ = ["Comparison", "compare_models", "cv_folds", "labelled", "young_leads", "LEADERBOARD_COLUMNS"]
 
+# From this many labelled leads on, compare fits folds in worker processes by default: below it,
+# starting them (a few seconds of imports) costs more than the fits.
+_PARALLEL_ROWS = 5000
 LEADERBOARD_COLUMNS = ("model", "roc_auc", "roc_auc_lo", "roc_auc_hi", "pr_auc", "log_loss", "brier",
                        "ece", "ks", "lift_top10", "fit_seconds")
 
@@ -205,22 +209,64 @@ class Comparison:
         return written
 
 
-def _fit_folds(model, X, y, splits) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Out-of-fold raw scores (NaN where never tested), fold ids, fit and predict seconds."""
+def _now() -> float:
+    """Wall-clock seconds, comparable between worker processes (a time budget's deadline)."""
+    return time.time()
+
+
+def _fit_fold(model, X, y, train, test, deadline: float | None):
+    """Raw test scores of one fold, fit and predict seconds; None if the time budget ran out
+    before the fold started (a worker process checks the wall clock when it picks the task)."""
     from sklearn.base import clone
 
-    raw = np.full(len(y), np.nan)
-    fold_of = np.full(len(y), -1)
-    fit_s = pred_s = 0.0
-    for k, (train, test) in enumerate(splits):
-        t0 = time.perf_counter()
-        fitted = clone(model).fit(X.iloc[train], y[train])
-        t1 = time.perf_counter()
-        raw[test] = fitted.predict_proba(X.iloc[test])[:, 1]
-        pred_s += time.perf_counter() - t1
-        fit_s += t1 - t0
-        fold_of[test] = k
-    return raw, fold_of, fit_s, pred_s
+    if deadline is not None and _now() > deadline:
+        return None
+    t0 = time.perf_counter()
+    fitted = clone(model).fit(X.iloc[train], y[train])
+    t1 = time.perf_counter()
+    raw = fitted.predict_proba(X.iloc[test])[:, 1]
+    return raw, t1 - t0, time.perf_counter() - t1
+
+
+def _run(fn, tasks: list[tuple], n_jobs: int, desc: str, progress) -> list:
+    """``fn(*task)`` for every task, in task order: here (``n_jobs=1``) or in joblib worker
+    processes; warnings raised in workers are issued here."""
+    import warnings
+
+    from ..engine import call_recording_warnings
+    from ..progress import progress as bar
+
+    if n_jobs == 1 or len(tasks) <= 1:
+        outputs = ((fn(*t), []) for t in tasks)
+    else:
+        from joblib import Parallel, delayed
+
+        outputs = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(call_recording_warnings)(fn, *t) for t in tasks)
+    results = []
+    for result, messages in bar(outputs, total=len(tasks), desc=desc, enabled=progress):
+        for message in messages:
+            warnings.warn(message, UserWarning, stacklevel=3)
+        results.append(result)
+    return results
+
+
+def _blend(members: list[tuple]) -> tuple:
+    """Out-of-fold scores of a soft-voting blend from its members' (the same folds): the mean of
+    their probabilities, as ``VotingClassifier(voting="soft")`` fitted on each fold gives."""
+    raw = np.mean(np.stack([m[0] for m in members]), axis=0)
+    return raw, members[0][1], sum(m[2] for m in members), sum(m[3] for m in members)
+
+
+def _assemble(outputs: list, splits, n: int):
+    """Out-of-fold raw scores (NaN where never tested), fold ids, fit and predict seconds of one
+    candidate from its folds' outputs; None if a fold was skipped."""
+    if any(out is None for out in outputs):
+        return None
+    raw, fold_of = np.full(n, np.nan), np.full(n, -1)
+    for k, ((_, test), (scores, _, _)) in enumerate(zip(splits, outputs)):
+        raw[test], fold_of[test] = scores, k
+    return raw, fold_of, sum(o[1] for o in outputs), sum(o[2] for o in outputs)
 
 
 def _resolve_models(models, types, seed, rules) -> tuple[dict, dict[str, str]]:
@@ -249,13 +295,22 @@ def _resolve_models(models, types, seed, rules) -> tuple[dict, dict[str, str]]:
     return {n: make_candidate(n, types, seed=seed, rules=rules) for n in names}, skipped
 
 
-def _model_row(name, y, score, method, fit_s, pred_s, n_boot, seed) -> dict:
-    row = {"model": name}
-    for metric, fn in METRICS.items():
-        row[metric] = fn(y, score)
-    _, row["roc_auc_lo"], row["roc_auc_hi"] = bootstrap_ci(METRICS["roc_auc"], y, score, n_boot=n_boot, seed=seed)
-    _, row["pr_auc_lo"], row["pr_auc_hi"] = bootstrap_ci(METRICS["pr_auc"], y, score, n_boot=n_boot, seed=seed)
-    row.update(fit_seconds=fit_s, predict_seconds=pred_s, calibration=method)
+def _model_row(name, y, score, best, n_boot, seed) -> dict:
+    """A model's metrics with bootstrap intervals and its paired test against the ``best`` scores
+    (None: this is the best model)."""
+    row = {"model": name, **{metric: fn(y, score) for metric, fn in METRICS.items()}}
+    # The bootstrap resamples rows by weight, so the rows may come in any order: in score order each
+    # replicate's sort inside the metric runs over sorted data (several times faster).
+    for metric, order in (("roc_auc", np.argsort(score, kind="mergesort")),
+                          ("pr_auc", np.argsort(-score, kind="mergesort"))):
+        _, row[f"{metric}_lo"], row[f"{metric}_hi"] = bootstrap_ci(
+            METRICS[metric], y[order], score[order], n_boot=n_boot, seed=seed)
+    if best is None:  # the best against itself: no difference, nothing to test
+        test = {"diff": 0.0, "p_value": 1.0}
+    else:
+        order = np.argsort(best, kind="mergesort")
+        test = paired_bootstrap(roc_auc, y[order], score[order], best[order], n_boot=n_boot, seed=seed)
+    row.update(roc_auc_diff_vs_best=test["diff"], p_value_vs_best=test["p_value"])
     return row
 
 
@@ -274,6 +329,8 @@ def compare_models(
     n_boot: int = 500,
     min_age_days: float = 0,
     rules=None,
+    n_jobs: int | None = None,
+    time_budget: float | None = None,
     progress: bool | None = None,
 ) -> Comparison:
     """Cross-validate candidate lead scorers and rank them.
@@ -308,6 +365,16 @@ def compare_models(
         label is not final yet. Use the time most conversions take (the demo: 45).
     rules : dict or path, optional
         Rules of the ``rule_scorecard`` candidate.
+    n_jobs : int, optional
+        Worker processes fitting the (candidate, fold) pairs in parallel (-1: every core,
+        1: here, in this process). Default: every core from 5,000 labelled leads on, below
+        that here (starting worker processes would take longer than the fits). The
+        numbers do not depend on it.
+    time_budget : float, optional
+        Seconds for fitting: a fold not started when they are spent is skipped, and a
+        candidate with a skipped fold is left out of the leaderboard, the reason in
+        ``result.skipped`` (candidates run in the order of ``models``, so put the ones
+        you need first). Default: no budget.
     progress : bool, optional
         Show a progress bar (default: :func:`forecasting.progress.progress_enabled`, on in
         a terminal or a Jupyter kernel; ``FORECASTING_PROGRESS=0`` turns it off).
@@ -316,8 +383,6 @@ def compare_models(
     -------
     Comparison
     """
-    from ..progress import progress as bar
-
     data = labelled(leads, target, min_age_days)
     y = data[target].to_numpy(dtype=int)
     features = screen_features(data, target, exclude=exclude, include=include, leaky=leaky, seed=seed)
@@ -327,40 +392,68 @@ def compare_models(
     candidates, skipped = _resolve_models(models, features.types, seed, rules)
     splits = cv_folds(data, y, cv=cv, folds=folds, seed=seed)
     X = data[list(features.types)]
-    rows, frames, chosen, per_fold = [], [], {}, []
-    for name, model in bar(candidates.items(), desc="leads compare", total=len(candidates), enabled=progress):
-        raw, fold_of, fit_s, pred_s = _fit_folds(model, X, y, splits)
-        tested = fold_of >= 0
-        if calibration == "auto":
-            method, score = choose_calibration(raw[tested], y[tested], fold_of[tested])
+    if n_jobs is None:
+        n_jobs = -1 if len(data) >= _PARALLEL_ROWS else 1
+    deadline = None if time_budget is None else _now() + float(time_budget)
+    # A blend of candidates that are fitted anyway is scored from their fold fits (no refit).
+    blends = {} if isinstance(models, Mapping) else \
+        {n: BLENDS[n] for n in candidates if n in BLENDS and set(BLENDS[n]) <= set(candidates)}
+    fit = [n for n in candidates if n not in blends]
+    # One task per (candidate, fold), cheap candidates first: folds run in parallel, and a time
+    # budget cuts the most expensive candidates, which come last.
+    outputs = _run(_fit_fold, [(candidates[name], X, y, train, test, deadline) for name in fit
+                               for train, test in splits], n_jobs, "leads compare", progress)
+    fitted = {}
+    for i, name in enumerate(fit):
+        own = outputs[i * len(splits):(i + 1) * len(splits)]
+        fitted[name] = _assemble(own, splits, len(y))
+        if fitted[name] is None:
+            done = sum(out is not None for out in own)
+            skipped[name] = (f"{name} skipped: the time budget of {time_budget:g} s ran out after {done} of "
+                             f"{len(splits)} folds (raise --time-budget or leave it out to compare it)")
+            del fitted[name]
+    for name, members in blends.items():
+        if all(m in fitted for m in members):
+            fitted[name] = _blend([fitted[m] for m in members])
         else:
-            method, score = calibration, crossfit_calibrate(raw[tested], y[tested], fold_of[tested], calibration)
-        chosen[name] = method
-        rows.append(_model_row(name, y[tested], score, method, fit_s, pred_s, n_boot, seed))
-        frames.append(pd.DataFrame({
-            "lead_id": data["lead_id"].to_numpy()[tested] if "lead_id" in data else np.flatnonzero(tested),
-            "created_at": data["created_at"].to_numpy()[tested] if "created_at" in data else pd.NaT,
-            "fold": fold_of[tested], "y": y[tested], "model": name, "raw": raw[tested], "score": score}))
-        per_fold += [{"model": name, "fold": k, "n": int(np.sum(fold_of[tested] == k)),
-                      "roc_auc": roc_auc(y[tested][fold_of[tested] == k], score[fold_of[tested] == k])}
-                     for k in np.unique(fold_of[tested])]
-    board = _rank(pd.DataFrame(rows), frames, n_boot, seed)
-    oof = pd.concat(frames, ignore_index=True)
-    return Comparison(board, oof, features, chosen, target, cv, folds, seed, pd.DataFrame(per_fold), skipped)
+            skipped[name] = f"{name} skipped: it averages {', '.join(members)}, which the time budget cut"
+    fitted = {name: fitted[name] for name in candidates if name in fitted}
+    if not fitted:
+        raise DataError(problem("leads", None, f"the time budget of {time_budget:g} s ran out before any "
+                                "candidate was cross-validated; raise --time-budget"))
+    tested = next(iter(fitted.values()))[1] >= 0  # the same rows for every candidate (same splits)
+    y_test, fold_test = y[tested], next(iter(fitted.values()))[1][tested]
+    chosen, scores = {}, {}
+    for name, (raw, _, _, _) in fitted.items():
+        if calibration == "auto":
+            chosen[name], scores[name] = choose_calibration(raw[tested], y_test, fold_test)
+        else:
+            chosen[name], scores[name] = calibration, crossfit_calibrate(raw[tested], y_test, fold_test, calibration)
+    best = _best(y_test, scores)
+    rows = _run(_model_row, [(name, y_test, score, None if name == best else scores[best], n_boot, seed)
+                             for name, score in scores.items()], n_jobs, "leads compare: metrics", False)
+    for row in rows:
+        _, _, fit_s, pred_s = fitted[row["model"]]
+        row.update(fit_seconds=fit_s, predict_seconds=pred_s, calibration=chosen[row["model"]], n_oof=len(y_test))
+    ids = data["lead_id"].to_numpy()[tested] if "lead_id" in data else np.flatnonzero(tested)
+    created = data["created_at"].to_numpy()[tested] if "created_at" in data else pd.NaT
+    oof = pd.concat([pd.DataFrame({"lead_id": ids, "created_at": created, "fold": fold_test, "y": y_test,
+                                   "model": name, "raw": fitted[name][0][tested], "score": score})
+                     for name, score in scores.items()], ignore_index=True)
+    per_fold = [{"model": name, "fold": k, "n": int(np.sum(fold_test == k)),
+                 "roc_auc": roc_auc(y_test[fold_test == k], score[fold_test == k])}
+                for name, score in scores.items() for k in np.unique(fold_test)]
+    return Comparison(_rank(pd.DataFrame(rows)), oof, features, chosen, target, cv, folds, seed,
+                      pd.DataFrame(per_fold), skipped)
 
 
-def _rank(board: pd.DataFrame, frames: list[pd.DataFrame], n_boot: int, seed: int) -> pd.DataFrame:
-    """Sort best first and add the paired bootstrap test of each model against the best."""
+def _best(y, scores: Mapping[str, np.ndarray]) -> str:
+    """The model the leaderboard ranks first: highest ROC AUC, then lowest log loss."""
+    return min(scores, key=lambda name: (-METRICS["roc_auc"](y, scores[name]), METRICS["log_loss"](y, scores[name])))
+
+
+def _rank(board: pd.DataFrame) -> pd.DataFrame:
+    """Best first (highest ROC AUC, then lowest log loss), the contract's columns first."""
     board = board.sort_values(["roc_auc", "log_loss"], ascending=[False, True], kind="mergesort")
-    scores = {f["model"].iloc[0]: f for f in frames}
-    best = scores[board["model"].iloc[0]]
-    diffs, p_values = [], []
-    for name in board["model"]:
-        test = paired_bootstrap(roc_auc, best["y"], scores[name]["score"], best["score"], n_boot=n_boot, seed=seed)
-        diffs.append(test["diff"])
-        p_values.append(test["p_value"])
-    board["roc_auc_diff_vs_best"] = diffs
-    board["p_value_vs_best"] = p_values
-    board["n_oof"] = len(best)
-    first = list(LEADERBOARD_COLUMNS)
-    return board[first + [c for c in board.columns if c not in first]].reset_index(drop=True)
+    first, last = list(LEADERBOARD_COLUMNS), ["roc_auc_diff_vs_best", "p_value_vs_best", "n_oof"]
+    return board[first + [c for c in board.columns if c not in first + last] + last].reset_index(drop=True)

@@ -40,6 +40,7 @@ TRUSTED_TYPES = (
     "scipy.interpolate._bsplines.BSpline",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.tree._tree.Tree",
+    "sklearn.utils._bunch.Bunch",  # the blend's named_estimators_ (a dict)
     "sklearn.utils.validation.check_array",
 )
 
