@@ -232,6 +232,10 @@ def kpi_table(
     if survey is not None:
         survey = _table(survey, "survey", ["answered_at", "score"], ("answered_at",), "respondent_id",
                         numbers=("score",))
+        outside = (survey["score"] < 0) | (survey["score"] > 10)
+        if outside.any():
+            raise DataError([problem("survey", "score", "must be 0 to 10 (would you recommend us?)",
+                                     _ids(survey, outside, "respondent_id"))])
 
     until = _until(as_of, opps, leads, activities)
     # Forget what happened after as_of: later records vanish, later closes are still open.
