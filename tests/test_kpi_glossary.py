@@ -145,6 +145,8 @@ def _cases():
          "2025Q1", dict(opportunities=opp, activities=answered), ()),
         ("sales_productivity", metrics.sales_productivity(600_000, 4), 150_000.0, "revenue_per_rep", "2025Q1",
          dict(opportunities=reps), ()),
+        ("activity_duration_minutes_mean", 15.0, 15.0, "activity_duration_minutes_mean", "2025Q1",
+         dict(opportunities=opp, activities=answered.head(2).assign(duration_minutes=[10, 20])), ()),
         ("nps", metrics.nps(50, 20, 100), 30.0, "nps", "2025Q1", dict(opportunities=opp, survey=survey), ()),
         ("activity attainment", metrics.attainment(40, 50), 0.8, "attainment_call", "2025-01-06/2025-01-12",
          dict(opportunities=deals(1, created="2025-01-06", closed="2025-01-08"), activities=calls,
@@ -323,3 +325,18 @@ def test_health_reports_both_coverages():
     kpi = health.set_index("kpi")["value"]
     assert kpi["pipeline_coverage"] == pytest.approx(2.0)  # 600,000 open / 300,000
     assert kpi["gap_coverage"] == pytest.approx(3.0)       # 600,000 / (300,000 - 100,000 won)
+
+
+def test_the_glossary_document_names_real_functions_and_tested_columns():
+    """docs/kpis.md: every function it names exists, and every KPI column it names is one the
+    worked-example tests above check through the CLI (or a table column the tests read)."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "kpis.md").read_text()
+    rows = [line.split("|")[1:-1] for line in text.splitlines() if line.startswith("| ") and "`" in line]
+    functions = {name for row in rows for name in re.findall(r"`(\w+)`", row[2])}
+    columns = {name for row in rows for name in re.findall(r"`(\w+)`", row[3])}
+    assert functions and all(hasattr(metrics, name) for name in functions), functions - set(dir(metrics))
+    tested = {case[3] for case in CASES} | {"revenue_per_activity", "activities", "activities_<type>", "enps",
+                                            "target_<type>", "attainment_<type>"}
+    assert columns - tested == set()
