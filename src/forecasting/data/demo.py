@@ -215,6 +215,8 @@ DEMO_TABLES = (
     *ORG_TRUTH,
 )
 
+_days = to_days  # the name benchmarks/pipeline.py uses
+
 OPEN_STAGES = DEFAULT_STAGES.open
 _WON, _LOST = 5, 6  # stage codes after the five open stages
 _STAGE_NAMES = np.array(list(OPEN_STAGES) + [DEFAULT_STAGES.won, DEFAULT_STAGES.lost])
