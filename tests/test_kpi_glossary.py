@@ -340,3 +340,14 @@ def test_the_glossary_document_names_real_functions_and_tested_columns():
     tested = {case[3] for case in CASES} | {"revenue_per_activity", "activities", "activities_<type>", "enps",
                                             "target_<type>", "attainment_<type>"}
     assert columns - tested == set()
+
+
+def test_the_running_week_is_measured_against_its_working_days_so_far(tmp_path):
+    """As of Tuesday, 10 calls a day is a target of 20: ann's 15 calls are 75 %."""
+    calls = pd.DataFrame({"activity_id": [f"K{i}" for i in range(15)], "owner": "ann", "type": "call",
+                          "occurred_at": "2025-01-07"})
+    targets = pd.DataFrame({"owner": ["ann"], "type": ["call"], "freq": ["D"], "target": [10]})
+    kpis = run_kpis(tmp_path, "--freq", "W", "--by", "owner", "--as-of", "2025-01-07",
+                    opportunities=deals(1, created="2025-01-06", closed="2025-01-07"), activities=calls,
+                    targets=targets)
+    assert kpis.loc[("2025-01-06/2025-01-12", "ann"), ["target_call", "attainment_call"]].tolist() == [20, 0.75]
