@@ -14,10 +14,10 @@
 # %% [markdown]
 # # Sales KPIs
 #
-# The sales glossary's KPIs per period, in total and per rep: win rate, close ratio, revenue won,
-# deal size, sales cycle, pipeline created and coverage, velocity, lead conversion and response
-# time, churn and CAC. Then the funnel, the activity report and the lead attribution report.
-# Definitions: `help(forecasting.metrics.kpi_table)`.
+# The whole sales glossary (docs/kpis.md) per period, in total and per group: deals, pipeline and
+# coverage, velocity, leads and activities against targets, customers (CAC, CLV, MRR, churn) and NPS.
+# Then the funnel per cohort, the activity report and the lead attribution. Every figure counts only
+# what was known on `as_of`. Definitions: `help(forecasting.metrics.kpi_table)`.
 
 # %% tags=["parameters"]
 source: str = "demo"  # SOURCE of the CRM tables: demo is the embedded demo CRM, or a path.duckdb
@@ -25,8 +25,9 @@ stages: str = ""  # stages YAML of your funnel (open stages, won, lost); empty f
 map: str = ""  # column renames: your name, an equals sign, the canonical name; pairs comma-separated
 date_format: str = ""  # strptime format of every date column, e.g. %d/%m/%Y; empty to detect it per column
 as_of: str = ""  # count only what was known on this date; empty for the last date in the data
-freq: str = "Q"  # period length: M, Q or Y
-by: str = "owner"  # break-down: owner or segment
+freq: str = "Q"  # period length: D, W, M, Q or Y
+by: str = "owner"  # break-down: any column (owner, segment, team, territory, product) or several, comma-separated
+activity_freq: str = "W"  # period length of the activity-vs-target table: D, W or M
 out_dir: str = ""  # when set, result tables are written here as CSV
 
 # %%
@@ -35,22 +36,24 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from forecasting import plots
-from forecasting.metrics import activity_report, funnel_report, kpi_table, last_complete_period, lead_attribution
+from forecasting.metrics import activity_report, kpi_table, last_complete_period, lead_attribution
+from forecasting.metrics.funnel import funnel_table
 from forecasting.reports.context import load_report_data, money, percent, record_resolved, resolve_as_of, show
 
 pd.set_option("display.float_format", "{:,.2f}".format)
-OPTIONAL = ["stage_history", "leads", "activities", "spend", "quotas", "accounts"]
+OPTIONAL = ["stage_history", "leads", "activities", "spend", "quotas", "accounts", "team", "targets", "survey"]
 data = load_report_data(source, ["opportunities", *OPTIONAL], optional=OPTIONAL, stages=stages, map=map,
                         date_format=date_format)
 opportunities, stage_history, leads, activities = (data[k] for k in ("opportunities", "stage_history", "leads",
                                                                      "activities"))
 as_of = resolve_as_of(as_of, data)
-kpis = kpi_table(opportunities, leads, activities, freq=freq, by=by, as_of=as_of,
-                 **{name: data[name] for name in ("spend", "quotas", "accounts")})
+SIDE = ("spend", "quotas", "accounts", "team", "targets", "survey")
+kpis = kpi_table(opportunities, leads, activities, freq=freq, by=by or None, as_of=as_of,
+                 **{name: data[name] for name in SIDE})
 totals = kpis[kpis["group"] == "all"].set_index("period")
 last = last_complete_period(totals.index, as_of)
 _ = record_resolved(out_dir, dict(source=source, stages=stages, map=map, date_format=date_format, as_of=as_of,
-                              freq=freq, by=by, last_complete_period=last,
+                              freq=freq, by=by, activity_freq=activity_freq, last_complete_period=last,
                               missing={k: v for k, v in data.notes.items()}))
 
 # %% [markdown]
@@ -72,6 +75,43 @@ assert (totals["deals_won"] >= 0).all() and (totals["revenue_won"] >= 0).all()
 assert totals.index.is_monotonic_increasing
 
 # %% [markdown]
+# ## The glossary per period
+# Every KPI the tables allow, under its glossary name (columns with no value are left out). A KPI
+# whose table is missing is listed below the table with what to add.
+
+# %%
+GLOSSARY = {
+    "deals_won": "deals won", "win_rate": "win rate", "close_ratio": "close ratio", "revenue_won": "revenue won",
+    "avg_deal_size": "average deal size", "sales_cycle_days": "sales cycle (days, mean)",
+    "acv": "ACV (mean)", "profit_margin": "profit margin", "sales_volume": "sales volume (units)",
+    "pipeline_created": "pipeline created", "pipeline_coverage": "pipeline coverage (of quota)",
+    "gap_coverage": "gap coverage (of quota left)", "pipeline_velocity": "pipeline velocity (per day)",
+    "attainment": "quota attainment", "revenue_growth": "revenue growth", "revenue_per_rep": "revenue per rep",
+    "revenue_per_activity": "revenue per activity", "upsell_rate": "upsell rate", "cross_sell_rate": "cross-sell rate",
+    "conversion_rate": "lead conversion rate", "lead_response_minutes_mean": "lead response (minutes, mean)",
+    "lead_response_minutes_median": "lead response (minutes, median)", "persistence": "touches per lead (mean)",
+    "activities": "activities", "activity_response_rate": "activity response rate",
+    "activity_duration_minutes_mean": "activity duration (minutes, mean)", "cac": "CAC",
+    "churn_rate": "churn rate", "clv": "CLV", "clv_cac_ratio": "CLV:CAC", "cac_payback_months": "CAC payback (months)",
+    "mrr": "MRR", "arr": "ARR", "nps": "NPS", "enps": "eNPS", "commission": "commission",
+}
+shown = [c for c in GLOSSARY if c in totals.columns and totals[c].notna().any()]
+show(totals[shown].tail(6).T.rename(index=GLOSSARY))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+NEEDS = {"leads": ["conversion_rate"], "activities": ["activities"], "quotas": ["attainment"], "spend": ["cac"],
+         "accounts": ["churn_rate", "clv"], "team": ["team and territory break-downs"]}
+for kind, names in NEEDS.items():
+    if data[kind] is None:
+        print(f"No {', '.join(GLOSSARY.get(n, n) for n in names)}: {data.missing(kind)}")
+for column, needs in (("acv", "contract_months"), ("profit_margin", "cost"), ("sales_volume", "quantity"),
+                      ("upsell_rate", "product")):
+    if column not in shown:
+        print(f"No {GLOSSARY[column]}: add a {needs} column to the opportunities.")
+print(f"{len(shown)} glossary KPIs shown for {last}.")
+
+# %% [markdown]
 # ## Trends
 # Bars are money (won revenue and new pipeline); lines are rates. The close ratio of recent
 # periods is still rising: their deals are not all closed yet.
@@ -80,72 +120,92 @@ assert totals.index.is_monotonic_increasing
 fig = plots.kpi_trends(kpis)
 plt.show()
 
-# %%
-columns = ["deals_won", "win_rate", "close_ratio", "revenue_won", "avg_deal_size", "sales_cycle_days",
-           "pipeline_created", "pipeline_coverage", "pipeline_velocity", "conversion_rate",
-           "lead_response_minutes", "churn_rate", "cac"]
-show(totals[[c for c in columns if c in totals.columns and totals[c].notna().any()]].tail(6))
-
 # %% [markdown]
 # ## Per group in the last complete period
-# Attainment is revenue won over quota; coverage is the pipeline due in the period over quota.
+# Attainment is revenue won over quota; pipeline coverage is the pipeline due in the period over
+# quota at its start; activity attainment is activities over the reps' targets.
 
 # %%
 groups = kpis[(kpis["period"] == last) & (kpis["group"] != "all")].set_index("group")
-shown = [c for c in ("deals_won", "win_rate", "revenue_won", "quota", "attainment", "pipeline_coverage")
-         if c in groups.columns and groups[c].notna().any()]
-show(groups[shown].sort_values("revenue_won", ascending=False)) if len(groups) else print(
+per_rep = [c for c in ("deals_won", "win_rate", "revenue_won", "quota", "attainment", "pipeline_coverage",
+                       "activities") if c in groups.columns and groups[c].notna().any()]
+per_rep += [c for c in groups.columns if c.startswith(("target_", "attainment_")) and groups[c].notna().any()]
+show(groups[per_rep].sort_values("revenue_won", ascending=False)) if len(groups) else print(
     f"No {by} breakdown: the opportunities have no {by} values in {last}.")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 if len(groups):
     top = groups["revenue_won"].idxmax()
-    print(f"{len(groups)} {by}s in {last}; the most revenue won: {top} ({money(groups.loc[top, 'revenue_won'])})")
+    print(f"{len(groups)} {by} groups in {last}; the most revenue won: {top} ({money(groups.loc[top, 'revenue_won'])})")
 if data["quotas"] is None:
     print("No attainment or coverage: " + data.missing("quotas"))
 
 # %% [markdown]
-# ## Funnel report
-# How many deals reached each stage, and what share of the previous stage's deals got there.
+# ## Activities against targets
+# Activities per rep and type per period (`activity_freq`), with each rep's target and attainment
+# when a targets table is given (a daily target counts Monday to Friday).
 
 # %%
-funnel = funnel_report(opportunities, stage_history, data.stages)
-fig = plots.funnel_chart(funnel)
+# NBVAL_CHECK_OUTPUT
+report = (activity_report(activities, freq=activity_freq, by="owner", targets=data["targets"], as_of=as_of)
+          if activities is not None else None)
+recent = None
+if activities is None:
+    print(data.missing("activities"))
+elif not totals.loc[last, "activities"]:
+    print(f"No activity was recorded in {last}: the activity report has nothing to show.")
+else:
+    weeks = report["period"].drop_duplicates()
+    done = weeks[[pd.Period(w).end_time <= pd.Timestamp(as_of) + pd.Timedelta(days=1) for w in weeks]]
+    recent = report[report["period"] == (done.iloc[-1] if len(done) else weeks.iloc[-1])]
+    print(f"{totals.loc[last, 'activities']:,.0f} activities in {last}; {recent['total'].sum():,.0f} by "
+          f"{(recent['total'] > 0).sum()} reps in {recent['period'].iloc[0]}")
+    if data["targets"] is None:
+        print("No activity targets: " + data.missing("targets"))
+    for column in [c for c in recent.columns if c.startswith("attainment_")]:
+        met = (recent[column] >= 1).sum()
+        print(f"{column.removeprefix('attainment_')}: {met} of {recent[column].notna().sum()} reps "
+              "met their target")
+
+# %%
+if recent is not None and recent["total"].sum() > 0:
+    counts = recent[["owner", *[c for c in recent.columns if c not in ("period", "owner", "total")
+                                and not c.startswith(("target_", "attainment_", "duration_", "response_"))]]]
+    fig = plots.activity_chart(counts)
+    plt.show()
+    show(recent.set_index("owner").drop(columns="period"))
+
+# %% [markdown]
+# ## Funnel per cohort
+# Each period's leads (or, without leads, its opportunities) followed to won: how many reached each
+# step, the share of the previous step that got there, and the mean and median days it took.
+
+# %%
+funnel = funnel_table(opportunities, stage_history, leads, stages=data.stages, freq=freq, as_of=as_of)
+overall = funnel[funnel["period"] == "all"].rename(columns={"step": "stage"})
+fig = plots.funnel_chart(overall)
 plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("stage-to-stage conversion:", ", ".join(f"{s} {percent(c)}" for s, c in zip(funnel["stage"],
-                                                                                funnel["conversion"])
-                                              if pd.notna(c)))
+print("stage-to-stage conversion:", ", ".join(f"{s} {percent(c)}" for s, c in zip(overall["stage"], overall["conversion"])
+                                    if pd.notna(c)))
+cohort = funnel[funnel["period"] == last]
+won_share = cohort["cumulative"].iloc[-1] if len(cohort) else float("nan")
+print(f"cohort {last}: {percent(won_share, 1)} of its first step won by {as_of}")
 if stage_history is None:
-    print("Lost deals count at the first stage only. " + data.missing("stage_history"))
-
-# %% [markdown]
-# ## Activity report
-# Calls, emails, meetings and demos per rep in the last complete period.
+    print("Stage steps have no dates and open deals count at the first stage only. " + data.missing("stage_history"))
+if leads is None:
+    print("The funnel starts at the opportunity: " + data.missing("leads"))
 
 # %%
-# NBVAL_CHECK_OUTPUT
-report = activity_report(activities, freq=freq, by="owner") if activities is not None else None
-recent = report[report["period"] == last] if report is not None else None
-if activities is None:
-    print(data.missing("activities"))
-elif recent.empty or recent["total"].sum() == 0:
-    print(f"No activity was recorded in {last}: the activity report has nothing to show.")
-else:
-    print(f"{recent['total'].sum():,.0f} activities by {(recent['total'] > 0).sum()} reps in {last}")
-
-# %%
-if recent is not None and recent["total"].sum() > 0:
-    fig = plots.activity_chart(recent)
-    plt.show()
+show(funnel.pivot_table(index="period", columns="step", values="reached", sort=False).tail(6))
 
 # %% [markdown]
 # ## Lead attribution and response time
 # First touch credits the source that brought the lead in; last touch the kind of activity that
-# came last before conversion. Revenue comes from the won deals of converted leads.
+# came last before conversion. Revenue comes from the won deals of converted leads; all as of `as_of`.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -153,9 +213,9 @@ first_note = data.missing("leads", ["source", "converted"])
 last_note = first_note or data.missing("activities", ["lead_id"])
 linked = "lead_id" in opportunities.columns and opportunities["lead_id"].notna().any()
 first_touch = None if first_note else lead_attribution(leads, opportunities=opportunities if linked else None,
-                                                       by="source")
+                                                       by="source", as_of=as_of)
 last_touch = None if last_note else lead_attribution(leads, activities, opportunities if linked else None,
-                                                     touch="last")
+                                                     touch="last", as_of=as_of)
 if first_note:
     print(f"First-touch attribution: {first_note}")
 else:
@@ -167,11 +227,13 @@ else:
         print("No won revenue per source: " + data.missing("opportunities", ["lead_id"]))
 if last_note:
     print(f"Last-touch attribution: {last_note}")
-response = totals.loc[last, "lead_response_minutes"] if "lead_response_minutes" in totals.columns else float("nan")
-print(f"median lead response in {last}: {response:,.0f} minutes" if pd.notna(response) else
-      f"median lead response in {last}: n/a ("
-      + (data.missing("activities", ["lead_id"]) or data.missing("leads") or "no lead was touched in the period")
-      + ")")
+for how in ("mean", "median"):
+    column = f"lead_response_minutes_{how}"
+    value = totals.loc[last, column] if column in totals.columns else float("nan")
+    print(f"{how} lead response in {last}: {value:,.0f} minutes" if pd.notna(value) else
+          f"{how} lead response in {last}: n/a ("
+          + (data.missing("activities", ["lead_id"]) or data.missing("leads") or "no lead was touched in the period")
+          + ")")
 
 # %%
 if first_touch is not None:
@@ -188,6 +250,24 @@ show(first_touch.set_index("channel")) if first_touch is not None else None
 # %%
 show(last_touch.set_index("channel")) if last_touch is not None else None
 
+# %% [markdown]
+# ## Customers and NPS
+# Acquisition cost, lifetime value and recurring revenue per period; NPS (customers) and eNPS
+# (employees) from the survey: promoters answer 9-10, detractors 0-6.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for column in ("cac", "clv", "clv_cac_ratio", "cac_payback_months", "mrr", "arr", "churn_rate", "nps", "enps"):
+    value = totals.loc[last, column] if column in totals.columns else float("nan")
+    if pd.notna(value):
+        text = percent(value) if column == "churn_rate" else (
+            f"{value:,.1f}" if column in ("clv_cac_ratio", "cac_payback_months", "nps", "enps") else money(value))
+        print(f"{GLOSSARY[column]} in {last}: {text}")
+if data["survey"] is None:
+    print("No NPS or eNPS: " + data.missing("survey"))
+if data["spend"] is None:
+    print("No CAC: " + data.missing("spend"))
+
 # %%
 if out_dir:
     from pathlib import Path
@@ -196,5 +276,9 @@ if out_dir:
 
     write_csv(kpis, Path(out_dir) / "kpis.csv")
     write_csv(funnel, Path(out_dir) / "funnel.csv")
+    if report is not None:
+        write_csv(report, Path(out_dir) / "activity.csv")
     if first_touch is not None:
         write_csv(first_touch, Path(out_dir) / "attribution_first_touch.csv")
+    if last_touch is not None:
+        write_csv(last_touch, Path(out_dir) / "attribution_last_touch.csv")

@@ -60,7 +60,8 @@ def _table_hashes(result) -> dict[str, str]:
 
 def test_sales_kpis_twice_gives_identical_tables(tmp_path):
     first, second = (_table_hashes(run_report("sales_kpis", {}, tmp_path / run)) for run in ("a", "b"))
-    assert set(first) == {"kpis.csv", "funnel.csv", "attribution_first_touch.csv"}
+    assert set(first) == {"kpis.csv", "funnel.csv", "activity.csv", "attribution_first_touch.csv",
+                          "attribution_last_touch.csv"}
     assert first == second
 
 
@@ -85,12 +86,12 @@ def test_pipeline_forecast_simulation_is_seeded(tmp_path):
 
 
 def test_a_failing_cell_of_a_real_report(tmp_path, capsys):
-    # "W" passes the parameter check (a str) and fails inside the notebook, in kpi_table.
+    # "H" passes the parameter check (a str) and fails inside the notebook, in kpi_table.
     out = tmp_path / "weekly"
-    assert main(["report", "run", "sales_kpis", "-p", "freq", "W", "--out", str(out)]) == 1
+    assert main(["report", "run", "sales_kpis", "-p", "freq", "H", "--out", str(out)]) == 1
     assert "report sales_kpis FAILED" in capsys.readouterr().err
     record = json.loads((out / "run.json").read_text())
-    assert record["status"] == "failed" and record["parameters"]["freq"] == "W"
+    assert record["status"] == "failed" and record["parameters"]["freq"] == "H"
     assert record["error"].startswith("ValueError: freq must be") and record["tables"] == {}
     assert not (out / "sales_kpis.html").exists() and "html" not in record["outputs"]
     cells = [c for c in nbformat.read(out / "sales_kpis.ipynb", as_version=4).cells if c.cell_type == "code"]

@@ -110,7 +110,7 @@ Tables (default arguments; figures measured on seeds 0-4)
     :func:`simulate_remaining` re-runs steps 1-3 from a deal's state at any
     date, so a benchmark can compare a forecast with the true distribution.
 
-``activities`` (about 135,000 rows)
+``activities`` (about 135,000 lead and deal touches)
     ``activity_id`` ("A0000001", by time), ``owner``, ``type`` (call, email,
     meeting, demo), ``occurred_at``, ``lead_id``, ``opportunity_id``. Each
     lead's first touch is at ``created_at`` + response time (lognormal,
@@ -141,6 +141,21 @@ Tables (default arguments; figures measured on seeds 0-4)
     1.2 times the rep's average won amount per quarter, scaled by the 30%
     yearly growth of lead flow, rounded to thousands.
 
+``opportunities`` also carry ``contract_months`` (12/24/36), ``cost`` (margin
+20-60%) and ``quantity`` (units); see :mod:`forecasting.data.synthetic.terms`.
+Repeat deals on an account buy the product it had (upsell) or another one
+(cross-sell). ``spend`` is split by ``segment`` (the team its leads go to).
+
+The sales organisation (:mod:`forecasting.data.synthetic.org`)
+    ``team`` (12 reps -> 3 managers -> a VP), ``targets`` (calls and emails a
+    day, meetings a week), ``forecast_calls`` (every Monday of every quarter:
+    each rep's commit and best case, converging to what they win; managers'
+    haircuts, the VP's reserve), ``survey`` (customer NPS and employee eNPS),
+    with the truth in ``call_truth`` (each rep's ``behaviour``, ``bias``,
+    ``noise_sd``) and ``activity_truth`` (``effort``: attainment of the
+    targets). ``activities`` gain prospecting touches (no lead, no deal) that
+    bring each rep to about ``effort x target`` (about 265,000 rows in all).
+
 Ids are strings, timestamps ``datetime64[ns]`` rounded to seconds, amounts
 ``float64``, ``converted`` int 0/1. The default demo takes 0.3-0.6 s to
 generate and about 0.3 s more to write to DuckDB (measured on 2 shared cores).
@@ -156,6 +171,23 @@ import pandas as pd
 
 from .io import write_csv, write_duckdb, write_parquet
 from .schema import DEFAULT_STAGES
+from .synthetic.common import (
+    DAY_NS as _DAY_NS,
+    WEEKDAY as _WEEKDAY,
+    make_ids,
+    month_end,
+    month_index,
+    month_start,
+    sigmoid,
+    solve_shift,
+    text_column,
+    timestamp_of,
+    to_datetime,
+    to_days,
+)
+from .synthetic.org import ORG_TABLES, ORG_TRUTH, org_tables
+from .synthetic.team import SalesOrg, with_prospecting
+from .synthetic.terms import PRODUCTS, deal_terms, pick_products
 
 __all__ = [
     "make_demo",
@@ -179,7 +211,11 @@ DEMO_TABLES = (
     "revenue_truth",
     "spend",
     "quotas",
+    *ORG_TABLES,
+    *ORG_TRUTH,
 )
+
+_days = to_days  # the name benchmarks/pipeline.py uses
 
 OPEN_STAGES = DEFAULT_STAGES.open
 _WON, _LOST = 5, 6  # stage codes after the five open stages
@@ -195,7 +231,6 @@ STAGE_DAYS = {  # open stage: (gamma shape, mean days including the 1-day minimu
 QUARTER_END_PULL = {"window": 14.0, "prob": 0.3, "q4_window": 45.0, "q4_prob": 0.75, "lead_days": 4.0}
 AMOUNT_REVISION = {"Proposal": (0.03, 0.15), "Negotiation": (-0.06, 0.08)}  # (mu, sd) of log factor
 
-_DAY_NS = 86_400 * 10**9
 
 _REPS = {
     "SMB": ("Ava Chen", "Liam Patel", "Sofia Garcia", "Noah Kim", "Mia Johnson"),
@@ -208,7 +243,6 @@ _OWNERS = tuple(name for team in _REPS.values() for name in team)
 # Yearly season of lead and deal flow: Q4 and quarter-end months high, summer low.
 _FLOW_SEASON = np.array([0.85, 0.95, 1.10, 0.95, 1.00, 1.08, 0.82, 0.80, 1.10, 1.15, 1.18, 1.02])
 _FLOW_GROWTH = np.log(1.30)  # per year
-_WEEKDAY = np.array([1.0, 1.05, 1.05, 1.0, 0.9, 0.3, 0.25])  # Monday first
 
 _SOURCES = {  # share of leads, effect on the conversion logit, shift of log web visits
     "web": (0.34, 0.0, 0.2),
@@ -262,11 +296,6 @@ _SEGMENT_DEALS = {  # amount median, amount log sd, duration scale, quality offs
     "Mid-Market": (40_000.0, 0.7, 1.2, 0.0, 0.40),
     "Enterprise": (160_000.0, 0.9, 2.0, -0.25, 0.35),
 }
-_PRODUCTS = {  # amount factor, mix per segment (SMB, Mid-Market, Enterprise)
-    "CRM Cloud": (1.0, (0.65, 0.45, 0.30)),
-    "Analytics Add-on": (0.6, (0.30, 0.35, 0.25)),
-    "Data Platform": (1.8, (0.05, 0.20, 0.45)),
-}
 _ADVANCE = (np.array([1.0, 0.9, 1.1, 1.3, 1.8]), np.array([0.5, 0.6, 0.6, 0.5, 0.4]))  # base, slope
 _TARGET_WIN = 0.31
 
@@ -284,50 +313,7 @@ _SPEND = {  # cost per lead, fixed monthly cost
 
 
 # --------------------------------------------------------------------------- time helpers
-# Internally times are float days since 1970-01-01: cheap arithmetic for numpy.
-
-
-def _days(ts) -> float:
-    return pd.Timestamp(ts).value / _DAY_NS
-
-
-def _timestamp(days: float) -> pd.Timestamp:
-    return pd.Timestamp(int(round(days * _DAY_NS)))
-
-
-def _to_datetime(days) -> np.ndarray:
-    """Float days -> datetime64[ns] rounded to seconds (NaN -> NaT)."""
-    days = np.asarray(days, dtype=float)
-    out = np.full(days.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
-    ok = np.isfinite(days)
-    out[ok] = (np.round(days[ok] * 86_400).astype(np.int64) * 10**9).astype("datetime64[ns]")
-    return out
-
-
-def _month_index(days) -> np.ndarray:
-    """Months since 1970-01 of each time."""
-    return np.floor(days).astype("int64").astype("datetime64[D]").astype("datetime64[M]").astype("int64")
-
-
-def _month_start(months) -> np.ndarray:
-    return np.asarray(months).astype("datetime64[M]").astype("datetime64[D]").astype("int64").astype(float)
-
-
-def _month_end(days) -> np.ndarray:
-    """Midnight of the last day of the month of each time."""
-    return _month_start(_month_index(days) + 1) - 1.0
-
-
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _solve_shift(fn, target: float, lo: float = -15.0, hi: float = 15.0) -> float:
-    """Shift ``s`` with ``fn(s) == target`` for an increasing ``fn`` (bisection)."""
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if fn(mid) < target else (lo, mid)
-    return (lo + hi) / 2
+# (float days since 1970-01-01, ids and text columns: see synthetic.common)
 
 
 def _choice(rng, table: dict, size: int, column: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -346,23 +332,12 @@ def _sample_times(rng, start: float, cutoff: float, n: int, quarter_end_boost: f
     weekday = (day.astype("int64") + 3) % 7  # 1970-01-01 was a Thursday
     w = np.exp(_FLOW_GROWTH * (day - start) / 365.25) * _FLOW_SEASON[month % 12] * _WEEKDAY[weekday]
     if quarter_end_boost != 1.0:
-        to_quarter_end = _month_start(month - month % 3 + 3) - day
+        to_quarter_end = month_start(month - month % 3 + 3) - day
         w = w * np.where(to_quarter_end <= 14, quarter_end_boost, 1.0)
     picked = day[rng.choice(len(day), size=n, p=w / w.sum())]
     hour = np.where(rng.random(n) < 0.85, np.clip(rng.normal(13.0, 2.8, n), 0, 23.9), rng.uniform(0, 24, n))
     return np.sort(picked + hour / 24.0)
 
-
-def _ids(prefix: str, n: int, width: int) -> np.ndarray:
-    return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), width))
-
-
-def _text(values, missing=None) -> pd.Series:
-    """Strings as the default string dtype, ``missing`` (mask) as NA."""
-    values = np.asarray(values, dtype=object).copy()
-    if missing is not None:
-        values[np.asarray(missing, dtype=bool)] = None
-    return pd.Series(values)
 
 
 # --------------------------------------------------------------------------- leads
@@ -373,8 +348,8 @@ def _make_leads(rng, start: float, cutoff: float, n: int) -> tuple[pd.DataFrame,
     created = _sample_times(rng, start, cutoff, n)
     f = _lead_features(rng, n)
     eta = _lead_logit(f)
-    b0 = _solve_shift(lambda b: _sigmoid(b + eta).mean(), _LEAD_MODEL["target_rate"])
-    p_eventual = _sigmoid(b0 + eta)
+    b0 = solve_shift(lambda b: sigmoid(b + eta).mean(), _LEAD_MODEL["target_rate"])
+    p_eventual = sigmoid(b0 + eta)
     # Conversion takes 1 day + the response time + Gamma(2, scale): recent leads are censored.
     reply_days = f["response"] / 1440.0
     lag = 1.0 + reply_days + rng.gamma(2.0, _CONVERSION_LAG_DAYS, n)
@@ -382,23 +357,23 @@ def _make_leads(rng, start: float, cutoff: float, n: int) -> tuple[pd.DataFrame,
     x = np.maximum(cutoff - created - 1.0 - reply_days, 0.0) / _CONVERSION_LAG_DAYS
     p_true = p_eventual * (1.0 - np.exp(-x) * (1.0 + x))  # Gamma(2) CDF in closed form
 
-    lead_id = _ids("L", n, 6)
+    lead_id = make_ids("L", n, 6)
     leads = pd.DataFrame({
-        "lead_id": _text(lead_id),
-        "created_at": _to_datetime(created),
-        **{c: _text(f[c]) for c in ("source", "campaign")},
-        "industry": _text(f["industry"], rng.random(n) < 0.05),
+        "lead_id": text_column(lead_id),
+        "created_at": to_datetime(created),
+        **{c: text_column(f[c]) for c in ("source", "campaign")},
+        "industry": text_column(f["industry"], rng.random(n) < 0.05),
         "company_size": np.where(rng.random(n) < 0.10, np.nan, f["size"]),
-        **{c: _text(f[c]) for c in ("seniority", "country")},
+        **{c: text_column(f[c]) for c in ("seniority", "country")},
         **{c: f[c].astype("int64") for c in ("web_visits", "email_opens", "email_clicks")},
         "response_minutes": _response_minutes(created, f["response"], cutoff),
         **{c: f[c] for c in ("budget", "authority", "need", "timeline")},
         "note": _lead_notes(rng, f),
         "lead_status": _lead_status(rng, converted, cutoff - created, f["bant"]),
         "converted": converted.astype("int64"),
-        "converted_at": _to_datetime(np.where(converted, created + lag, np.nan)),
+        "converted_at": to_datetime(np.where(converted, created + lag, np.nan)),
     })
-    truth = pd.DataFrame({"lead_id": _text(lead_id), "p_true": p_true})
+    truth = pd.DataFrame({"lead_id": text_column(lead_id), "p_true": p_true})
     hidden = {"created": created, "converted_at": created + lag, "converted": converted,
               "logit": b0 + eta, **{k: f[k] for k in ("size", "industry", "country", "source", "response")}}
     return leads, truth, hidden
@@ -435,10 +410,10 @@ def _lead_features(rng, n: int) -> dict[str, np.ndarray]:
     f["email_opens"] = rng.poisson(np.exp(0.7 + 0.45 * engagement))
     f["email_clicks"] = rng.binomial(f["email_opens"], np.where(engagement > 0, 0.3, 0.15))
     says_authority = np.array([-0.8, -0.2, 0.3, 0.7, 1.0])[f["seniority_i"]]
-    f["budget"] = rng.random(n) < _sigmoid(-0.4 + 0.9 * intent + 0.3 * large)
-    f["authority"] = rng.random(n) < _sigmoid(-0.3 + 0.5 * intent + says_authority)
-    f["need"] = rng.random(n) < _sigmoid(0.2 + 0.9 * intent)
-    f["timeline"] = rng.random(n) < _sigmoid(-0.6 + 0.8 * intent)
+    f["budget"] = rng.random(n) < sigmoid(-0.4 + 0.9 * intent + 0.3 * large)
+    f["authority"] = rng.random(n) < sigmoid(-0.3 + 0.5 * intent + says_authority)
+    f["need"] = rng.random(n) < sigmoid(0.2 + 0.9 * intent)
+    f["timeline"] = rng.random(n) < sigmoid(-0.6 + 0.8 * intent)
     f["bant"] = f["budget"].astype(int) + f["authority"] + f["need"] + f["timeline"]
     f["response"] = np.clip(np.exp(rng.normal(np.log(90.0), 1.7, n)), 1.0, 14 * 1440.0)  # minutes
     return f
@@ -513,7 +488,7 @@ def _lead_notes(rng, f: dict) -> pd.Series:
     text = text + sentence(rng.random(n) < 0.4, "Team of " + seats + " reps.")
     text = text + sentence(visits >= 8, "Keeps visiting the pricing page.")
     text = text + sentence(True, _CLOSERS[rng.integers(0, len(_CLOSERS), n)].astype(object))
-    return _text(np.char.strip(text.astype(str)))
+    return text_column(np.char.strip(text.astype(str)))
 
 
 def _lead_status(rng, converted, age_days, signals) -> pd.Series:
@@ -525,7 +500,7 @@ def _lead_status(rng, converted, age_days, signals) -> pd.Series:
                      np.where(disqualify, "Disqualified", "Nurture"))
     status = np.where(converted, np.where(u < 0.97, "Converted", "Nurture"),
                       np.where(u < 0.005, "Converted", other))
-    return _text(status)
+    return text_column(status)
 
 
 # --------------------------------------------------------------------------- opportunities
@@ -586,30 +561,23 @@ def _make_opportunities(rng, hidden: dict, start: float, cutoff: float, n_opport
     n = len(seeds)
     account, segment, owner = _assign_accounts(rng, seeds)
     seg = np.array(list(_SEGMENT_DEALS.values()))
-    mix = np.array([v[1] for v in _PRODUCTS.values()])  # product x segment
-    product = _pick_products(rng, segment, mix)
-    factor = np.array([v[0] for v in _PRODUCTS.values()])[product]
+    product = pick_products(rng, segment)
+    factor = np.array([v[0] for v in PRODUCTS.values()])[product]
     amount = np.round(np.exp(rng.normal(np.log(seg[segment, 0]), seg[segment, 1])) * factor, -2)
     skill = rng.normal(0.0, 0.3, len(_OWNERS))
     quality = seeds["signal"].to_numpy() + 0.85 * rng.normal(size=n) + skill[owner] + seg[segment, 3]
     base, slope = _ADVANCE
-    shift = _solve_shift(lambda s: np.prod(_sigmoid(base + s + slope * quality[:, None]), axis=1).mean(),
+    shift = solve_shift(lambda s: np.prod(sigmoid(base + s + slope * quality[:, None]), axis=1).mean(),
                          _TARGET_WIN)
-    p_adv = _sigmoid(base + shift + slope * quality[:, None])
+    p_adv = sigmoid(base + shift + slope * quality[:, None])
     days_scale = seg[segment, 2] * np.exp(-0.15 * quality)
     created = seeds["created"].to_numpy()
     mean_cycle = sum(mean for _, mean in STAGE_DAYS.values())
-    close0 = _month_end(created + mean_cycle * days_scale * rng.uniform(0.5, 1.0, n))
+    close0 = month_end(created + mean_cycle * days_scale * rng.uniform(0.5, 1.0, n))
     walk = _walk(rng, np.zeros(n, dtype=np.int64), created, np.full(n, -np.inf), p_adv, days_scale,
                  amount, close0=close0, quality=quality)
     return {"seeds": seeds, "account": account, "segment": segment, "owner": owner, "product": product,
             "quality": quality, "p_adv": p_adv, "days_scale": days_scale, "walk": walk}
-
-
-def _pick_products(rng, segment: np.ndarray, mix: np.ndarray) -> np.ndarray:
-    """Product of each deal by the segment's product mix (inverse CDF, vectorised)."""
-    cdf = np.cumsum(mix / mix.sum(axis=0), axis=0)[:, segment]  # product x deal
-    return np.minimum((rng.random(len(segment)) > cdf).sum(axis=0), mix.shape[0] - 1)
 
 
 # --------------------------------------------------------------------------- the stage walk
@@ -632,8 +600,8 @@ def _gamma_above(rng, shape: float, theta: np.ndarray, lower: np.ndarray) -> np.
 def _quarter_end_pull(rng, entry: np.ndarray, exit_: np.ndarray) -> np.ndarray:
     """Pull closes that fall just after a quarter start back to the last days of the quarter before."""
     c = QUARTER_END_PULL
-    month = _month_index(exit_)
-    q_start = _month_start(month - month % 3)
+    month = month_index(exit_)
+    q_start = month_start(month - month % 3)
     q4 = month % 12 < 3  # the quarter before is Q4: the year-end push is stronger
     window = np.where(q4, c["q4_window"], c["window"])
     prob = np.where(q4, c["q4_prob"], c["prob"])
@@ -672,9 +640,9 @@ def _stage_exit(rng, k: int, entry, days_scale, not_before, p_advance) -> tuple[
 def _update_close(rng, close, t, k: int, days_scale, quality) -> np.ndarray:
     """Expected close date on entering stage ``k`` at ``t``: pushed when overdue or at random."""
     remaining = sum(STAGE_DAYS[s][1] for s in OPEN_STAGES[k:]) * days_scale
-    fresh = _month_end(t + remaining * rng.uniform(0.6, 1.1, len(t)))
-    slip = rng.random(len(t)) < _sigmoid(-1.3 - 0.8 * quality)
-    return np.where(close < t + 3.0, fresh, np.where(slip, _month_end(close + 20.0), close))
+    fresh = month_end(t + remaining * rng.uniform(0.6, 1.1, len(t)))
+    slip = rng.random(len(t)) < sigmoid(-1.3 - 0.8 * quality)
+    return np.where(close < t + 3.0, fresh, np.where(slip, month_end(close + 20.0), close))
 
 
 def _walk(rng, stage, entry, not_before, p_adv, days_scale, amount, close0=None, quality=None) -> dict:
@@ -725,33 +693,33 @@ def _opportunity_tables(rng, opps: dict, leads: pd.DataFrame, cutoff: float, end
     created = seeds["created"].to_numpy()
     status = np.select([stage == _WON, stage == _LOST], ["won", "lost"], "open")
     overdue = (status == "open") & (close < np.maximum(end, created))
-    close[overdue] = _month_end(end + rng.uniform(5.0, 40.0, overdue.sum()))
-    opp_id = _ids("O", n, 6)
+    close[overdue] = month_end(end + rng.uniform(5.0, 40.0, overdue.sum()))
+    opp_id = make_ids("O", n, 6)
     lead = seeds["lead"].to_numpy()
     lead_ids = np.where(lead >= 0, leads["lead_id"].to_numpy()[np.maximum(lead, 0)], None)
     opportunities = pd.DataFrame({
-        "opportunity_id": _text(opp_id),
-        "account_id": _text(_ids("ACC", opps["account"].max() + 1, 5)[opps["account"]]),
-        "owner": _text(np.array(_OWNERS)[opps["owner"]]),
-        "segment": _text(np.array(_SEGMENTS)[opps["segment"]]),
-        "product": _text(np.array(list(_PRODUCTS))[opps["product"]]),
-        "source": _text(seeds["source"].to_numpy()),
-        "lead_id": _text(lead_ids, lead < 0),
+        "opportunity_id": text_column(opp_id),
+        "account_id": text_column(make_ids("ACC", opps["account"].max() + 1, 5)[opps["account"]]),
+        "owner": text_column(np.array(_OWNERS)[opps["owner"]]),
+        "segment": text_column(np.array(_SEGMENTS)[opps["segment"]]),
+        "product": text_column(np.array(list(PRODUCTS))[opps["product"]]),
+        "source": text_column(seeds["source"].to_numpy()),
+        "lead_id": text_column(lead_ids, lead < 0),
         "amount": np.round(hist["amount"][last], -2),
-        "created_at": _to_datetime(created),
-        "stage": _text(_STAGE_NAMES[stage]),
-        "close_date": _to_datetime(close),
-        "status": _text(status),
+        "created_at": to_datetime(created),
+        "stage": text_column(_STAGE_NAMES[stage]),
+        "close_date": to_datetime(close),
+        "status": text_column(status),
     })
     stage_history = pd.DataFrame({
-        "opportunity_id": _text(opp_id[hist["deal"]]),
-        "stage": _text(_STAGE_NAMES[hist["stage"]]),
-        "entered_at": _to_datetime(hist["time"]),
+        "opportunity_id": text_column(opp_id[hist["deal"]]),
+        "stage": text_column(_STAGE_NAMES[hist["stage"]]),
+        "entered_at": to_datetime(hist["time"]),
         "amount": np.round(hist["amount"], -2),
-        "close_date": _to_datetime(hist["close"]),
+        "close_date": to_datetime(hist["close"]),
     })
     truth = pd.DataFrame({
-        "opportunity_id": _text(opp_id),
+        "opportunity_id": text_column(opp_id),
         "quality": opps["quality"],
         "p_win": np.prod(opps["p_adv"], axis=1),
         "days_scale": opps["days_scale"],
@@ -764,24 +732,28 @@ def _opportunity_tables(rng, opps: dict, leads: pd.DataFrame, cutoff: float, end
 # --------------------------------------------------------------------------- activities
 
 
-def _make_activities(rng, hidden: dict, opps: dict, tables: dict, leads: pd.DataFrame, cutoff: float) -> pd.DataFrame:
+def _make_activities(rng, hidden: dict, opps: dict, tables: dict, leads: pd.DataFrame, cutoff: float,
+                     prospects: tuple) -> pd.DataFrame:
+    """Lead and deal touches, plus prospecting (``prospects``: rng, SalesOrg, start) up to the targets."""
     lead_parts = _lead_touches(rng, hidden)
     deal_parts = _deal_touches(rng, opps, tables, cutoff)
     when = np.concatenate([lead_parts[0], deal_parts[0]])
     keep = when < cutoff
     frame = {k: np.concatenate([a, b])[keep] for k, a, b in zip(
         ("when", "owner", "type", "lead", "deal"), lead_parts, deal_parts)}
+    org_rng, org, start = prospects
+    frame = with_prospecting(org_rng, org, frame, start, cutoff)
     order = np.lexsort((frame["deal"], frame["lead"], frame["when"]))
     frame = {k: v[order] for k, v in frame.items()}
     opp_ids = tables["opportunities"]["opportunity_id"].to_numpy()
     lead_ids = leads["lead_id"].to_numpy()
     return pd.DataFrame({
-        "activity_id": _text(_ids("A", len(order), 7)),
-        "owner": _text(np.array(_OWNERS)[frame["owner"]]),
-        "type": _text(np.array(["call", "email", "meeting", "demo"])[frame["type"]]),
-        "occurred_at": _to_datetime(frame["when"]),
-        "lead_id": _text(lead_ids[np.maximum(frame["lead"], 0)], frame["lead"] < 0),
-        "opportunity_id": _text(opp_ids[np.maximum(frame["deal"], 0)], frame["deal"] < 0),
+        "activity_id": text_column(make_ids("A", len(order), 7)),
+        "owner": text_column(np.array(_OWNERS)[frame["owner"]]),
+        "type": text_column(np.array(["call", "email", "meeting", "demo"])[frame["type"]]),
+        "occurred_at": to_datetime(frame["when"]),
+        "lead_id": text_column(lead_ids[np.maximum(frame["lead"], 0)], frame["lead"] < 0),
+        "opportunity_id": text_column(opp_ids[np.maximum(frame["deal"], 0)], frame["deal"] < 0),
     })
 
 
@@ -849,18 +821,18 @@ def _make_accounts(rng, opps: dict, tables: dict, cutoff: float) -> tuple[pd.Dat
     first_deal = np.full(n_acc, len(account))
     np.minimum.at(first_deal, account, np.arange(len(account)))
     accounts = pd.DataFrame({
-        "account_id": _text(_ids("ACC", n_acc, 5)),
-        "segment": _text(np.array(_SEGMENTS)[opps["segment"][first_deal]]),
-        "industry": _text(seeds["industry"].to_numpy()[first_deal]),
-        "country": _text(seeds["country"].to_numpy()[first_deal]),
-        "customer_since": _to_datetime(np.where(np.isfinite(first_win), first_win, np.nan)),
-        "churned_at": _to_datetime(churn),
+        "account_id": text_column(make_ids("ACC", n_acc, 5)),
+        "segment": text_column(np.array(_SEGMENTS)[opps["segment"][first_deal]]),
+        "industry": text_column(seeds["industry"].to_numpy()[first_deal]),
+        "country": text_column(seeds["country"].to_numpy()[first_deal]),
+        "customer_since": to_datetime(np.where(np.isfinite(first_win), first_win, np.nan)),
+        "churned_at": to_datetime(churn),
     })
     return accounts, churn
 
 
 def _month_grid(start: float, end: float) -> np.ndarray:
-    return np.arange(_month_index(np.array([start]))[0], _month_index(np.array([end]))[0] + 1)
+    return np.arange(month_index(np.array([start]))[0], month_index(np.array([end]))[0] + 1)
 
 
 def _make_revenue(rng, opps: dict, tables: dict, churn: np.ndarray, start: float, end: float):
@@ -871,9 +843,9 @@ def _make_revenue(rng, opps: dict, tables: dict, churn: np.ndarray, start: float
     won = np.flatnonzero(tables["_status"] == "won")
     close = opp["close_date"].to_numpy()[won].astype("int64") / _DAY_NS
     acc = opps["account"][won]
-    begin = np.clip(_month_index(close) + 1 - months[0], 0, n_m)
+    begin = np.clip(month_index(close) + 1 - months[0], 0, n_m)
     churned = np.isfinite(churn[acc])
-    stop = np.where(churned, _month_index(np.nan_to_num(churn[acc])) + 1 - months[0], n_m)
+    stop = np.where(churned, month_index(np.nan_to_num(churn[acc])) + 1 - months[0], n_m)
     stop = np.clip(stop, begin, n_m)
     mrr = np.zeros((3, n_m + 1))
     seg = opps["segment"][won]
@@ -887,34 +859,43 @@ def _make_revenue(rng, opps: dict, tables: dict, churn: np.ndarray, start: float
         factor = np.asarray(season) / np.mean(season)
         noise = np.exp(rng.normal(0.0, _REVENUE_NOISE, n_m))
         amount = (level * (1 + growth) ** t + mrr[s]) * factor[months % 12] * noise
-        rows.append(pd.DataFrame({"date": _to_datetime(_month_start(months)), "segment": _text(np.full(n_m, name)),
+        rows.append(pd.DataFrame({"date": to_datetime(month_start(months)), "segment": text_column(np.full(n_m, name)),
                                   "amount": np.round(amount, 2)}))
-        truth.append(pd.DataFrame({"segment": _text(np.full(12, name)), "month_of_year": np.arange(1, 13),
+        truth.append(pd.DataFrame({"segment": text_column(np.full(12, name)), "month_of_year": np.arange(1, 13),
                                    "seasonal_factor": factor, "base_level": level,
                                    "base_growth_per_month": growth, "noise_sd": _REVENUE_NOISE}))
     revenue = pd.concat(rows, ignore_index=True).sort_values(["date", "segment"], kind="stable")
     return revenue.reset_index(drop=True), pd.concat(truth, ignore_index=True)
 
 
-def _make_spend(rng, leads: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
+def _make_spend(rng, leads: pd.DataFrame, hidden: dict, start: float, end: float) -> pd.DataFrame:
+    """Spend per month and source, split over the segments in proportion to the leads each one got."""
     months = _month_grid(start, end)
-    lead_month = _month_index(leads["created_at"].to_numpy().astype("int64") / _DAY_NS) - months[0]
+    lead_month = month_index(leads["created_at"].to_numpy().astype("int64") / _DAY_NS) - months[0]
     src = pd.Categorical(leads["source"], categories=list(_SOURCES)).codes
     counts = np.zeros((len(months), len(_SOURCES)))
     np.add.at(counts, (lead_month, src), 1.0)
     cost = np.array(list(_SPEND.values()))
     growth = np.exp(_FLOW_GROWTH * np.arange(len(months)) / 12.0)[:, None]
-    amount = (counts * cost[:, 0] + cost[:, 1] * growth) * np.exp(rng.normal(0.0, 0.12, counts.shape))
+    noise = np.exp(rng.normal(0.0, 0.12, counts.shape))
+    # Cost per lead goes to the segment each lead is routed to; fixed costs by the segments' lead shares.
+    segment = np.searchsorted([200, 1000], hidden["size"], side="right")
+    by_segment = np.zeros(counts.shape + (len(_SEGMENTS),))
+    np.add.at(by_segment, (lead_month, src, segment), 1.0)
+    overall = np.bincount(segment, minlength=len(_SEGMENTS)) / len(segment)
+    amount = (by_segment * cost[:, 0, None] + (cost[:, 1] * growth)[..., None] * overall) * noise[..., None]
+    n_s, n_seg = len(_SOURCES), len(_SEGMENTS)
     return pd.DataFrame({
-        "month": np.repeat(_to_datetime(_month_start(months)), len(_SOURCES)),
-        "source": _text(np.tile(list(_SOURCES), len(months))),
+        "month": np.repeat(to_datetime(month_start(months)), n_s * n_seg),
+        "source": text_column(np.tile(np.repeat(list(_SOURCES), n_seg), len(months))),
+        "segment": text_column(np.tile(_SEGMENTS, len(months) * n_s)),
         "amount": np.round(amount.ravel(), 2),
     })
 
 
 def _make_quotas(tables: dict, opps: dict, start: float, end: float) -> pd.DataFrame:
     """Quarterly quotas: 1.2 x the rep's average won amount per quarter, following growth."""
-    quarters = pd.period_range(_timestamp(start), _timestamp(end), freq="Q")
+    quarters = pd.period_range(timestamp_of(start), timestamp_of(end), freq="Q")
     opp = tables["opportunities"]
     won = (tables["_status"] == "won")
     total = np.bincount(opps["owner"][won], weights=opp["amount"].to_numpy()[won], minlength=len(_OWNERS))
@@ -923,8 +904,8 @@ def _make_quotas(tables: dict, opps: dict, start: float, end: float) -> pd.DataF
     mid = (np.arange(len(periods)) - (len(quarters) - 1) / 2) / 4.0  # years from the window's middle
     quota = 1.2 * per_quarter[None, :] * np.exp(_FLOW_GROWTH * mid)[:, None]
     return pd.DataFrame({
-        "period": _text(np.repeat(periods.astype(str), len(_OWNERS))),
-        "owner": _text(np.tile(_OWNERS, len(periods))),
+        "period": text_column(np.repeat(periods.astype(str), len(_OWNERS))),
+        "owner": text_column(np.tile(_OWNERS, len(periods))),
         "quota": np.round(quota.ravel(), -3),
     })
 
@@ -966,7 +947,7 @@ def make_demo(
     >>> bool(demo["leads"]["converted"].between(0, 1).all())
     True
     """
-    start_d, end_d = _days(pd.Timestamp(start).normalize()), _days(pd.Timestamp(end).normalize())
+    start_d, end_d = to_days(pd.Timestamp(start).normalize()), to_days(pd.Timestamp(end).normalize())
     if end_d - start_d < 180:
         raise ValueError(f"the demo window needs at least 180 days; got start={start}, end={end}")
     if int(n_leads) < 200:
@@ -974,13 +955,27 @@ def make_demo(
     if n_opportunities is not None and int(n_opportunities) < 1:
         raise ValueError(f"n_opportunities must be positive; got {n_opportunities}")
     cutoff = end_d + 1.0
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
+    # Streams 0-6 make the original tables; stream 7 the deal terms and the sales organisation.
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
     leads, lead_truth, hidden = _make_leads(rngs[0], start_d, cutoff, int(n_leads))
     opps = _make_opportunities(rngs[1], hidden, start_d, cutoff, n_opportunities)
     tables = _opportunity_tables(rngs[2], opps, leads, cutoff, end_d)
-    activities = _make_activities(rngs[3], hidden, opps, tables, leads, cutoff)
+    opp = tables["opportunities"]
+    for column, values in deal_terms(rngs[7], opps["segment"], opps["product"], opp["amount"].to_numpy()).items():
+        opp[column] = values
+    org = SalesOrg.draw(rngs[7], _OWNERS, np.repeat(np.arange(len(_REPS)), [len(t) for t in _REPS.values()]),
+                        _SEGMENTS)
+    activities = _make_activities(rngs[3], hidden, opps, tables, leads, cutoff, (rngs[7], org, start_d))
     accounts, churn = _make_accounts(rngs[4], opps, tables, cutoff)
     revenue, revenue_truth = _make_revenue(rngs[5], opps, tables, churn, start_d, end_d)
+    walk = opps["walk"]
+    deals = {"owner": opps["owner"], "created": opps["seeds"]["created"].to_numpy(), "closed": walk["time"],
+             "won": walk["stage"] == _WON, "amount": np.round(walk["amount"], -2)}
+    since = accounts["customer_since"].to_numpy().astype("int64") / _DAY_NS
+    customer = accounts["customer_since"].notna().to_numpy()
+    customers = {"account": accounts["account_id"].to_numpy()[customer], "since": since[customer],
+                 "churned": churn[customer]}
+    org_part = org_tables(rngs[7], org, deals=deals, customers=customers, start=start_d, end=end_d)
     return {
         "leads": leads,
         "lead_truth": lead_truth,
@@ -991,14 +986,18 @@ def make_demo(
         "accounts": accounts,
         "revenue": revenue,
         "revenue_truth": revenue_truth,
-        "spend": _make_spend(rngs[6], leads, start_d, end_d),
+        "spend": _make_spend(rngs[6], leads, hidden, start_d, end_d),
         "quotas": _make_quotas(tables, opps, start_d, end_d),
+        **{name: org_part[name] for name in ORG_TABLES + ORG_TRUTH},
     }
 
 
 def generator_fingerprint() -> str:
-    """Hash of this module's source: a demo file made by other code is stale."""
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    """Hash of the generator's source (this module and the synthetic package): a demo file made by other code is stale."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for path in sorted((Path(__file__).parent / "synthetic").glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def write_demo(out_dir, seed: int = 0, formats=("duckdb",), **kwargs) -> Path:
@@ -1094,7 +1093,7 @@ def simulate_remaining(
     unknown = sorted({str(s) for s in stages if s not in OPEN_STAGES})
     if unknown:
         raise ValueError(f"stage must be an open stage ({', '.join(OPEN_STAGES)}); got {', '.join(unknown)}")
-    as_of_d = _days(as_of)
+    as_of_d = to_days(as_of)
     entry = np.full(n, as_of_d)
     if entered_at is not None:
         stamps = pd.to_datetime(pd.Series(np.broadcast_to(np.asarray(entered_at), (n,))))
@@ -1106,9 +1105,9 @@ def simulate_remaining(
     out = _walk(rng, pos, np.minimum(entry, as_of_d)[rep], np.full(len(rep), as_of_d), p_adv,
                 truth["days_scale"].to_numpy(dtype=float)[rep], amt[rep])
     return pd.DataFrame({
-        "opportunity_id": _text(truth["opportunity_id"].to_numpy()[rep]),
+        "opportunity_id": text_column(truth["opportunity_id"].to_numpy()[rep]),
         "sim": np.tile(np.arange(n_sims), n),
-        "status": _text(np.where(out["stage"] == _WON, "won", "lost")),
-        "closed_at": _to_datetime(out["time"]),
+        "status": text_column(np.where(out["stage"] == _WON, "won", "lost")),
+        "closed_at": to_datetime(out["time"]),
         "amount": out["amount"],
     })

@@ -51,6 +51,12 @@ deal still unresolved at the end of that day is ``open``.
    Gamma(2, 5)`` days, so recent leads are censored: ``lead_truth = p_eventual *
    P(converted by the cut-off)``.
 
+6. **The sales organisation**, as in the demo (:mod:`forecasting.data.synthetic.org`):
+   ``team``, ``targets``, ``forecast_calls`` and ``survey``, activities topped
+   up by prospecting; opportunities gain ``product``, ``contract_months``,
+   ``cost`` and ``quantity``. The reps of ``rep_bias`` who inflate amounts
+   also call optimistically. The truth is in ``World.truth``.
+
 Measured at size 1 (seeds 0-2; win rate and median days to a win of the deals
 created in the first half of the window, all closed by ``END``; AUC of
 ``lead_truth``)::
@@ -86,29 +92,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .demo import (
-    _gamma_above,
-    _ids,
-    _month_end,
-    _month_index,
-    _month_start,
-    _sigmoid,
-    _solve_shift,
-    _text,
-    _to_datetime,
-    _walk,
-    make_demo,
-    simulate_remaining,
-    write_demo,
-)
+from .demo import _gamma_above, _walk, make_demo, simulate_remaining, write_demo
 from .io import write_csv, write_duckdb, write_parquet, write_text
 from .schema import DEFAULT_STAGES, Stages
+from .synthetic.common import (
+    DAY_NS as _DAY_NS,
+    WEEKDAY as _WEEKDAY,
+    make_ids,
+    month_end,
+    month_index,
+    month_start,
+    sigmoid,
+    solve_shift,
+    text_column,
+    to_datetime,
+    to_days,
+)
+from .synthetic.org import ORG_TABLES, ORG_TRUTH, org_tables
+from .synthetic.team import SalesOrg, with_prospecting
+from .synthetic.terms import PRODUCTS, deal_terms, pick_products
 
 __all__ = ["WORLDS", "make_world", "write_world", "World", "DealProcess", "LEAD_PROCESSES", "START", "END"]
 
 START, END = pd.Timestamp("2022-07-01"), pd.Timestamp("2026-06-30")
-_DAY_NS = 86_400 * 10**9
-_WEEKDAY = np.array([1.0, 1.05, 1.05, 1.0, 0.9, 0.3, 0.25])  # Monday first
 _DEFAULT_CONFIG = {"open": list(DEFAULT_STAGES.open), "won": DEFAULT_STAGES.won, "lost": DEFAULT_STAGES.lost}
 _CONVERSION_LAG = 5.0  # scale (days) of the Gamma(2) lag after one day
 
@@ -117,10 +123,6 @@ SEASONS = {  # monthly factor of new deals and leads, January first
     "year_end_rush": (0.9, 0.9, 1.0, 0.9, 0.9, 1.0, 0.9, 0.9, 1.0, 1.1, 1.4, 1.7),  # peak December
     "summer_dip": (1.05, 1.1, 1.15, 1.1, 1.05, 0.95, 0.6, 0.55, 1.1, 1.25, 1.1, 1.0),  # peak October
 }
-
-
-def _days(ts) -> float:
-    return pd.Timestamp(ts).value / _DAY_NS
 
 
 # --------------------------------------------------------------------------- world specifications
@@ -326,16 +328,16 @@ def _leads_missing_informative(rng, n, when):
     revenue_m = np.round(np.exp(rng.normal(1.5, 1.2, n)), 2)
     industry, ii = _pick(rng, ("software", "finance", "health", "retail", "manufacturing", "public"), n)
     last_active = rng.exponential(10.0, n)
-    active = rng.random(n) < _sigmoid(0.3 + 1.2 * intent)
-    phone = rng.random(n) < _sigmoid(-0.2 + 1.0 * intent)
+    active = rng.random(n) < sigmoid(0.3 + 1.2 * intent)
+    phone = rng.random(n) < sigmoid(-0.2 + 1.0 * intent)
     eta = (1.0 * intent + 0.2 * np.log(revenue_m) + np.array([0.3, 0.2, 0.0, -0.2, -0.1, -0.5])[ii]
            + 0.6 * np.where(active, np.exp(-last_active / 10.0), -0.5))
     return {
-        "annual_revenue_m": np.where(rng.random(n) < _sigmoid(-0.8 - 0.9 * intent), np.nan, revenue_m),
+        "annual_revenue_m": np.where(rng.random(n) < sigmoid(-0.8 - 0.9 * intent), np.nan, revenue_m),
         "industry": np.where(rng.random(n) < 0.25, None, industry).astype(object),
         "days_since_last_activity": np.where(active, np.round(last_active, 1), np.nan),
         "has_phone": phone,
-        "form_fields_filled": rng.binomial(8, _sigmoid(0.5 * intent)),
+        "form_fields_filled": rng.binomial(8, sigmoid(0.5 * intent)),
     }, eta
 
 
@@ -384,13 +386,17 @@ class World:
     tables : dict of str to DataFrame
         Canonical tables keyed by kind: ``leads``, ``opportunities``,
         ``stage_history`` (absent when the world has none), ``activities``,
-        ``revenue``.
+        ``revenue``, ``team``, ``forecast_calls``, ``targets``, ``survey``.
     stages : Stages
     lead_truth : Series or None
         True probability that each lead's ``converted`` is 1, indexed like
         ``tables["leads"]``.
     properties : dict
         The world's documented properties (win rate, cycle days, peak month...).
+    truth : dict of str to DataFrame
+        The truth behind the sales organisation's tables: ``call_truth``
+        (each rep's forecast-call ``behaviour``, ``bias``, ``noise_sd``) and
+        ``activity_truth`` (each rep's ``effort``: expected activity attainment).
     """
 
     name: str
@@ -399,6 +405,7 @@ class World:
     lead_truth: pd.Series | None
     properties: dict
     _oracle: Callable | None = field(default=None, repr=False)
+    truth: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def oracle(self, as_of, period, n_sims: int = 2000, seed: int = 0) -> np.ndarray | None:
         """Draws of the revenue won in ``period`` from the true process, seen at the end of ``as_of``.
@@ -421,14 +428,15 @@ class World:
         if self._oracle is None:
             return None
         p = period if isinstance(period, pd.Period) else pd.Period(str(period))
-        begin = _days(p.start_time.normalize())
-        end = _days(p.end_time.normalize()) + 1.0
-        cutoff = _days(pd.Timestamp(as_of).normalize()) + 1.0
+        begin = to_days(p.start_time.normalize())
+        end = to_days(p.end_time.normalize()) + 1.0
+        cutoff = to_days(pd.Timestamp(as_of).normalize()) + 1.0
         return self._oracle(cutoff, begin, end, int(n_sims), np.random.default_rng(seed))
 
     def write(self, path) -> Path:
-        """Write the tables (plus ``lead_truth`` and ``world_meta``) to one DuckDB file, atomically."""
-        extra = {"world_meta": pd.DataFrame({"world": [self.name], "stages": [repr(self.stages.to_config())],
+        """Write the tables (plus ``lead_truth``, the other truth tables and ``world_meta``) to one DuckDB file,
+        atomically."""
+        extra = {**self.truth, "world_meta": pd.DataFrame({"world": [self.name], "stages": [repr(self.stages.to_config())],
                                              **{k: [str(v)] for k, v in self.properties.items()}})}
         if self.lead_truth is not None:
             extra["lead_truth"] = pd.DataFrame({"lead_id": self.tables["leads"]["lead_id"],
@@ -525,7 +533,7 @@ def _arrivals(rng, start: float, stop: float, per_day: float, season: str, growt
 
 
 def _quarter_index(days: np.ndarray) -> np.ndarray:
-    return _month_index(days) // 3
+    return month_index(days) // 3
 
 
 class _Process:
@@ -548,7 +556,7 @@ class _Process:
         q = rng.normal(size=20_000) + rng.choice(self.skill, 20_000)
         # Shocks count in the mean as if all of a deal's decisions fell in one quarter.
         q = q + np.where(rng.random(20_000) < spec.shock_prob, spec.shock_logit, 0.0) / 0.5
-        self.shift = _solve_shift(lambda s: np.prod(_sigmoid(self.base + s + 0.5 * q[:, None]), axis=1).mean(),
+        self.shift = solve_shift(lambda s: np.prod(sigmoid(self.base + s + 0.5 * q[:, None]), axis=1).mean(),
                                   spec.win_rate)
         # Realized quarter shocks over the window and beyond (the oracle redraws the future ones).
         self.q0 = int(_quarter_index(np.array([start]))[0])
@@ -599,7 +607,7 @@ class _Process:
             nb[idx] = -np.inf
             q = np.clip(_quarter_index(t[idx]) - self.q0, 0, shocks.shape[-1] - 1)
             shock = shocks[q] if sim is None else shocks[sim[idx], q]
-            p = _sigmoid(self.base[k] + self.shift + 0.5 * deals["quality"][idx] + shock)
+            p = sigmoid(self.base[k] + self.shift + 0.5 * deals["quality"][idx] + shock)
             adv = rng.random(len(idx)) < p
             pos[idx] = np.where(adv, won if k == k_last else k + 1, lost)
             if track:
@@ -612,8 +620,9 @@ class _Process:
 
 
 def _generate(name: str, spec: _Spec, seed: int, size: float) -> World:
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, _name_key(name)]).spawn(6)]
-    start, end = _days(START), _days(END)
+    # Streams 0-5 make the deal, lead and revenue tables; stream 6 the deal terms and the sales organisation.
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, _name_key(name)]).spawn(7)]
+    start, end = to_days(START), to_days(END)
     cutoff = end + 1.0
     proc = _Process(spec.deals, rngs[0], size, start, end)
     created = _arrivals(rngs[1], start, cutoff, proc.per_day, spec.deals.season, spec.deals.growth, start)
@@ -623,17 +632,41 @@ def _generate(name: str, spec: _Spec, seed: int, size: float) -> World:
                      proc.shocks, track=True)
     leads, lead_truth = _make_leads(rngs[3], spec, size, start, cutoff)
     tables, hidden = _deal_tables(rngs[4], proc, deals, walk, cutoff, end)
-    tables["activities"] = _activities(rngs[5], leads, hidden, proc, cutoff)
+    _add_terms(rngs[6], tables["opportunities"], deals["segment"])
+    org = SalesOrg.draw(rngs[6], _rep_names(spec.deals.n_reps), proc.rep_segment, tuple(spec.deals.segments))
+    tables["activities"] = _activities(rngs[5], leads, hidden, proc, cutoff, (rngs[6], org, start))
     tables["revenue"] = _revenue(rngs[5], hidden, proc, start, end)
-    tables = {"leads": leads, **tables}
+    eventual = {"owner": deals["owner"], "created": deals["created"], "closed": walk["time"],
+                "won": walk["stage"] == len(spec.deals.stages), "amount": deals["amount"]}
+    optimists = proc.biased if proc.biased.any() else None
+    org_part = org_tables(rngs[6], org, deals=eventual, customers=_customers(tables["opportunities"]),
+                          start=start, end=end, optimists=optimists)
+    tables = {"leads": leads, **tables, **{k: org_part[k] for k in ORG_TABLES}}
     if not spec.deals.history:
         del tables["stage_history"]
     config = {"open": list(spec.deals.stages), "won": spec.deals.won, "lost": spec.deals.lost}
     stages = DEFAULT_STAGES if config == _DEFAULT_CONFIG else Stages.from_config(config)
     properties = _properties(spec, proc)
     oracle = _generated_oracle(proc, deals, walk)
-    order = ["leads", "opportunities", "stage_history", "activities", "revenue"]
-    return World(name, {k: tables[k] for k in order if k in tables}, stages, lead_truth, properties, oracle)
+    order = ["leads", "opportunities", "stage_history", "activities", "revenue", *ORG_TABLES]
+    return World(name, {k: tables[k] for k in order if k in tables}, stages, lead_truth, properties, oracle,
+                 {k: org_part[k] for k in ORG_TRUTH})
+
+
+def _add_terms(rng, opportunities: pd.DataFrame, segment: np.ndarray) -> None:
+    """Product (by the segment's mix), contract length, cost and units of every deal, in place."""
+    product = pick_products(rng, segment)
+    opportunities["product"] = text_column(np.array(list(PRODUCTS))[product])
+    for column, values in deal_terms(rng, segment, product, opportunities["amount"].to_numpy()).items():
+        opportunities[column] = values
+
+
+def _customers(opportunities: pd.DataFrame) -> dict:
+    """Accounts with a won deal, from their first win; the worlds' customers do not churn."""
+    won = opportunities[opportunities["status"] == "won"]
+    since = won.groupby("account_id")["close_date"].min()
+    days = since.to_numpy().astype("datetime64[ns]").astype("int64") / _DAY_NS
+    return {"account": since.index.to_numpy(), "since": days, "churned": np.full(len(since), np.nan)}
 
 
 def _name_key(name: str) -> int:
@@ -693,28 +726,28 @@ def _deal_tables(rng, proc: _Process, deals: dict, walk: dict, cutoff: float, en
     created = deals["created"]
     close_now = close[last].copy()
     overdue = (status == "open") & (close_now < end)
-    close_now[overdue] = _month_end(end + rng.uniform(5.0, 40.0, overdue.sum()))
+    close_now[overdue] = month_end(end + rng.uniform(5.0, 40.0, overdue.sum()))
     n = len(created)
-    opp_id = _ids("O", n, 6)
+    opp_id = make_ids("O", n, 6)
     account = rng.integers(0, max(n // 2, 1), n)  # about two deals per account
     seg_names = np.array(list(spec.segments))
     opportunities = pd.DataFrame({
-        "opportunity_id": _text(opp_id),
-        "account_id": _text(_ids("ACC", max(n // 2, 1), 5)[account]),
-        "owner": _text(_rep_names(spec.n_reps)[deals["owner"]]),
-        "segment": _text(seg_names[deals["segment"]]),
+        "opportunity_id": text_column(opp_id),
+        "account_id": text_column(make_ids("ACC", max(n // 2, 1), 5)[account]),
+        "owner": text_column(_rep_names(spec.n_reps)[deals["owner"]]),
+        "segment": text_column(seg_names[deals["segment"]]),
         "amount": amount[last].astype(float),
-        "created_at": _to_datetime(created),
-        "stage": _text(names[stage[last]]),
-        "close_date": _to_datetime(close_now),
-        "status": _text(status),
+        "created_at": to_datetime(created),
+        "stage": text_column(names[stage[last]]),
+        "close_date": to_datetime(close_now),
+        "status": text_column(status),
     })
     stage_history = pd.DataFrame({
-        "opportunity_id": _text(opp_id[deal]),
-        "stage": _text(names[stage]),
-        "entered_at": _to_datetime(hist["time"]),
+        "opportunity_id": text_column(opp_id[deal]),
+        "stage": text_column(names[stage]),
+        "entered_at": to_datetime(hist["time"]),
         "amount": amount.astype(float),
-        "close_date": _to_datetime(close),
+        "close_date": to_datetime(close),
     })
     hidden = {"status": status, "close": hist["time"][last], "segment": deals["segment"],
               "true_amount": deals["amount"], "owner": deals["owner"], "hist": hist}
@@ -728,7 +761,7 @@ def _expected_close(rng, proc: _Process, deals: dict, hist: dict, bias: np.ndarr
     ahead = np.r_[np.cumsum(days[::-1])[::-1], 0.0, 0.0]  # mean days left from each stage
     deal, stage, t = hist["deal"], hist["stage"], hist["time"]
     factor = spec.optimism * np.where(bias, spec.rep_bias[2], 1.0)[deal] * deals["scale"][deal]
-    fresh = _month_end(t + np.maximum(ahead[stage] * factor * rng.uniform(0.6, 1.1, len(t)), 1.0))
+    fresh = month_end(t + np.maximum(ahead[stage] * factor * rng.uniform(0.6, 1.1, len(t)), 1.0))
     slip = rng.random(len(t)) < spec.slip_prob
     close = np.floor(t)  # closing rows: the day of the close
     # Rows are sorted by deal then time and stages only move forward, so the row
@@ -739,7 +772,7 @@ def _expected_close(rng, proc: _Process, deals: dict, hist: dict, bias: np.ndarr
             close[rows] = fresh[rows]
             continue
         before = close[rows - 1]
-        pushed = np.where(slip[rows], _month_end(before + 20.0), before)
+        pushed = np.where(slip[rows], month_end(before + 20.0), before)
         close[rows] = np.where(before < t[rows] + 3.0, fresh[rows], pushed)
     return close
 
@@ -751,24 +784,26 @@ def _make_leads(rng, spec: _Spec, size: float, start: float, cutoff: float):
     created = _arrivals(rng, start, cutoff, per_day, spec.deals.season, spec.deals.growth, start)
     n = len(created)
     cols, eta = LEAD_PROCESSES[spec.leads](rng, n, (created - start) / (cutoff - start))
-    b0 = _solve_shift(lambda b: _sigmoid(b + eta).mean(), spec.lead_rate)
-    p_eventual = _sigmoid(b0 + eta)
+    b0 = solve_shift(lambda b: sigmoid(b + eta).mean(), spec.lead_rate)
+    p_eventual = sigmoid(b0 + eta)
     lag = 1.0 + rng.gamma(2.0, _CONVERSION_LAG, n)
     converted = (rng.random(n) < p_eventual) & (created + lag < cutoff)
     x = np.maximum(cutoff - created - 1.0, 0.0) / _CONVERSION_LAG
     p_true = p_eventual * (1.0 - np.exp(-x) * (1.0 + x))  # Gamma(2) CDF in closed form
-    frame = {"lead_id": _text(_ids("L", n, 6)), "created_at": _to_datetime(created)}
+    frame = {"lead_id": text_column(make_ids("L", n, 6)), "created_at": to_datetime(created)}
     for c, v in cols.items():
         v = np.asarray(v)
-        frame[c] = _text(v) if v.dtype.kind in "OUS" else v
+        frame[c] = text_column(v) if v.dtype.kind in "OUS" else v
     frame["converted"] = converted.astype("int64")
-    frame["converted_at"] = _to_datetime(np.where(converted, created + lag, np.nan))
+    frame["converted_at"] = to_datetime(np.where(converted, created + lag, np.nan))
     leads = pd.DataFrame(frame)
     return leads, pd.Series(p_true, index=leads.index, name="p_true")
 
 
-def _activities(rng, leads: pd.DataFrame, hidden: dict, proc: _Process, cutoff: float) -> pd.DataFrame:
-    """A first touch per lead and more within 30 days; touches on deals while they are open."""
+def _activities(rng, leads: pd.DataFrame, hidden: dict, proc: _Process, cutoff: float,
+                prospects: tuple) -> pd.DataFrame:
+    """A first touch per lead and more within 30 days; touches on deals while they are open; prospecting
+    (``prospects``: rng, SalesOrg, start) up to each rep's share of the activity targets."""
     names = _rep_names(proc.spec.n_reps)
     lead_t = leads["created_at"].to_numpy().astype("int64") / _DAY_NS
     n_l = len(lead_t)
@@ -794,26 +829,29 @@ def _activities(rng, leads: pd.DataFrame, hidden: dict, proc: _Process, cutoff: 
     owner = np.concatenate([l_owner, hidden["owner"][d_deal]])
     kind = rng.choice(3, size=len(when), p=[0.4, 0.45, 0.15])
     keep = when < cutoff
-    order = np.lexsort((deal[keep], lead[keep], when[keep]))
-    when, lead, deal, owner, kind = (a[keep][order] for a in (when, lead, deal, owner, kind))
-    opp_ids = _ids("O", len(hidden["status"]), 6)
+    touches = {"when": when[keep], "owner": owner[keep], "type": kind[keep], "lead": lead[keep], "deal": deal[keep]}
+    org_rng, org, start = prospects
+    touches = with_prospecting(org_rng, org, touches, start, cutoff)
+    order = np.lexsort((touches["deal"], touches["lead"], touches["when"]))
+    when, lead, deal, owner, kind = (touches[k][order] for k in ("when", "lead", "deal", "owner", "type"))
+    opp_ids = make_ids("O", len(hidden["status"]), 6)
     lead_ids = leads["lead_id"].to_numpy()
     return pd.DataFrame({
-        "activity_id": _text(_ids("A", len(when), 7)),
-        "owner": _text(names[owner]),
-        "type": _text(np.array(["call", "email", "meeting"])[kind]),
-        "occurred_at": _to_datetime(when),
-        "lead_id": _text(lead_ids[np.maximum(lead, 0)], lead < 0),
-        "opportunity_id": _text(opp_ids[np.maximum(deal, 0)], deal < 0),
+        "activity_id": text_column(make_ids("A", len(when), 7)),
+        "owner": text_column(names[owner]),
+        "type": text_column(np.array(["call", "email", "meeting"])[kind]),
+        "occurred_at": to_datetime(when),
+        "lead_id": text_column(lead_ids[np.maximum(lead, 0)], lead < 0),
+        "opportunity_id": text_column(opp_ids[np.maximum(deal, 0)], deal < 0),
     })
 
 
 def _revenue(rng, hidden: dict, proc: _Process, start: float, end: float) -> pd.DataFrame:
     """Monthly revenue per segment: a base plus 1/12 of each won deal for the 12 months after its close."""
-    months = np.arange(_month_index(np.array([start]))[0], _month_index(np.array([end]))[0] + 1)
+    months = np.arange(month_index(np.array([start]))[0], month_index(np.array([end]))[0] + 1)
     n_m, n_s = len(months), len(proc.seg_share)
     won = np.flatnonzero(hidden["status"] == "won")
-    begin = np.clip(_month_index(hidden["close"][won]) + 1 - months[0], 0, n_m)
+    begin = np.clip(month_index(hidden["close"][won]) + 1 - months[0], 0, n_m)
     mrr = np.zeros((n_s, n_m + 13))
     seg = hidden["segment"][won]
     monthly = hidden["true_amount"][won] / 12.0
@@ -827,8 +865,8 @@ def _revenue(rng, hidden: dict, proc: _Process, start: float, end: float) -> pd.
     amount = (base * (1 + proc.spec.growth) ** (t / 12) * 0.5 + mrr) * season[months % 12]
     amount = amount * np.exp(rng.normal(0.0, 0.03, amount.shape))
     return pd.DataFrame({
-        "date": np.tile(_to_datetime(_month_start(months)), n_s),
-        "segment": _text(np.repeat(list(proc.spec.segments), n_m)),
+        "date": np.tile(to_datetime(month_start(months)), n_s),
+        "segment": text_column(np.repeat(list(proc.spec.segments), n_m)),
         "amount": np.round(amount.ravel(), 2),
     }).sort_values(["date", "segment"], kind="stable").reset_index(drop=True)
 
@@ -883,10 +921,11 @@ def _demo_world(seed: int, size: float) -> World:
     tables = make_demo(seed=seed, n_leads=max(int(round(24_000 * size)), 200))
     leads = tables["leads"]
     truth = pd.Series(tables["lead_truth"]["p_true"].to_numpy(), index=leads.index, name="p_true")
-    kept = {k: tables[k] for k in ("leads", "opportunities", "stage_history", "activities", "revenue")}
+    kept = {k: tables[k] for k in ("leads", "opportunities", "stage_history", "activities", "revenue", *ORG_TABLES)}
     properties = {"win_rate": 0.31, "cycle_days": 88.0, "n_stages": 5, "peak_month": None, "season": "demo",
                   "history": True, "lead_process": "demo", "lead_rate": 0.16}
-    return World("demo", kept, DEFAULT_STAGES, truth, properties, _demo_oracle(tables))
+    return World("demo", kept, DEFAULT_STAGES, truth, properties, _demo_oracle(tables),
+                 {k: tables[k] for k in ORG_TRUTH})
 
 
 def _demo_oracle(tables: dict) -> Callable:

@@ -68,7 +68,8 @@ def activity_report(activities: pd.DataFrame, *, freq: str = "M", by: str | None
         Column to split by (default ``owner``); None for one row per period.
     targets : DataFrame, optional
         ``owner, type, freq`` (D, W or M) ``, target``: adds ``target_<type>`` and
-        ``attainment_<type>`` (count / target) for ``by="owner"`` or ``None`` (all reps).
+        ``attainment_<type>`` (count / target) for ``by="owner"`` or ``None`` (all reps); the
+        last period counts the target of its working days up to ``as_of`` (or the last activity).
     as_of : date-like, optional
         Count only activities up to this date (a bare date includes its whole day).
 
@@ -136,7 +137,8 @@ def activity_report(activities: pd.DataFrame, *, freq: str = "M", by: str | None
     if targets is not None:
         if by not in (None, "owner"):
             raise ValueError("activity targets are per owner: use by='owner' or by=None")
-        counts = _with_targets(counts, spread_targets(targets, periods), by, types.unique())
+        counts = _with_targets(counts, spread_targets(targets, periods, until=when.max() if as_of is None
+                                                      else _end_of(as_of)), by, types.unique())
     out = counts.reset_index()
     out["period"] = out["period"].astype(str)
     return out
@@ -154,7 +156,7 @@ def _with_targets(counts, goals, by, kinds) -> pd.DataFrame:
     return counts
 
 
-def spread_targets(targets: pd.DataFrame, periods: pd.PeriodIndex) -> pd.DataFrame:
+def spread_targets(targets: pd.DataFrame, periods: pd.PeriodIndex, *, until=None) -> pd.DataFrame:
     """Activity targets per owner, type and period of ``periods``.
 
     A target per day (``D``, Monday to Friday), week (``W``) or month (``M``) is spread
@@ -167,6 +169,9 @@ def spread_targets(targets: pd.DataFrame, periods: pd.PeriodIndex) -> pd.DataFra
         ``owner, type, freq, target``.
     periods : PeriodIndex
         The periods to spread to.
+    until : Timestamp, optional
+        Working days after this instant get no target, so the period still running is
+        measured against the target of its days so far.
 
     Returns
     -------
@@ -187,6 +192,8 @@ def spread_targets(targets: pd.DataFrame, periods: pd.PeriodIndex) -> pd.DataFra
         raise DataError([problem("targets", "freq", "must be D (per day), W (per week) or M (per month)",
                                  _ids(targets, bad, None))])
     days = pd.bdate_range(periods[0].start_time, periods[-1].end_time.normalize())
+    if until is not None:
+        days = days[days <= until]
     day_period = days.to_period(periods.freqstr)
     rows = []
     for kind, part in targets.assign(freq=kinds).groupby("freq", sort=False):

@@ -193,7 +193,8 @@ def funnel_table(
     freq = _freq(freq)
     opps, history = _dated(opportunities, stage_history)
     until = _until(as_of, opps)
-    opps, history = _known_at(opps, history, stages, until)
+    if as_of is not None:  # else every record counts, current stages included
+        opps, history = _known_at(opps, history, stages, until)
     steps, dates = _deal_steps(opps, history, stages)
     cohort = opps["created_at"]
     if leads is not None:

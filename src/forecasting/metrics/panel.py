@@ -24,7 +24,7 @@ KPI_COLUMNS = (
 """The KPI columns :func:`kpi_table` always returns (DESIGN.md, ``kpis.csv``), after ``period, group``."""
 
 _COUNTS = ("deals_won", "deals_lost", "opportunities_created", "open_opportunities", "leads_created",
-           "leads_converted", "activities", "new_customers", "active_customers", "churned_customers")
+           "leads_converted", "activities", "new_customers", "active_customers", "churned_customers", "reps")
 
 
 def _tally(frame, when, panel: pd.MultiIndex, by, *, value=None, how="count") -> pd.Series:
@@ -178,7 +178,7 @@ def _panel(periods: pd.PeriodIndex, by, frames) -> pd.MultiIndex:
 def _finish(cols: dict[str, pd.Series], panel: pd.MultiIndex) -> pd.DataFrame:
     order = list(KPI_COLUMNS) + [c for c in cols if c not in KPI_COLUMNS]
     out = pd.DataFrame({c: cols[c].reindex(panel).to_numpy() for c in order}, index=panel)
-    for c in _COUNTS:
+    for c in [*_COUNTS, *(c for c in out.columns if c.startswith("activities_"))]:
         if c in out.columns and out[c].notna().all():
             out[c] = out[c].astype("int64")
     out = out.reset_index()

@@ -127,7 +127,8 @@ def kpi_table(
     - ``persistence``: **mean** activities per lead created in P, up to its conversion (or ``as_of``);
     - ``activities``, ``activities_<type>``: activities that occurred in P, in all and per type;
     - ``target_<type>``, ``attainment_<type>`` (``targets``): the reps' activity targets spread over
-      P (a daily target counts Monday to Friday) and activities / target;
+      P (a daily target counts Monday to Friday; the period holding ``as_of`` gets the target of
+      its working days so far) and activities / target;
     - ``activity_duration_minutes_mean`` (``duration_minutes``), ``activity_response_rate``
       (``responded``): mean duration and the share of activities answered;
     - ``new_customers``: accounts whose ``customer_since`` is in P; without ``accounts``, accounts
@@ -232,6 +233,10 @@ def kpi_table(
     if survey is not None:
         survey = _table(survey, "survey", ["answered_at", "score"], ("answered_at",), "respondent_id",
                         numbers=("score",))
+        outside = (survey["score"] < 0) | (survey["score"] > 10)
+        if outside.any():
+            raise DataError([problem("survey", "score", "must be 0 to 10 (would you recommend us?)",
+                                     _ids(survey, outside, "respondent_id"))])
 
     until = _until(as_of, opps, leads, activities)
     # Forget what happened after as_of: later records vanish, later closes are still open.
@@ -256,7 +261,8 @@ def kpi_table(
     if leads is not None:
         cols.update(_lead_kpis(leads, activities, panel, by, until))
     if activities is not None:
-        goals = None if targets is None else _with_groups(_join_team(spread_targets(targets, periods), team), by)
+        goals = None if targets is None else spread_targets(targets, periods, until=until)
+        goals = None if goals is None else _with_groups(_join_team(goals, team), by)
         cols.update(_activity_kpis(activities, goals, panel, by))
     cols["reps"] = _reps([(opps, "created_at"), (opps[opps["status"] == "won"], "close_date"),
                           (activities, "occurred_at")], panel, by)

@@ -604,8 +604,8 @@ def forecast_period(
         Seed of the simulations and of the learned model.
     stages : Stages or dict, optional
     target : float, optional
-        Period target: adds ``target`` and ``pipeline_coverage`` (open pipeline over
-        the target still to win) to the ``all`` row.
+        Period target: adds ``target``, ``pipeline_coverage`` (open pipeline over the target)
+        and ``gap_coverage`` (over the target still to win) to the ``all`` row.
     strength : float, default 10
         Prior strength of the stage win rates (``historical``).
     lookback_periods : int, default 4

@@ -73,6 +73,9 @@ _PURPOSE = {
     "spend": "customer acquisition cost (CAC)",
     "quotas": "quota attainment and pipeline coverage",
     "accounts": "churn",
+    "team": "KPIs per team, manager and territory",
+    "targets": "activity targets and their attainment per rep",
+    "survey": "NPS and eNPS",
 }
 # Columns of the side tables the metrics read as they are (they have no canonical schema).
 _EXTRA_COLUMNS = {
