@@ -25,6 +25,26 @@ def register(cmds, inputs) -> None:
     wf.add_argument("--out", required=True, help="output folder")
     wf.set_defaults(func=_waterfall)
 
+    rk = cmds.add_parser(
+        "risk", help="risk flags of the open deals due in a period, by value at risk (risk.csv)",
+        description="Write risk.csv (opportunity_id, flag_pushed, flag_stalled, flag_overdue, flag_inactive, "
+        "flag_amount_changed, flag_regressed, expected_value, value_at_risk, owner, ...; value at risk = "
+        "expected value of flagged deals, largest first) and run.json, for the open deals expected to close "
+        "in --period as of --as-of. Push, amount-change and regression signals need --stage-history; "
+        "inactivity needs --activities.",
+    )
+    inputs(rk)
+    rk.add_argument("--activities", metavar="SRC", help="activities SOURCE with opportunity_id (days since "
+                    "the last activity)")
+    rk.add_argument("--as-of", required=True, metavar="DATE", help="snapshot date (inclusive)")
+    rk.add_argument("--period", help="period whose deals are listed (default: the quarter open after --as-of)")
+    rk.add_argument("--stalled-ratio", type=float, default=2.0, metavar="X",
+                    help="flag deals in their stage over X times the median of their stage and segment (default 2)")
+    rk.add_argument("--inactive-days", type=float, default=30.0, metavar="DAYS",
+                    help="flag deals without an activity for longer (default 30)")
+    rk.add_argument("--out", required=True, help="output folder")
+    rk.set_defaults(func=_risk)
+
 
 def _waterfall(args: argparse.Namespace) -> int:
     from ..data import write_csv
@@ -48,6 +68,32 @@ def _waterfall(args: argparse.Namespace) -> int:
     say(f"pipeline waterfall {frame['period'].iloc[0]} {args.from_date} -> {args.to_date}: open "
         f"{total['open at start']:,.0f} -> {total['open at end']:,.0f} ({'exact' if data.exact else 'approximate'})"
         f" -> {out}")
+    return 0
+
+
+def _risk(args: argparse.Namespace) -> int:
+    from ..data import load_table, write_csv
+    from ..pipeline import PipelineData
+    from ..pipeline.risk import deal_risk
+    from ..pipeline.snapshot import resolve_period
+    from ._common import mapping_from, read_options_from
+    from .pipeline import load_inputs
+
+    period = resolve_period(args.period or "", args.as_of)
+    with output_dir(args.out, "pipeline risk", parameters_of(args)) as (out, log):
+        opportunities, history, stages = load_inputs(args)
+        activities = None
+        if args.activities:
+            activities = load_table("activities", args.activities, mapping_from(args), **read_options_from(args))
+        data = PipelineData.build(opportunities, history, stages)
+        log.step("load")
+        frame = deal_risk(as_of=args.as_of, period=period, activities=activities, stalled_ratio=args.stalled_ratio,
+                          inactive_days=args.inactive_days, data=data)
+        log.outputs["risk"] = str(write_csv(frame, out / "risk.csv"))
+        log.extra.update(period=period, exact_snapshot=data.exact)
+    flagged = frame[frame["flags"] > 0]
+    say(f"pipeline risk {period} as of {args.as_of}: {len(flagged)} of {len(frame)} deals flagged, value at risk "
+        f"{frame['value_at_risk'].sum():,.0f} of expected {frame['expected_value'].sum():,.0f} -> {out}")
     return 0
 
 
