@@ -12,6 +12,7 @@ from .forecast import DEAL_COLUMNS, FORECAST_COLUMNS, METHODS, categorize, forec
 from .snapshot import cutoff_of, expected_in_window, parse_periods, period_bounds, snapshot
 from .stages import stage_win_rates
 from .risk import deal_risk
+from .scenario import SCENARIOS, Scenario, simulate_scenarios, what_it_takes
 from .waterfall import category_moves, waterfall
 
 __all__ = [
@@ -38,4 +39,8 @@ __all__ = [
     "waterfall",
     "category_moves",
     "deal_risk",
+    "Scenario",
+    "SCENARIOS",
+    "simulate_scenarios",
+    "what_it_takes",
 ]
