@@ -14,8 +14,8 @@ def register(cmds, inputs) -> None:
         description="Write waterfall.csv (group, from, to, bucket, amount, deals, period, snapshot): open at "
         "start, + created, + pulled in / pushed in / reopened, - pushed out / pulled out, +/- amount changes, "
         "- won, - lost, = open at end, reconciled to the cent, for the deals expected to close in --period; "
-        "categories.csv (from_category, to_category, deals, amount): moves between forecast categories; and "
-        "run.json. Without --stage-history the snapshots are approximate.",
+        "categories.csv (from_category, to_category, deals, amount): moves between forecast categories; "
+        "waterfall.png and run.json. Without --stage-history the snapshots are approximate.",
     )
     inputs(wf)
     wf.add_argument("--from", dest="from_date", required=True, metavar="DATE", help="first as-of date, e.g. 2026-06-01")
@@ -77,7 +77,7 @@ def register(cmds, inputs) -> None:
 def _waterfall(args: argparse.Namespace) -> int:
     from ..data import write_csv
     from ..pipeline import PipelineData
-    from ..pipeline.waterfall import category_moves, waterfall
+    from ..pipeline.waterfall import category_moves, plot_waterfall, waterfall
     from .pipeline import load_inputs
 
     with output_dir(args.out, "pipeline waterfall", parameters_of(args)) as (out, log):
@@ -90,6 +90,8 @@ def _waterfall(args: argparse.Namespace) -> int:
         log.step("waterfall")
         log.outputs["waterfall"] = str(write_csv(frame, out / "waterfall.csv"))
         log.outputs["categories"] = str(write_csv(moves, out / "categories.csv"))
+        plot_waterfall(frame, path=out / "waterfall.png")
+        log.outputs["figure"] = str(out / "waterfall.png")
         log.extra["exact_snapshot"] = data.exact
         log.extra["period"] = str(frame["period"].iloc[0])
     total = frame[frame["group"] == "all"].set_index("bucket")["amount"]
