@@ -133,6 +133,8 @@ def test_cli_accuracy_writes_accuracy_convergence_and_figure(tmp_path):
     acc = pd.read_csv(out / "accuracy.csv")
     assert set(acc["period"]) == {"2025Q3", "2025Q4"} and set(acc["source"]) == {"call", "weighted"}
     assert (out / "convergence.png").stat().st_size > 0
+    assert set(pd.read_csv(out / "combined.csv")["source"]) == {"combined"}
+    assert "combined_wins" in pd.read_csv(out / "backtest.csv").columns
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "ok" and run["exact_snapshot"] is True
 

@@ -24,6 +24,8 @@ NON_DEFAULT = {
     "pipeline_forecast": {"period": "2026Q2", "as_of": "2026-04-01", "method": "historical",
                           "target": "5000000.0", "backtest_periods": "2025Q3:2026Q1", "n_sims": "500",
                           "seed": "1"},
+    "forecast_call": {"as_of": "2026-05-31", "period": "2026Q2", "since": "2026-05-01", "method": "default",
+                      "target": "8000000.0", "n_sims": "500", "seed": "1"},
 }
 
 

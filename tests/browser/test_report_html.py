@@ -124,7 +124,7 @@ def _find(figure: np.ndarray, shot: np.ndarray) -> tuple[int, int] | None:
 # `forecasting data public`, then only `source` (and `stages`) given. Maven CRM has its own
 # stages and no stage history; Superstore is revenue only (no opportunities for the blend).
 PUBLIC_RUNS = [("sales_kpis", "maven_crm"), ("pipeline_forecast", "maven_crm"),
-               ("revenue_forecast", "superstore")]
+               ("revenue_forecast", "superstore"), ("forecast_call", "maven_crm")]
 CASES = [(name, "demo") for name in REPORTS] + PUBLIC_RUNS
 
 

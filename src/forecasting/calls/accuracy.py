@@ -33,7 +33,8 @@ from .rollup import rollup
 from .team import Hierarchy, hierarchy
 
 __all__ = ["ACCURACY_COLUMNS", "week_ends", "call_forecasts", "pipeline_forecasts", "actuals", "score",
-           "call_accuracy", "convergence", "plot_convergence", "MODEL_WEEKS"]
+           "call_accuracy", "convergence", "plot_convergence", "track_record", "week_of", "forecasts_as_of",
+           "MODEL_WEEKS"]
 
 ACCURACY_COLUMNS = ("source", "person", "period", "week", "forecast", "actual", "error", "bias")
 MODEL_WEEKS = (1, 5, 9, 13)
@@ -52,6 +53,41 @@ def week_ends(period) -> list[pd.Timestamp]:
     _, begin, end = period_bounds(period)
     n = int(np.ceil((end - begin).days / 7))
     return [min(begin + pd.Timedelta(days=7 * k - 1), end - DAY) for k in range(1, n + 1)]
+
+
+def week_of(as_of, period) -> int:
+    """Week of ``period`` that ``as_of`` falls in (1 before the period starts, the last one after it).
+
+    Examples
+    --------
+    >>> week_of("2026-07-07", "2026Q3"), week_of("2026-07-08", "2026Q3"), week_of("2026-06-30", "2026Q3")
+    (1, 2, 1)
+    """
+    _, begin, end = period_bounds(period)
+    n = len(week_ends(period))
+    return int(np.clip(np.ceil(((pd.Timestamp(as_of).normalize() - begin).days + 1) / 7), 1, n))
+
+
+def forecasts_as_of(team: pd.DataFrame | Hierarchy, calls: pd.DataFrame, data: PipelineData, *, as_of,
+                    period) -> pd.DataFrame:
+    """Every node's call and the weighted pipeline of a (current) period as of a date, ``actual`` NaN.
+
+    Labelled with :func:`week_of`, to be combined with the accuracy of past periods
+    (:func:`~forecasting.calls.combine`).
+    """
+    h = team if isinstance(team, Hierarchy) else hierarchy(team)
+    p, begin, end = period_bounds(period)
+    as_of = pd.Timestamp(as_of).normalize()
+    frame = rollup(h, calls, as_of=as_of, period=p, checked=True)
+    called = frame[frame["commit"].notna()]
+    rows = [("call", n, str(p), c) for n, c in zip(called["node"], called["commit"])]
+    top = frame.loc[frame["level"] == 0, "commit"]
+    if top.notna().any():
+        rows.append(("call", TOTAL_GROUP, str(p), float(top.sum())))
+    rows.append(("weighted", TOTAL_GROUP, str(p), _weighted(data, as_of, begin, end)))
+    out = pd.DataFrame(rows, columns=["source", "person", "period", "forecast"])
+    out.insert(3, "week", week_of(as_of, p))
+    return out.assign(as_of=as_of, actual=np.nan)
 
 
 def call_forecasts(team: pd.DataFrame | Hierarchy, calls: pd.DataFrame, *, periods) -> pd.DataFrame:
@@ -148,9 +184,9 @@ def score(forecasts: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
     return out[[*ACCURACY_COLUMNS, "ratio", "as_of"]]
 
 
-def _complete_periods(data: PipelineData, calls: pd.DataFrame) -> list[str]:
-    """Periods called that were over by the data's last record, in order."""
-    last = data.last_date.normalize() + DAY
+def _complete_periods(data: PipelineData, calls: pd.DataFrame, as_of=None) -> list[str]:
+    """Periods called that were over by ``as_of`` (default: the data's last record), in order."""
+    last = (data.last_date if as_of is None else pd.Timestamp(as_of)).normalize() + DAY
     return sorted({p for p in calls["period"].unique() if period_bounds(p)[2] <= last},
                   key=lambda p: pd.Period(p))
 
@@ -162,6 +198,7 @@ def call_accuracy(
     stage_history: pd.DataFrame | None = None,
     *,
     periods=None,
+    as_of=None,
     stages=None,
     model_method: str | None = "historical",
     model_weeks=MODEL_WEEKS,
@@ -178,7 +215,10 @@ def call_accuracy(
     opportunities, stage_history : DataFrame, optional
         The deals (not needed with ``data``); actuals are their won amounts.
     periods : list of str, optional
-        Past periods (default: every called period over by the data's last record).
+        Past periods (default: every called period over by ``as_of``).
+    as_of : date-like, optional
+        Default periods end by this day (default: the data's last record), so that
+        a report as of a past date uses no period that was still running then.
     model_method : {"historical", "learned", "default"} or None
         Method of the model source (None: no model source).
     model_weeks : sequence of int
@@ -199,10 +239,11 @@ def call_accuracy(
     """
     data = data if data is not None else PipelineData.build(opportunities, stage_history, stages)
     h = team if isinstance(team, Hierarchy) else hierarchy(team)
-    periods = [str(period_bounds(p)[0]) for p in periods] if periods is not None else _complete_periods(data, calls)
+    periods = [str(period_bounds(p)[0]) for p in periods] if periods is not None else _complete_periods(data, calls, as_of)
     if not periods:
-        raise DataError([problem("forecast_calls", "period", "has no period that is over by the data's last "
-                                 f"record ({data.last_date.date()}): accuracy needs past periods")])
+        last = data.last_date if as_of is None else pd.Timestamp(as_of)
+        raise DataError([problem("forecast_calls", "period", f"has no period that is over by {last.date()}: "
+                                 "accuracy needs past periods")])
     forecasts = [call_forecasts(h, calls, periods=periods)]
     forecasts.append(pipeline_forecasts(data, periods=periods, model_method=model_method or "historical",
                                         model_weeks=model_weeks if model_method else (), n_sims=n_sims, seed=seed))
@@ -223,6 +264,30 @@ def convergence(accuracy: pd.DataFrame, *, person: str = TOTAL_GROUP) -> pd.Data
     """
     rows = accuracy[accuracy["person"] == person]
     return rows.pivot_table(index="week", columns="source", values="error", aggfunc="mean")
+
+
+def track_record(accuracy: pd.DataFrame, *, source: str = "call") -> pd.DataFrame:
+    """Each person's record with one source over past periods: mean bias, forecast/actual, error.
+
+    Returns
+    -------
+    DataFrame
+        ``person, periods, bias, ratio, error`` (means over every period and week), most
+        optimistic first; ``bias < 0`` is sandbagging.
+
+    Examples
+    --------
+    >>> acc = pd.DataFrame({"source": "call", "person": ["ava", "ava", "bo"], "period": ["2026Q1", "2026Q2",
+    ...     "2026Q1"], "error": [0.2, 0.2, 0.1], "bias": [-0.2, -0.2, 0.1], "ratio": [0.8, 0.8, 1.1]})
+    >>> track_record(acc)
+      person  periods  bias  ratio  error
+    0     bo        1   0.1    1.1    0.1
+    1    ava        2  -0.2    0.8    0.2
+    """
+    rows = accuracy[accuracy["source"] == source]
+    out = rows.groupby("person").agg(periods=("period", "nunique"), bias=("bias", "mean"), ratio=("ratio", "mean"),
+                                     error=("error", "mean"))
+    return out.sort_values("bias", ascending=False).reset_index()
 
 
 def plot_convergence(accuracy: pd.DataFrame, *, person: str = TOTAL_GROUP, path=None, ax=None):

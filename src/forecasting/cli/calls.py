@@ -32,7 +32,10 @@ def register(sub) -> None:
         "the week (each node's call, the weighted pipeline, the pipeline model's P50 at --model-weeks) against "
         "the revenue won. Writes accuracy.csv (source, person, period, week, forecast, actual, error, bias, "
         "ratio, as_of; error = |forecast - actual| / actual, bias = (forecast - actual) / actual), "
-        "convergence.csv (mean error by week and source, for the total), convergence.png and run.json.",
+        "combined.csv (the calls and the model combined by their past accuracy at the same week, debiased by "
+        "each rep's record, P10-P90; walk-forward), backtest.csv (mean error by week: each source of the "
+        "total, combined, best_single, combined_wins), convergence.csv (mean error by week and source, for "
+        "the total), convergence.png and run.json.",
     )
     _tables(ac)
     _deals(ac)
@@ -118,7 +121,10 @@ def _rollup(args: argparse.Namespace) -> int:
 
 
 def _accuracy(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from ..calls.accuracy import call_accuracy, convergence, plot_convergence
+    from ..calls.combine import combine, compare_sources
     from ..data import write_csv
     from ..pipeline import PipelineData, parse_periods
 
@@ -131,15 +137,22 @@ def _accuracy(args: argparse.Namespace) -> int:
         method = None if args.model_method == "none" else args.model_method
         frame = call_accuracy(team, calls, periods=periods, model_method=method, model_weeks=args.model_weeks,
                               n_sims=args.sims, seed=args.seed, data=data)
+        combined = combine(frame, team)
+        backtest = compare_sources(frame, combined, team)
         log.step("accuracy")
-        table = convergence(frame)
+        everything = pd.concat([frame, combined[frame.columns.intersection(combined.columns)]], ignore_index=True)
+        table = convergence(everything)
         log.outputs["accuracy"] = str(write_csv(frame, out / "accuracy.csv"))
+        log.outputs["combined"] = str(write_csv(combined, out / "combined.csv"))
+        log.outputs["backtest"] = str(write_csv(backtest.reset_index(), out / "backtest.csv"))
         log.outputs["convergence"] = str(write_csv(table.reset_index(), out / "convergence.csv"))
-        plot_convergence(frame, path=out / "convergence.png")
+        plot_convergence(everything, path=out / "convergence.png")
         log.outputs["figure"] = str(out / "convergence.png")
         log.extra["periods"] = sorted(frame["period"].unique().tolist())
         log.extra["exact_snapshot"] = data.exact
-    say(table.map(lambda v: f"{v:.1%}" if v == v else "").to_string())
+    say("mean absolute error by week of quarter (combined: walk-forward backtest, periods with 2+ past periods)")
+    say(backtest.drop(columns="combined_wins").map(lambda v: f"{v:.1%}" if v == v else "").to_string())
+    say(f"combined <= best single source at {int(backtest['combined_wins'].sum())} of {len(backtest)} weeks")
     say(f"calls accuracy: {frame['period'].nunique()} periods, {len(frame)} forecasts -> {out}")
     return 0
 

@@ -11,6 +11,8 @@ from .health import funnel, period_target, pipeline_health
 from .forecast import DEAL_COLUMNS, FORECAST_COLUMNS, METHODS, categorize, forecast_period
 from .snapshot import cutoff_of, expected_in_window, parse_periods, period_bounds, snapshot
 from .stages import stage_win_rates
+from .risk import deal_risk
+from .scenario import SCENARIOS, Scenario, simulate_scenarios, what_it_takes
 from .waterfall import category_moves, waterfall
 
 __all__ = [
@@ -36,4 +38,9 @@ __all__ = [
     "DEAL_COLUMNS",
     "waterfall",
     "category_moves",
+    "deal_risk",
+    "Scenario",
+    "SCENARIOS",
+    "simulate_scenarios",
+    "what_it_takes",
 ]

@@ -32,7 +32,7 @@ from ._context import PipelineData, resolve
 from .forecast import categorize
 from .snapshot import DAY, cutoff_of, period_bounds
 
-__all__ = ["waterfall", "category_moves", "WATERFALL_COLUMNS", "BUCKETS", "CATEGORIES"]
+__all__ = ["waterfall", "category_moves", "plot_waterfall", "WATERFALL_COLUMNS", "BUCKETS", "CATEGORIES"]
 
 WATERFALL_COLUMNS = ("group", "from", "to", "bucket", "amount", "deals")
 ENTRIES = ("created", "pulled in", "pushed in", "reopened")
@@ -292,3 +292,35 @@ def category_moves(
     out = out.sort_values(["from_category", "to_category"], key=lambda s: s.map(order), ignore_index=True)
     out["amount"] = _cents(out["amount"]) / 100
     return out
+
+
+def plot_waterfall(frame: pd.DataFrame, *, group: str = TOTAL_GROUP, path=None, ax=None):
+    """The waterfall chart of one group: start and end bars, floating bars for each flow.
+
+    Returns the matplotlib Figure; writes a PNG atomically when ``path`` is given;
+    ``ax`` draws into your own subplot. Buckets with no deals are left out.
+    """
+    import matplotlib.pyplot as plt
+
+    from ..figures import finish, money_axis, new_axes, save_figure
+
+    rows = frame[frame["group"] == group]
+    rows = rows[(rows["deals"] > 0) | rows["bucket"].isin(["open at start", "open at end"])]
+    fig, axes = new_axes(ax, figsize=(8, 3.8))
+    level = 0.0
+    for i, (bucket, amount) in enumerate(zip(rows["bucket"], rows["amount"])):
+        if bucket in ("open at start", "open at end"):
+            axes.bar(i, amount, color="#4c72b0")
+            level = amount
+            continue
+        axes.bar(i, amount, bottom=level, color="#55a868" if amount >= 0 else "#c44e52")
+        level += amount
+    axes.set_xticks(range(len(rows)), rows["bucket"], rotation=30, ha="right", fontsize=8)
+    money_axis(axes)
+    first = rows.iloc[0]
+    axes.set_title(f"Pipeline of {first['period']}: {first['from']} to {first['to']} ({group})")
+    finish(fig, ax)
+    if path is not None:
+        save_figure(fig, path)
+        plt.close(fig)
+    return fig

@@ -1,0 +1,66 @@
+"""The combined forecast: debiasing recovers a biased rep's actual; it beats every single source."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_calls_accuracy import PERIODS, call_world
+
+from forecasting.calls import check_calls, hierarchy
+from forecasting.calls.accuracy import call_accuracy
+from forecasting.calls.combine import COMBINED, DEBIASED, combine, compare_sources, debias_reps
+from forecasting.pipeline import PipelineData
+
+
+def test_a_rep_who_always_calls_80_percent_is_debiased_to_the_actual():
+    team = hierarchy(pd.DataFrame({"owner": ["ava", "mia"], "manager": ["mia", None]}))
+    periods = [str(p) for p in pd.period_range("2024Q1", "2026Q2", freq="Q")]
+    actual = np.linspace(100, 190, len(periods))
+    fc = pd.DataFrame({"source": "call", "person": "ava", "period": periods, "week": 3,
+                       "forecast": 0.8 * actual, "actual": actual})
+    out = debias_reps(fc, team, strength=1.0)
+    # A consistent bias (no spread; the pooled prior is its own square) is shrunk by n / (n + 1 / (n + 2))
+    # after n past periods: 3/4 of it after one period, then nearly all of it.
+    n = np.arange(len(periods))
+    expected = 0.8 * actual / 0.8 ** (n / (n + 1 / (n + 2)))
+    assert np.allclose(out["forecast"], expected)
+    assert abs(out["forecast"].iloc[-1] / actual[-1] - 1) < 0.003
+
+
+@pytest.fixture(scope="module")
+def scored():
+    team, calls, opps, hist, _ = call_world(seed=1, noise=0.15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = PipelineData.build(opps, hist)
+        h = hierarchy(team)
+        acc = call_accuracy(h, check_calls(calls, h), periods=PERIODS, model_method=None, data=data)
+    return h, acc
+
+
+def test_combined_forecast_is_out_of_sample_and_has_a_range(scored):
+    h, acc = scored
+    out = combine(acc, h)
+    assert (out["source"] == COMBINED).all() and set(out["period"]) == set(PERIODS)
+    assert (out["p10"] <= out["forecast"]).all() and (out["forecast"] <= out["p90"]).all()
+    first = out[out["period"] == PERIODS[0]]
+    assert (first["history"] == 0).all()
+    # Changing a later period's actual does not change an earlier period's combined forecast.
+    later = acc.assign(actual=acc["actual"].where(acc["period"] != PERIODS[-1], acc["actual"] * 3))
+    again = combine(later, h)
+    early = out["period"] != PERIODS[-1]
+    assert np.allclose(again.loc[early, "forecast"], out.loc[early, "forecast"])
+
+
+def test_combined_beats_the_best_single_source_at_most_weeks_with_biased_reps(scored):
+    h, acc = scored
+    table = compare_sources(acc, combine(acc, h), h, min_history=2)
+    assert {"call", "weighted", DEBIASED, COMBINED} <= set(table.columns)
+    assert table["combined_wins"].mean() >= 0.5, table.round(3).to_string()
+    mean = table.mean()
+    assert mean[COMBINED] < min(mean["call"], mean["weighted"], mean[DEBIASED])
+    # The raw call of the total is biased (ava calls 80%, bo 125%): debiased calls do better.
+    assert table[DEBIASED].mean() < table["call"].mean()
