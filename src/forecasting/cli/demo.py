@@ -100,7 +100,29 @@ def _report_inputs(out: str, seed: int) -> dict[str, tuple[tuple[str, ...], dict
 
 
 def plan(db: str, out: str, seed: int, reports: list[str]) -> list[Step]:
-    """Every step of the demo: the CLI calls and one report run per notebook, longest first."""
+    """Every step of the demo: the CLI calls and one report run per notebook, longest first.
+
+    Parameters
+    ----------
+    db : str
+        The demo database every step reads.
+    out : str
+        Output folder: one sub-folder per step, the reports under ``out/reports``.
+    seed : int
+        Seed of every step that takes one.
+    reports : list of str
+        Report notebooks to run (:func:`forecasting.reports.available_reports`).
+
+    Returns
+    -------
+    list of Step
+        In the order a free worker takes them; a step's ``after`` steps come before it.
+
+    Examples
+    --------
+    >>> [step.name for step in plan("crm.duckdb", "out", 0, [])][:4]
+    ['leads compare', 'leads train', 'revenue blend', 'pipeline backtest']
+    """
     from pathlib import Path
 
     from ..reports import report_parameters
@@ -156,7 +178,7 @@ def _worker_setup(threads: int) -> None:
     os.environ.setdefault("FORECASTING_PROGRESS", "0")  # bars of parallel steps would overwrite each other
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(int(os.environ["OMP_NUM_THREADS"]))
+    threadpool_limits(threads)
 
 
 def _available_cpus() -> int:
@@ -167,10 +189,21 @@ def _available_cpus() -> int:
 
 
 def run_steps(steps: list[Step], jobs: int = 1) -> dict[str, tuple[str, float, float]]:
-    """Run ``steps`` (``jobs`` at a time, in list order as their ``after`` steps finish).
+    """Run ``steps``, ``jobs`` at a time, each as soon as its ``after`` steps are done.
 
-    Returns step name -> (status, wall seconds, CPU seconds); a step whose prerequisite
-    failed is skipped.
+    Parameters
+    ----------
+    steps : list of Step
+        In the order free workers take them (:func:`plan`).
+    jobs : int
+        Steps run at once: 1 runs them in this process one after the other; more runs them
+        in as many fresh worker processes, each limited to its share of the CPUs.
+
+    Returns
+    -------
+    dict
+        Step name -> (status, wall seconds, CPU seconds), in the order they finished.
+        A step whose prerequisite failed (or was skipped) is skipped.
     """
     results: dict[str, tuple[str, float, float]] = {}
     pending = list(steps)
