@@ -301,3 +301,27 @@ def test_a_folder_without_a_comparison_is_refused(tmp_path):
 
     with pytest.raises(DataError, match=r"comparison: .* lacks leaderboard.csv, oof.csv.*leads compare"):
         load_comparison(tmp_path, source="x.csv", **COMPARE)
+
+
+# ---------------------------------------------------------------- where the report notebooks are found
+
+def test_reports_come_from_the_checkout_when_forecasting_home_has_no_notebooks(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from forecasting.reports import available_reports, notebooks_dir
+
+    monkeypatch.setenv("FORECASTING_HOME", str(tmp_path))
+    checkout = Path(__file__).resolve().parents[1]
+    assert notebooks_dir() == checkout / "notebooks"
+    assert available_reports() == sorted(p.stem for p in (checkout / "notebooks").glob("*.ipynb"))
+
+
+def test_an_install_reads_the_notebooks_shipped_in_the_package(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    import forecasting
+    import forecasting.reports.runner as runner
+
+    monkeypatch.setenv("FORECASTING_HOME", str(tmp_path))
+    monkeypatch.setattr(runner, "checkout_root", lambda: None)
+    assert runner.notebooks_dir() == Path(forecasting.__file__).parent / "notebooks"

@@ -36,8 +36,8 @@ def _copy_sources(to: Path) -> Path:
     return to
 
 
-def _run(argv, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=600, **kwargs)
+def _run(argv, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +81,9 @@ def installed(wheel, tmp_path_factory) -> dict:
     return {"bin": venv / "bin", "python": python, "env": env, "cwd": cwd, "home": home, "tmp": tmp}
 
 
-def _forecasting(installed, *args) -> subprocess.CompletedProcess:
-    return _run([str(installed["bin"] / "forecasting"), *args], cwd=installed["cwd"], env=installed["env"])
+def _forecasting(installed, *args, timeout: float = 600) -> subprocess.CompletedProcess:
+    return _run([str(installed["bin"] / "forecasting"), *args], cwd=installed["cwd"], env=installed["env"],
+                timeout=timeout)
 
 
 def test_the_wheel_ships_every_report_notebook(wheel):
@@ -126,11 +127,33 @@ def test_demo_runs_every_step_and_writes_only_its_out(installed):
     """`forecasting demo` after install: every step and every report, outputs only in --out (cwd-relative)."""
     before = sorted(installed["cwd"].rglob("*"))
     assert before == []
-    done = _forecasting(installed, "demo", "--out", "out")
+    done = _forecasting(installed, "demo", "--out", "out", timeout=3600)  # ~90 s on 2 idle cores
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    print(done.stderr[done.stderr.rindex("\nstep "):])  # the timing table, with -s
     assert [p.name for p in installed["cwd"].iterdir()] == ["out"]
     for name in REPORTS:
         assert (installed["cwd"] / "out" / "reports" / name / f"{name}.html").is_file(), name
     assert "FAILED" not in done.stderr
     # The saved model goes to the per-user folder, beside the demo data.
     assert (installed["home"] / "data" / "forecasting" / "models" / "demo").is_dir()
+
+
+def test_outside_a_checkout_files_go_to_the_per_user_data_folder(tmp_path, monkeypatch):
+    from forecasting import paths
+
+    monkeypatch.delenv("FORECASTING_HOME", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(paths, "checkout_root", lambda: None)
+    assert paths.demo_database() == tmp_path / "xdg" / "forecasting" / "data" / "demo" / "crm.duckdb"
+    assert paths.models_dir() == tmp_path / "xdg" / "forecasting" / "models"
+    assert paths.reports_dir() == tmp_path / "xdg" / "forecasting" / "reports"
+    monkeypatch.setenv("FORECASTING_HOME", str(tmp_path / "home"))  # still overrides
+    assert paths.demo_database() == tmp_path / "home" / "data" / "demo" / "crm.duckdb"
+
+
+def test_in_a_checkout_files_go_to_the_checkout(monkeypatch):
+    from forecasting import paths
+
+    monkeypatch.delenv("FORECASTING_HOME", raising=False)
+    monkeypatch.chdir(ROOT / "notebooks")
+    assert paths.checkout_root() == ROOT and paths.demo_dir() == ROOT / "data" / "demo"

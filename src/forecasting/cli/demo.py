@@ -100,7 +100,29 @@ def _report_inputs(out: str, seed: int) -> dict[str, tuple[tuple[str, ...], dict
 
 
 def plan(db: str, out: str, seed: int, reports: list[str]) -> list[Step]:
-    """Every step of the demo: the CLI calls and one report run per notebook, longest first."""
+    """Every step of the demo: the CLI calls and one report run per notebook, longest first.
+
+    Parameters
+    ----------
+    db : str
+        The demo database every step reads.
+    out : str
+        Output folder: one sub-folder per step, the reports under ``out/reports``.
+    seed : int
+        Seed of every step that takes one.
+    reports : list of str
+        Report notebooks to run (:func:`forecasting.reports.available_reports`).
+
+    Returns
+    -------
+    list of Step
+        In the order a free worker takes them; a step's ``after`` steps come before it.
+
+    Examples
+    --------
+    >>> [step.name for step in plan("crm.duckdb", "out", 0, [])][:4]
+    ['leads compare', 'leads train', 'revenue blend', 'pipeline backtest']
+    """
     from pathlib import Path
 
     from ..reports import report_parameters
@@ -133,10 +155,21 @@ def _run_step(step: Step) -> tuple[int, str]:
     return run(build_parser().parse_args(list(step.argv))), ""
 
 
-def _timed(step: Step) -> tuple[int, str, float]:
-    t = time.perf_counter()
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (a report's kernel) so far."""
+    try:
+        import resource
+    except ImportError:  # Windows: this process only
+        return time.process_time()
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _timed(step: Step) -> tuple[int, str, float, float]:
+    """Run ``step``: exit code, note, wall seconds and CPU seconds (what it costs on a busy machine)."""
+    t, cpu = time.perf_counter(), _cpu_seconds()
     code, note = _run_step(step)
-    return code, note, time.perf_counter() - t
+    return code, note, time.perf_counter() - t, _cpu_seconds() - cpu
 
 
 def _worker_setup(threads: int) -> None:
@@ -145,7 +178,7 @@ def _worker_setup(threads: int) -> None:
     os.environ.setdefault("FORECASTING_PROGRESS", "0")  # bars of parallel steps would overwrite each other
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(int(os.environ["OMP_NUM_THREADS"]))
+    threadpool_limits(threads)
 
 
 def _available_cpus() -> int:
@@ -155,27 +188,40 @@ def _available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def run_steps(steps: list[Step], jobs: int = 1) -> dict[str, tuple[str, float]]:
-    """Run ``steps`` (``jobs`` at a time, in list order as their ``after`` steps finish).
+def run_steps(steps: list[Step], jobs: int = 1) -> dict[str, tuple[str, float, float]]:
+    """Run ``steps``, ``jobs`` at a time, each as soon as its ``after`` steps are done.
 
-    Returns step name -> (status, seconds); a step whose prerequisite failed is skipped.
+    Parameters
+    ----------
+    steps : list of Step
+        In the order free workers take them (:func:`plan`).
+    jobs : int
+        Steps run at once: 1 runs them in this process one after the other; more runs them
+        in as many fresh worker processes, each limited to its share of the CPUs.
+
+    Returns
+    -------
+    dict
+        Step name -> (status, wall seconds, CPU seconds), in the order they finished.
+        A step whose prerequisite failed (or was skipped) is skipped.
     """
-    results: dict[str, tuple[str, float]] = {}
+    results: dict[str, tuple[str, float, float]] = {}
     pending = list(steps)
 
     def ready(step: Step) -> bool | None:
         """True when it can start, None when a prerequisite failed, False while one runs."""
-        states = [results.get(name, ("", 0.0))[0] for name in step.after]
+        states = [results.get(name, ("",))[0] for name in step.after]
         return None if any(s and s != "ok" for s in states) else all(s == "ok" for s in states)
 
-    def record(step: Step, code: int, note: str, seconds: float) -> None:
-        results[step.name] = ("ok" if code == 0 else f"FAILED (exit {code})", seconds)
+    def record(step: Step, code: int, note: str, seconds: float, cpu: float) -> None:
+        results[step.name] = ("ok" if code == 0 else f"FAILED (exit {code})", seconds, cpu)
         say(f"[demo] {step.name}: {results[step.name][0]}{': ' + note if note else ''} ({seconds:.1f}s)")
 
     def skip_blocked() -> None:
-        for step in [s for s in pending if ready(s) is None]:
+        """Skip every step whose prerequisite failed or was skipped, down the chain."""
+        while step := next((s for s in pending if ready(s) is None), None):
             pending.remove(step)
-            results[step.name] = (f"skipped ({', '.join(step.after)} failed)", 0.0)
+            results[step.name] = (f"skipped ({', '.join(step.after)} failed)", 0.0, 0.0)
             say(f"[demo] {step.name}: {results[step.name][0]}")
 
     if jobs <= 1:
@@ -221,23 +267,25 @@ def _demo(args: argparse.Namespace) -> int:
     jobs = args.jobs if args.jobs is not None else min(4, _available_cpus())
     if jobs < 1:
         raise DataError(Problem("demo", "jobs", f"--jobs must be 1 or more, got {jobs}"))
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu_seconds()
     db = write_demo(demo_dir(), seed=args.seed)
-    data_seconds = time.perf_counter() - t0
-    say(f"[demo] data: {db} ({data_seconds:.1f}s)")
+    data = ("ok", time.perf_counter() - t0, _cpu_seconds() - cpu0)
+    say(f"[demo] data: {db} ({data[1]:.1f}s)")
     out = os.path.abspath(args.out or str(reports_dir() / "demo"))
     results = run_steps(plan(str(db), out, args.seed, available_reports()), jobs)
     wall = time.perf_counter() - t0
-    _timing_table({"data": ("ok", data_seconds), **results}, wall, jobs)
+    _timing_table({"data": data, **results}, wall, jobs)
     say(f"[demo] outputs in {out} ({wall:.1f}s in all)")
-    return 0 if all(status == "ok" for status, _ in results.values()) else 1
+    return 0 if all(status == "ok" for status, *_ in results.values()) else 1
 
 
-def _timing_table(results: dict[str, tuple[str, float]], wall: float, jobs: int) -> None:
-    """The per-step timings: where the demo's time goes."""
-    width = max(len(name) for name in results)
-    say(f"\n{'step':<{width}}  {'status':<8} {'seconds':>8}")
-    for name, (status, seconds) in results.items():
-        say(f"{name:<{width}}  {status:<8} {seconds:>8.1f}")
-    say(f"{'sum of steps':<{width}}  {'':<8} {sum(s for _, s in results.values()):>8.1f}")
-    say(f"{f'wall clock ({jobs} at a time)':<{width}}  {'':<8} {wall:>8.1f}")
+def _timing_table(results: dict[str, tuple[str, float, float]], wall: float, jobs: int) -> None:
+    """Where the demo's time goes: wall and CPU seconds per step, their sums, the wall clock."""
+    rows = [(name, status, f"{seconds:.1f}", f"{cpu:.1f}") for name, (status, seconds, cpu) in results.items()]
+    rows.append(("sum of steps", "", f"{sum(r[1] for r in results.values()):.1f}",
+                 f"{sum(r[2] for r in results.values()):.1f}"))
+    rows.append((f"wall clock ({jobs} at a time)", "", f"{wall:.1f}", ""))
+    name_w, status_w = (max(len(r[i]) for r in rows) for i in (0, 1))
+    say(f"\n{'step':<{name_w}}  {'status':<{status_w}}  {'seconds':>8}  {'cpu s':>8}")
+    for name, status, seconds, cpu in rows:
+        say(f"{name:<{name_w}}  {status:<{status_w}}  {seconds:>8}  {cpu:>8}")

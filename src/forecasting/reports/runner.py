@@ -39,7 +39,7 @@ from pathlib import Path
 
 from ..data.errors import DataError, Problem
 from ..data.io import atomic_dir, parse_source, redact_url, write_text
-from ..paths import project_root, reports_dir
+from ..paths import checkout_root, project_root, reports_dir
 
 __all__ = [
     "ReportError",
@@ -98,12 +98,12 @@ class RunResult:
 
 
 def notebooks_dir() -> Path:
-    """The report notebooks: ``<project root>/notebooks`` when that folder exists (a checkout,
-    so edits show up, or ``$FORECASTING_HOME``), else the copies installed with the package.
+    """The report notebooks: the first ``notebooks/`` folder of ``$FORECASTING_HOME`` and the
+    checkout (so edits show up), else the copies installed with the package.
     """
-    local = project_root() / "notebooks"
-    if local.is_dir():
-        return local
+    for root in (project_root(), checkout_root()):
+        if root is not None and (root / "notebooks").is_dir():
+            return root / "notebooks"
     # A wheel ships them as package data (setup.py copies notebooks/ into forecasting/notebooks).
     from importlib.resources import files
 

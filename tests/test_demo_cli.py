@@ -1,0 +1,48 @@
+"""`forecasting demo`: its plan of steps, running them side by side, and what a failed step stops."""
+
+from __future__ import annotations
+
+import pytest
+
+from forecasting.cli import main
+from forecasting.cli.demo import Step, plan, run_steps
+
+REPORTS = ["lead_scoring_comparison", "pipeline_forecast", "revenue_forecast", "sales_kpis"]
+
+
+def test_the_plan_runs_every_cli_step_and_report_once_with_its_prerequisites_first():
+    steps = plan("/data/crm.duckdb", "/out", 3, REPORTS)
+    names = [s.name for s in steps]
+    assert len(names) == len(set(names)) == 9 + len(REPORTS)
+    for i, step in enumerate(steps):  # in one-at-a-time order, every prerequisite comes earlier
+        assert set(step.after) <= set(names[:i]), step.name
+    assert all("3" in s.argv for s in steps if "--seed" in s.argv)
+
+
+def test_the_lead_report_reads_the_comparison_and_model_the_cli_saved():
+    from forecasting.paths import models_dir
+
+    (lead,) = [s for s in plan("/data/crm.duckdb", "/out", 0, REPORTS) if s.report == "lead_scoring_comparison"]
+    assert lead.params == {"source": "/data/crm.duckdb", "saved_comparison": "/out/leads",
+                           "model": str(models_dir() / "demo"), "seed": 0}
+    assert lead.after == ("leads train",) and lead.out == "/out/reports/lead_scoring_comparison"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failed_step_skips_the_steps_after_it_and_the_others_run(tmp_path, jobs, capsys):
+    broken = ("leads", "compare", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "leads"))
+    data = ("data", "demo", "--out", str(tmp_path / "demo"), "--seed", "1")
+    steps = [Step("compare", broken), Step("train", data, after=("compare",)),
+             Step("score", data, after=("train",)), Step("data", data)]
+    results = run_steps(steps, jobs)
+    assert {name: r[0] for name, r in results.items()} == {
+        "compare": "FAILED (exit 2)", "train": "skipped (compare failed)", "score": "skipped (train failed)",
+        "data": "ok"}
+    assert (tmp_path / "demo" / "crm.duckdb").is_file()
+    assert all(seconds >= 0 and cpu >= 0 for _, seconds, cpu in results.values())
+    assert "[demo] train: skipped (compare failed)" in capsys.readouterr().err
+
+
+def test_jobs_below_one_is_refused(capsys):
+    assert main(["demo", "--jobs", "0"]) == 2
+    assert "demo.jobs: --jobs must be 1 or more, got 0" in capsys.readouterr().err
