@@ -84,7 +84,7 @@ _APPROXIMATE = ("no --stage-history: as-of snapshots are approximate (deals clos
 def _range_log(row) -> dict:
     """What run.json says about how the total's P10-P90 was made."""
     return {"range_method": str(row["range_method"]), "range_shock": round(float(row["range_shock"]), 4),
-            "range_periods": int(row["range_periods"])}
+            "range_shift": round(float(row.get("range_shift", 0.0)), 4), "range_periods": int(row["range_periods"])}
 
 
 def _inputs(p: argparse.ArgumentParser) -> None:
