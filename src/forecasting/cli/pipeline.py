@@ -143,7 +143,8 @@ def _forecast(args: argparse.Namespace) -> int:
     if not data.exact:
         say(f"NOTE: {_APPROXIMATE}")
     say(f"P10-P90: {total['range_method']}")
-    say(f"pipeline forecast {args.period} as of {args.as_of} ({args.method}): closed won {total['closed_won']:,.0f}, "
+    say(f"pipeline forecast {args.period} as of {args.as_of} ({total['probabilities']}): "
+        f"closed won {total['closed_won']:,.0f}, "
         f"P10 {total['p10']:,.0f} / P50 {total['p50']:,.0f} / P90 {total['p90']:,.0f} -> {out}")
     return 0
 
