@@ -271,11 +271,34 @@ def summarize_worlds(frame: pd.DataFrame) -> pd.DataFrame:
                     "coverage_80": coverage(a, part["p10"], part["p90"]),
                     "width_80": interval_width(part["p10"], part["p90"], scale=float(np.mean(a))),
                     "shock": float(part["range_shock"].mean()) if "range_shock" in part else float("nan"),
+                    "shift": float(part["range_shift"].mean()) if "range_shift" in part else float("nan"),
                     "n": len(part)})
     table = pd.DataFrame(out)
-    oracle = table[table["method"] == "oracle"].set_index("world")["width_80"]
-    table["width_vs_oracle"] = table["width_80"] / table["world"].map(oracle)
+    oracle = table[table["method"] == "oracle"].set_index("world")
+    table["wape_vs_oracle"] = table["wape"] / table["world"].map(oracle["wape"])
+    table["width_vs_oracle"] = table["width_80"] / table["world"].map(oracle["width_80"])
     return table
+
+
+def zoo_goals(table: pd.DataFrame) -> str:
+    """Issue 13 (default method: coverage 60-95 %, width <= 1.5x the oracle's) and issue 17 (learned:
+    WAPE <= 1.15x the oracle's, coverage 70-90 %), per world: met / not met."""
+    lines = []
+    for method, wape_goal, cover, width_goal in (("default", None, (0.6, 0.95), 1.5),
+                                                 ("learned", 1.15, (0.7, 0.9), None)):
+        part = table[table["method"] == method].set_index("world")
+        if part.empty:
+            continue
+        covered = part["coverage_80"].between(*cover)
+        lines.append(f"{method}: coverage in {cover[0]:.0%}-{cover[1]:.0%} in {covered.sum()}/{len(part)} worlds"
+                     + ("" if covered.all() else f" (not: {', '.join(part.index[~covered])})"))
+        for column, goal in (("wape_vs_oracle", wape_goal), ("width_vs_oracle", width_goal)):
+            if goal is not None:
+                ok = part[column] <= goal
+                missed = ", ".join(f"{w} {v:.2f}" for w, v in part.loc[~ok, column].items())
+                lines.append(f"{method}: {column} <= {goal} in {ok.sum()}/{len(part)} worlds"
+                             + ("" if ok.all() else f" (not: {missed})"))
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -306,6 +329,7 @@ def main() -> None:
         zoo = summarize_worlds(pd.concat(frames, ignore_index=True))
         print(f"\nWorld zoo: pipeline backtest {args.world_periods} (as of each quarter's first day), seed 0")
         print(zoo.round(3).to_string(index=False))
+        print(zoo_goals(zoo))
     run_maven(args.sims)
 
 

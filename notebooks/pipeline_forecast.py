@@ -89,6 +89,8 @@ _ = record_resolved(out_dir, dict(source=source, stages=stages, map=map, date_fo
 # %%
 # NBVAL_CHECK_OUTPUT
 print(f"{period} as of {as_of}, method {method}, {sims:,} simulations")
+if total.probabilities != method:  # the learned model was replaced: say by what and why
+    print(f"probabilities used: {total.probabilities}")
 print(f"P10 {money(total.p10)}, P50 {money(total.p50)}, P90 {money(total.p90)}")
 print(f"closed won {money(total.closed_won)}, open pipeline {money(total.open_pipeline)} in {total.n_open:,} open deals")
 print(f"weighted {money(total.weighted)}, not yet created {money(total.new_deals)}, expected {money(total.expected)}")

@@ -416,17 +416,18 @@ def test_period_target_sums_quotas_inside_and_splits_longer_ones():
         period_target(quotas.assign(period="Q3 2026"), "2026Q3")
 
 
-def _growing_crm() -> tuple[pd.DataFrame, pd.DataFrame]:
+def _growing_crm(first="2023-01", per_month=lambda month: 4 if month.year == 2023 else 6,
+                 wins=lambda month: 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Deals created on the 15th of each month: 4 a month in 2023, 6 a month in 2024 (growth 1.5).
 
-    All are lost 5 days later except one per quarter, created on the 15th of its second month
-    and won 10 days later for 1,000.
+    All are lost 5 days later except one per quarter (``wins(month)``), created on the 15th of
+    its second month and won 10 days later for 1,000.
     """
     rows = []
-    for month in pd.period_range("2023-01", "2024-12", freq="M"):
-        for i in range(4 if month.year == 2023 else 6):
+    for month in pd.period_range(first, "2024-12", freq="M"):
+        for i in range(per_month(month)):
             created = month.start_time + pd.Timedelta(days=14)
-            won = i == 0 and month.month % 3 == 2
+            won = i < wins(month) and month.month % 3 == 2
             rows.append((f"O{len(rows):03d}", created, created + pd.Timedelta(days=10 if won else 5), won))
     opps = pd.DataFrame(rows, columns=["opportunity_id", "created_at", "close_date", "won"])
     opps = opps.assign(owner="ava", account_id="A", amount=1000.0, status=np.where(opps["won"], "won", "lost"),
@@ -445,9 +446,31 @@ def test_run_rate_of_deals_not_yet_created_grows_with_deal_creation():
     assert {str(w.message)[:14] for w in caught} == {"no open deals ", "the data's las"}
     # Each of the last four quarters won 1,000 from deals created inside it; deal creation grew
     # 72 / 48 = 1.5x in a year, so a quarter k days before 2025Q1 counts 1.5 ** (k / 365.25) times.
-    days = [(pd.Timestamp("2025-01-01") - pd.Period(q).start_time).days
-            for q in ("2024Q4", "2024Q3", "2024Q2", "2024Q1")]
-    assert fc.iloc[0]["new_deals"] == pytest.approx(1000 * np.mean([1.5 ** (d / 365.25) for d in days]))
+    weight = {q: 1.5 ** ((pd.Timestamp("2025-01-01") - pd.Period(q).start_time).days / 365.25)
+              for q in ("2024Q4", "2024Q3", "2024Q2", "2024Q1")}
+    run_rate = 1000 * np.mean(list(weight.values()))
+    # Growth-adjusted, 2024Q1 won more than the average quarter of the last whole year (2023Q1
+    # began before the first deal): that is its season, shrunk half way with one year.
+    season = weight["2024Q1"] / np.mean(list(weight.values()))
+    assert fc.iloc[0]["new_deals"] == pytest.approx(run_rate * (1 + (season - 1) / 2))
+
+
+def test_run_rate_of_deals_not_yet_created_follows_the_season_of_past_years():
+    # Three years of constant deal creation; each quarter wins 1,000 from deals created inside
+    # it, the fourth quarters 2,000: a year-end rush.
+    opps, history = _growing_crm(first="2022-01", per_month=lambda month: 4,
+                                 wins=lambda month: 2 if month.quarter == 4 else 1)
+    forecasts = {}
+    for as_of, period in (("2024-09-30", "2024Q4"), ("2024-12-31", "2025Q1")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            forecasts[period] = forecast_period(opps, history, as_of=as_of, period=period, method="default",
+                                                n_sims=100)[0].iloc[0]["new_deals"]
+    # Average quarter 1,250; Q4 brought 2,000 / 1,250 = 1.6x and Q1 0.8x in each of the 2 whole
+    # years (2022Q1 began before the first deal), shrunk by 2 / (2 + 1): x1.4 and x0.867 (the
+    # truth: 2,000 and 1,000; without the season 1,250 each).
+    assert forecasts["2024Q4"] == pytest.approx(1250 * 1.4)
+    assert forecasts["2025Q1"] == pytest.approx(1250 * (1 - 0.2 * 2 / 3))
 
 
 # --- periods have both ends (issue 12 item 4) ------------------------------------------

@@ -14,7 +14,7 @@ from forecasting.data import DataWarning
 from forecasting.pipeline import PipelineData, backtest, forecast_period
 from forecasting.pipeline._context import remaining_cycle_days
 from forecasting.pipeline.forecast import disagreeing_stages
-from forecasting.pipeline.ranges import apply_shock, log_error, period_shock
+from forecasting.pipeline.ranges import apply_shock, log_error, period_bias, period_shock
 
 
 # --- the period-wide shock --------------------------------------------------------------
@@ -57,17 +57,17 @@ def test_shock_keeps_the_known_part_and_groups_adding_up():
     assert apply_shock(rng, sims, known, 0.0) is sims
 
 
-def _shocked_world(seed: int = 0, quarters: int = 12, shock: float = 0.5):
+def _shocked_world(seed: int = 0, quarters: int = 12, shock: float = 0.5, win: float = 0.5):
     """Deals of one stage with a known win chance, plus a shared log-normal shock on each quarter's wins.
 
     Every quarter 60 deals of 1,000 are open on its first day, due inside it, won with probability
-    0.5 x the quarter's shock (log-sd ``shock``): the independent-deal simulation is far too narrow.
+    ``win`` x the quarter's shock (log-sd ``shock``): the independent-deal simulation is far too narrow.
     """
     rng = np.random.default_rng(seed)
     rows, k = [], 0
     for q in pd.period_range("2022Q1", periods=quarters, freq="Q"):
         start = q.start_time
-        p = np.clip(0.5 * np.exp(shock * rng.standard_normal() - shock ** 2 / 2), 0.0, 1.0)
+        p = np.clip(win * np.exp(shock * rng.standard_normal() - shock ** 2 / 2), 0.0, 1.0)
         for _ in range(60):
             won = rng.random() < p
             close = start + pd.Timedelta(days=int(rng.integers(5, 85)))
@@ -96,6 +96,47 @@ def test_calibrated_ranges_cover_a_world_with_quarter_shocks_that_independent_ra
     assert metrics.iloc[0]["coverage_80"] >= 0.6
     assert (honest["range_periods"] == 4).all()
     assert (honest["range_shock"] > 0.2).all()
+
+
+def _centring(win: float, stage_probability: float):
+    """Backtests of the default method (stage weight ``stage_probability``) in a world that wins ``win``."""
+    opps, history = _shocked_world(seed=1, shock=0.05, win=win)
+    stages = {"open": [{"Negotiation": stage_probability}]}
+    data = PipelineData.build(opps, history, stages)
+    kwargs = dict(periods="2024Q1:2024Q4", methods=["default"], n_sims=1000, range_periods=8, data=data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        return backtest(**kwargs)[0], backtest(ranges="independent", **kwargs)[0]
+
+
+def test_centred_p50_recovers_a_persistent_bias():
+    # Stage weight 0.8 where deals win 0.25: every past P50 was 3.2x too high (log error -1.16).
+    honest, raw = _centring(win=0.25, stage_probability=0.8)
+    assert (raw["p50"] / honest["actual"]).between(2.6, 4.0).all()
+    n = honest["range_periods"].to_numpy()
+    assert (n >= 7).all()
+    expected_shift = np.log(0.25 / 0.8) * n / (n + 4)  # shrunk by n past periods against 4
+    assert honest["range_shift"].to_numpy() == pytest.approx(expected_shift, abs=0.05)
+    assert (np.abs(honest["p50"] - honest["actual"]) < 0.5 * np.abs(raw["p50"] - honest["actual"])).all()
+    # A third of the bias is left after shrinking (x1.5): the band covers half the quarters, none before.
+    covered = (honest["p10"] <= honest["actual"]) & (honest["actual"] <= honest["p90"])
+    assert covered.sum() >= 2 and not ((raw["p10"] <= raw["actual"]) & (raw["actual"] <= raw["p90"])).any()
+
+
+def test_without_a_persistent_bias_the_p50_does_not_move():
+    honest, raw = _centring(win=0.5, stage_probability=0.5)  # the stage weight is the true win chance
+    assert (honest["range_shift"] == 0.0).all()
+    assert honest["p50"].to_numpy() == pytest.approx(raw["p50"].to_numpy(), rel=0.02)
+
+
+def test_bias_is_shifted_only_when_clear_of_the_noise():
+    errors = [-1.2, -1.1, -1.2, -1.15, -1.1, -1.2, -1.1, -1.2]
+    assert period_bias(errors) == pytest.approx(np.mean(errors) * 8 / 12)
+    assert period_bias([0.4, -0.3, 0.5, -0.2, 0.1, 0.3, -0.4, 0.2]) == 0.0  # mean 0.075, se 0.11
+    assert period_bias([0.5, 0.5]) == 0.0  # fewer than 3 periods
+    calibration = period_shock([-1.2, -1.1] * 4, [0.05] * 8)
+    assert calibration.shift < -0.7 and calibration.shock < 0.45  # the bias is not counted as dispersion
+    assert period_shock([-1.2, -1.1] * 4, [0.05] * 8, centre=False).shock > 0.9
 
 
 def test_forecast_says_how_its_range_was_made():

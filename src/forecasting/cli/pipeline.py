@@ -87,7 +87,7 @@ _APPROXIMATE = ("no --stage-history: as-of snapshots are approximate (deals clos
 def _range_log(row) -> dict:
     """What run.json says about how the total's P10-P90 was made."""
     return {"range_method": str(row["range_method"]), "range_shock": round(float(row["range_shock"]), 4),
-            "range_periods": int(row["range_periods"])}
+            "range_shift": round(float(row.get("range_shift", 0.0)), 4), "range_periods": int(row["range_periods"])}
 
 
 def _inputs(p: argparse.ArgumentParser) -> None:
@@ -146,7 +146,8 @@ def _forecast(args: argparse.Namespace) -> int:
     if not data.exact:
         say(f"NOTE: {_APPROXIMATE}")
     say(f"P10-P90: {total['range_method']}")
-    say(f"pipeline forecast {args.period} as of {args.as_of} ({args.method}): closed won {total['closed_won']:,.0f}, "
+    say(f"pipeline forecast {args.period} as of {args.as_of} ({total['probabilities']}): "
+        f"closed won {total['closed_won']:,.0f}, "
         f"P10 {total['p10']:,.0f} / P50 {total['p50']:,.0f} / P90 {total['p90']:,.0f} -> {out}")
     return 0
 

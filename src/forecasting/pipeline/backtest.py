@@ -69,7 +69,7 @@ def backtest(
     -------
     backtest : DataFrame
         ``period, method, actual, p10, p50, p90``, then ``expected, closed_won,
-        weighted, new_deals, as_of, range_shock, range_periods, snapshot,
+        weighted, new_deals, as_of, range_shock, range_shift, range_periods, snapshot,
         probabilities``: one row per period and method. Each range is widened by the
         backtest errors of the periods before it (:mod:`forecasting.pipeline.ranges`), so
         it is what a forecaster on that day would have published.
@@ -96,6 +96,7 @@ def backtest(
                 **{k: float(row[k]) for k in ("p10", "p50", "p90", "expected", "closed_won", "weighted",
                                               "new_deals")},
                 "as_of": row["as_of"], "range_shock": float(row["range_shock"]),
+                "range_shift": float(row["range_shift"]),
                 "range_periods": int(row["range_periods"]), "snapshot": row["snapshot"],
                 "probabilities": row["probabilities"],
             })

@@ -10,7 +10,9 @@ stamped on or before the as-of date only:
    periods, the won revenue from deals created after the same point of the
    period is counted, scaled by the yearly growth of deal creation since then;
    its average is the run-rate (so the share of the period still to come is
-   accounted for exactly, not linearly).
+   accounted for exactly, not linearly), times the period's season: how much the
+   same quarter (month) of the last up to 3 years brought over their average
+   period, shrunk toward no season with one year of history.
 
 Methods for the open-deal probability:
 
@@ -40,8 +42,9 @@ are drawn once for the total and summed per group, so the ``all`` row does not
 depend on ``by``. Deals are independent given their probabilities, so the
 published range (``ranges="calibrated"``) multiplies each simulation's uncertain
 revenue by a period-wide shock sized by the method's own backtest errors on the
-periods before the date (:mod:`forecasting.pipeline.ranges`); the ``range_method``,
-``range_shock`` and ``range_periods`` columns say how. The ``all`` row is the
+periods before the date, centred on their persistent bias when there is one
+(:mod:`forecasting.pipeline.ranges`); the ``range_method``, ``range_shock``,
+``range_shift`` and ``range_periods`` columns say how. The ``all`` row is the
 total; a real group named ``all`` is reported as ``all (<by>)`` (with a warning).
 
 Open deals without an expected close date are expected after the median
@@ -307,35 +310,81 @@ def _growth(data: PipelineData, cutoff: pd.Timestamp) -> float:
     return float(np.clip(recent / before, 0.5, 2.0)) if before >= 20 else 1.0
 
 
+SEASON_YEARS = 3        # whole years of past periods compared for the season of new deals
+SEASON_STRENGTH = 1.0   # the season is shrunk toward none as if this many more years had none
+
+
+def _finished_periods(data: PipelineData, win: _Window):
+    """The periods finished by the cutoff, newest first, back to the first deal created before it."""
+    known = data.opportunities["created_at"] < win.cutoff
+    earliest = data.opportunities.loc[known, "created_at"].min() if known.any() else win.cutoff
+    k = 1
+    while True:
+        past, start, end = period_bounds(win.period - k)
+        k += 1
+        if start < earliest:
+            return
+        if end <= win.cutoff:
+            yield past, start, end
+
+
+def _late_wins(data: PipelineData, win: _Window, start, end, growth: float) -> pd.DataFrame:
+    """Wins of a past period from deals created after its as-of point, weighted by ``growth ** years`` since."""
+    won = data.won_between(start, end)
+    won = won.loc[won["created_at"] >= start + (win.cutoff - win.start), ["opportunity_id", "amount"]]
+    return won.assign(weight=growth ** ((win.start - start) / pd.Timedelta(days=365.25)))
+
+
+def _season(data: PipelineData, win: _Window, growth: float) -> float:
+    """How much the period's season brings from deals not yet created, relative to an average period.
+
+    The growth-adjusted wins from late-created deals in the same period of the last
+    whole years (up to :data:`SEASON_YEARS`; same quarter, same month) over their mean
+    in all periods of those years, shrunk toward 1 by ``years / (years + SEASON_STRENGTH)``:
+    one year of history moves the run-rate half way to its season. 1 without a whole
+    year (or a period of a year).
+    """
+    period = win.period
+    per_year = (pd.Period(period.start_time + pd.DateOffset(years=1), freq=period.freq) - period).n
+    if per_year < 2:
+        return 1.0
+    past = []
+    for p, start, end in _finished_periods(data, win):
+        if len(past) == per_year * SEASON_YEARS:
+            break
+        late = _late_wins(data, win, start, end, growth)
+        past.append(((period - p).n % per_year == 0, float((late["amount"] * late["weight"]).sum())))
+    years = len(past) // per_year
+    total = np.array([amount for _, amount in past[:years * per_year]])
+    if years < 1 or total.sum() <= 0:
+        return 1.0
+    same = np.array([hit for hit, _ in past[:years * per_year]])
+    ratio = total[same].mean() / total.mean()
+    return float(1.0 + (ratio - 1.0) * years / (years + SEASON_STRENGTH))
+
+
 def _new_deal_wins(data: PipelineData, win: _Window, lookback: int) -> tuple[pd.DataFrame, int]:
     """Won deals created after the as-of point of each of the last finished periods.
 
     Each win is weighted by the growth of deal creation since its period
-    (``growth ** years``): a company that creates 30 % more deals a year than a year
-    ago also wins 30 % more from deals it has not created yet.
+    (``growth ** years``: a company that creates 30 % more deals a year than a year
+    ago also wins 30 % more from deals it has not created yet) and by the season of
+    the forecast period (:func:`_season`: a year-end rush, a summer dip).
     """
     columns = ["opportunity_id", "amount", "weight"]
     if win.cutoff >= win.end:
         return pd.DataFrame(columns=columns), 0
-    known = data.opportunities["created_at"] < win.cutoff
-    earliest = data.opportunities.loc[known, "created_at"].min() if known.any() else win.cutoff
     growth = _growth(data, win.cutoff)
-    parts, used, k = [], 0, 1
-    while used < lookback:
-        past = win.period - k
-        k += 1
-        _, start, end = period_bounds(past)
-        if start < earliest:
+    parts = []
+    for _, start, end in _finished_periods(data, win):
+        if len(parts) == lookback:
             break
-        if end > win.cutoff:
-            continue
-        point = start + (win.cutoff - win.start)
-        won = data.won_between(start, end)
-        won = won.loc[won["created_at"] >= point, ["opportunity_id", "amount"]]
-        parts.append(won.assign(weight=growth ** ((win.start - start) / pd.Timedelta(days=365.25))))
-        used += 1
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    return frame, used
+        parts.append(_late_wins(data, win, start, end, growth))
+    if not parts:
+        return pd.DataFrame(columns=columns), 0
+    frame = pd.concat(parts, ignore_index=True)
+    frame["weight"] *= _season(data, win, growth)
+    return frame, len(parts)
 
 
 # --- Monte Carlo ------------------------------------------------------------------------
@@ -514,7 +563,8 @@ def _forecast(data: PipelineData, win: _Window, method: str, by, n_sims, seed, s
     calibration = RangeCalibration(0.0, 0, float("nan"))  # independent deals: no period-wide shock
     if ranges == "calibrated":
         calibration = _calibration(data, win, method, n_sims, seed, strength, lookback, range_periods)
-        sims = apply_shock(np.random.default_rng([seed, 1]), sims, closed_won, calibration.shock)
+        sims = apply_shock(np.random.default_rng([seed, 1]), sims, closed_won, calibration.shock,
+                           calibration.shift)
 
     inside = win.expected_inside(deals)
     cat = deals_out["category"].to_numpy()
@@ -547,6 +597,7 @@ def _forecast(data: PipelineData, win: _Window, method: str, by, n_sims, seed, s
     rows["snapshot"] = "exact" if data.exact else "approximate"
     rows["range_method"] = calibration.description if ranges == "calibrated" else INDEPENDENT
     rows["range_shock"], rows["range_periods"] = calibration.shock, calibration.periods
+    rows["range_shift"] = calibration.shift
     if target is not None:
         from ..metrics import gap_coverage, pipeline_coverage
 
@@ -614,8 +665,9 @@ def forecast_period(
     ranges : {"calibrated", "independent"}, default "calibrated"
         ``"calibrated"``: the Monte Carlo of independent deals times a period-wide
         shock sized by the method's own backtest errors on the ``range_periods``
-        periods before the as-of date, seen at the same point of their period
-        (:mod:`forecasting.pipeline.ranges`; an assumed shock, with a warning, when
+        periods before the as-of date, seen at the same point of their period, and
+        centred on their bias when it is persistent (the P50 moves too:
+        :mod:`forecasting.pipeline.ranges`; an assumed shock, with a warning, when
         fewer than 3 such periods exist). ``"independent"``: deals independent and
         probabilities exact (too narrow on real pipelines).
     range_periods : int, default 8
@@ -636,8 +688,9 @@ def forecast_period(
         (expected from deals not yet created), ``commit``, ``best_case``,
         ``expected`` (closed_won + weighted + new_deals), ``n_open``, ``as_of``,
         ``snapshot`` (exact / approximate), ``range_method`` (how P10-P90 was made),
-        ``range_shock`` (log-sd of the period-wide shock) and ``range_periods``
-        (past periods it was estimated from).
+        ``range_shock`` (log-sd of the period-wide shock), ``range_shift`` (log of the
+        bias correction of the uncertain revenue, 0 without a persistent bias) and
+        ``range_periods`` (past periods they were estimated from).
     deals : DataFrame
         The open deals as of the date: snapshot columns, ``p_win, p_in_period,
         probability, expected_value, category``, then ``close_date_estimated``
