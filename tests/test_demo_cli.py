@@ -46,3 +46,13 @@ def test_a_failed_step_skips_the_steps_after_it_and_the_others_run(tmp_path, job
 def test_jobs_below_one_is_refused(capsys):
     assert main(["demo", "--jobs", "0"]) == 2
     assert "demo.jobs: --jobs must be 1 or more, got 0" in capsys.readouterr().err
+
+
+def test_the_timing_table_sums_the_steps_and_gives_the_wall_clock(capsys):
+    from forecasting.cli.demo import _timing_table
+
+    _timing_table({"data": ("ok", 0.7, 0.6), "leads compare": ("FAILED (exit 1)", 40.0, 38.2)}, 30.5, 2)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0].split() == ["step", "status", "seconds", "cpu", "s"]
+    assert lines[2].split() == ["leads", "compare", "FAILED", "(exit", "1)", "40.0", "38.2"]
+    assert lines[3].split()[-2:] == ["40.7", "38.8"] and lines[4].split()[-1] == "30.5"

@@ -129,7 +129,9 @@ def test_demo_runs_every_step_and_writes_only_its_out(installed):
     assert before == []
     done = _forecasting(installed, "demo", "--out", "out", timeout=3600)  # ~90 s on 2 idle cores
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    print(done.stderr[done.stderr.rindex("\nstep "):])  # the timing table, with -s
+    table = done.stderr[done.stderr.rindex("\nstep "):]
+    print(table)  # with -s
+    assert all(f"report {name} " in table for name in REPORTS) and "leads compare " in table
     assert [p.name for p in installed["cwd"].iterdir()] == ["out"]
     for name in REPORTS:
         assert (installed["cwd"] / "out" / "reports" / name / f"{name}.html").is_file(), name

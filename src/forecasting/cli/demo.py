@@ -285,7 +285,7 @@ def _timing_table(results: dict[str, tuple[str, float, float]], wall: float, job
     rows.append(("sum of steps", "", f"{sum(r[1] for r in results.values()):.1f}",
                  f"{sum(r[2] for r in results.values()):.1f}"))
     rows.append((f"wall clock ({jobs} at a time)", "", f"{wall:.1f}", ""))
-    name_w, status_w = (max(len(r[i]) for r in rows) for i in (0, 1))
+    name_w, status_w = (max(len(r[i]) for r in [*rows, ("step", "status")]) for i in (0, 1))
     say(f"\n{'step':<{name_w}}  {'status':<{status_w}}  {'seconds':>8}  {'cpu s':>8}")
     for name, status, seconds, cpu in rows:
         say(f"{name:<{name_w}}  {status:<{status_w}}  {seconds:>8}  {cpu:>8}")
