@@ -116,18 +116,20 @@ def _spline_logistic(types: dict):
                      ("model", LogisticRegression(max_iter=5000))])
 
 
-def _models(types: dict, seed: int) -> dict:
+def _models(types: dict, seed: int, peers=PEERS) -> dict:
     """Ours as ``compare_models`` picks them by default, then the peers."""
     from forecasting.leads.candidates import CANDIDATES, make_candidate
     from forecasting.leads.scorecard import load_rules
 
     names = [n for n in CANDIDATES if n != "rule_scorecard" or set(load_rules()) & set(types)]
     models = {n: make_candidate(n, types, seed=seed) for n in names}
-    models["onehot_logistic"] = _onehot_logistic(types)
-    try:
-        models["lightgbm_defaults"] = _lightgbm(types, seed)
-    except ImportError:
-        print("(lightgbm not installed: peer skipped; see the module docstring)")
+    makers = {"onehot_logistic": lambda: _onehot_logistic(types), "spline_logistic": lambda: _spline_logistic(types),
+              "lightgbm_defaults": lambda: _lightgbm(types, seed)}
+    for peer in peers:
+        try:
+            models[peer] = makers[peer]()
+        except ImportError:
+            print(f"(lightgbm not installed: {peer} skipped; see the module docstring)")
     return models
 
 
@@ -229,7 +231,7 @@ def run_zoo(worlds: list[str], seed: int, size: float, folds: int) -> pd.DataFra
     in one ``compare_models`` run (same splits, same calibration choice)."""
     from forecasting.data.worlds import WORLDS, make_world
     from forecasting.leads import compare_models, screen_features
-    from forecasting.leads.candidates import CANDIDATES, make_candidate
+    from forecasting.leads.candidates import CANDIDATES
     from forecasting.leads.compare import labelled
     from forecasting.metrics.classification import brier, roc_auc
 
@@ -240,13 +242,8 @@ def run_zoo(worlds: list[str], seed: int, size: float, folds: int) -> pd.DataFra
         leads = world.tables["leads"]
         truth = pd.Series(world.lead_truth.to_numpy(), index=leads["lead_id"].astype(str))
         types = screen_features(labelled(leads), seed=seed).types
-        ours = [n for n in CANDIDATES if n != "rule_scorecard"]  # the BANT rules name no zoo column
-        models = {n: make_candidate(n, types, seed=seed) for n in ours}
-        models["spline_logistic"] = _spline_logistic(types)
-        try:
-            models["lightgbm_defaults"] = _lightgbm(types, seed)
-        except ImportError:
-            print("(lightgbm not installed: peer skipped; see the module docstring)")
+        models = _models(types, seed, peers=("spline_logistic", "lightgbm_defaults"))
+        ours = [n for n in models if n in CANDIDATES]
         result = compare_models(leads, models=models, folds=folds, seed=seed, n_boot=100, progress=False)
         board = result.leaderboard.set_index("model")
         best = next(m for m in board.index if m in ours)
