@@ -133,6 +133,11 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
                                                  random_state=self.random_state).fit(filled)
             self.spline_ = SplineTransformer(n_knots=self.n_knots, degree=3).fit(
                 self.quantile_.transform(filled))
+            # Each number also enters as itself, scaled and held inside its training range: a
+            # spline of quantiles bends where the data thin out, which is where a linear effect of
+            # a normal-looking number ranks the rarest leads.
+            low, high = np.nanquantile(filled, [0.005, 0.995], axis=0)
+            self.range_ = np.vstack([low, np.where(high > low, high, low + 1)])
         self.plain_cols_ = [c for c in numeric if c not in cont]
         grouped = self._group(data, categorical)
         self.onehot_cols_ = [c for c in categorical if len(self.levels_[c]) <= self.max_onehot]
@@ -238,6 +243,9 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             per = basis.shape[1] // len(self.spline_cols_)
             add(basis, [f"{c}__spline{i}" for c in self.spline_cols_ for i in range(per)],
                 [self._source(c) for c in self.spline_cols_ for _ in range(per)])
+            low, high = self.range_
+            scaled = (np.clip(self._impute(data[self.spline_cols_]), low, high) - low) / (high - low)
+            add(scaled, [f"{c}__linear" for c in self.spline_cols_], map(self._source, self.spline_cols_))
         if self.plain_cols_:
             add(self._impute(data[self.plain_cols_]), self.plain_cols_, map(self._source, self.plain_cols_))
         if self.missing_:
