@@ -196,6 +196,8 @@ def _sql_dtypes(frame: pd.DataFrame, types: dict | None = None) -> pd.DataFrame:
                 frame.isetitem(i, series.astype(float))
             elif isinstance(declared, (sa.DateTime, sa.Date)):
                 frame.isetitem(i, pd.to_datetime(series, utc=bool(getattr(declared, "timezone", False))))
+        elif all(isinstance(v, bool) for v in values):  # BOOLEAN with NULLs: DuckDB's nullable boolean
+            frame.isetitem(i, series.astype("boolean"))
         elif all(isinstance(v, decimal.Decimal) for v in values):
             frame.isetitem(i, series.astype(float))
         elif all(isinstance(v, datetime.date) and not isinstance(v, datetime.datetime) for v in values):
