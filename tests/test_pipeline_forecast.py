@@ -450,9 +450,9 @@ def test_run_rate_of_deals_not_yet_created_grows_with_deal_creation():
               for q in ("2024Q4", "2024Q3", "2024Q2", "2024Q1")}
     run_rate = 1000 * np.mean(list(weight.values()))
     # Growth-adjusted, 2024Q1 won more than the average quarter of the last whole year (2023Q1
-    # began before the first deal): that is its season, shrunk half way with one year.
+    # began before the first deal): that is its season, shrunk by 1 / (1 + 2) with one year.
     season = weight["2024Q1"] / np.mean(list(weight.values()))
-    assert fc.iloc[0]["new_deals"] == pytest.approx(run_rate * (1 + (season - 1) / 2))
+    assert fc.iloc[0]["new_deals"] == pytest.approx(run_rate * (1 + (season - 1) / 3))
 
 
 def test_run_rate_of_deals_not_yet_created_follows_the_season_of_past_years():
@@ -467,10 +467,10 @@ def test_run_rate_of_deals_not_yet_created_follows_the_season_of_past_years():
             forecasts[period] = forecast_period(opps, history, as_of=as_of, period=period, method="default",
                                                 n_sims=100)[0].iloc[0]["new_deals"]
     # Average quarter 1,250; Q4 brought 2,000 / 1,250 = 1.6x and Q1 0.8x in each of the 2 whole
-    # years (2022Q1 began before the first deal), shrunk by 2 / (2 + 1): x1.4 and x0.867 (the
+    # years (2022Q1 began before the first deal), shrunk by 2 / (2 + 2): x1.3 and x0.9 (the
     # truth: 2,000 and 1,000; without the season 1,250 each).
-    assert forecasts["2024Q4"] == pytest.approx(1250 * 1.4)
-    assert forecasts["2025Q1"] == pytest.approx(1250 * (1 - 0.2 * 2 / 3))
+    assert forecasts["2024Q4"] == pytest.approx(1250 * 1.3)
+    assert forecasts["2025Q1"] == pytest.approx(1250 * 0.9)
 
 
 # --- periods have both ends (issue 12 item 4) ------------------------------------------

@@ -12,7 +12,7 @@ stamped on or before the as-of date only:
    its average is the run-rate (so the share of the period still to come is
    accounted for exactly, not linearly), times the period's season: how much the
    same quarter (month) of the last up to 3 years brought over their average
-   period, shrunk toward no season with one year of history.
+   period, shrunk toward no season (by two thirds with one year of history).
 
 Methods for the open-deal probability:
 
@@ -311,7 +311,7 @@ def _growth(data: PipelineData, cutoff: pd.Timestamp) -> float:
 
 
 SEASON_YEARS = 3        # whole years of past periods compared for the season of new deals
-SEASON_STRENGTH = 1.0   # the season is shrunk toward none as if this many more years had none
+SEASON_STRENGTH = 2.0   # the season is shrunk toward none as if this many more years had none
 
 
 def _finished_periods(data: PipelineData, win: _Window):
@@ -341,8 +341,10 @@ def _season(data: PipelineData, win: _Window, growth: float) -> float:
     The growth-adjusted wins from late-created deals in the same period of the last
     whole years (up to :data:`SEASON_YEARS`; same quarter, same month) over their mean
     in all periods of those years, shrunk toward 1 by ``years / (years + SEASON_STRENGTH)``:
-    one year of history moves the run-rate half way to its season. 1 without a whole
-    year (or a period of a year).
+    one year of history moves the run-rate a third of the way to its season (one quarter's
+    late wins are lumpy: measured on 3 demo seeds, the error of the run-rate against the
+    demo's true process went 0.237 -> 0.223 with a strength of 1, 0.213 with 2, 0.215 with 4).
+    1 without a whole year (or a period of a year).
     """
     period = win.period
     per_year = (pd.Period(period.start_time + pd.DateOffset(years=1), freq=period.freq) - period).n
