@@ -351,3 +351,30 @@ def test_the_running_week_is_measured_against_its_working_days_so_far(tmp_path):
                     opportunities=deals(1, created="2025-01-06", closed="2025-01-07"), activities=calls,
                     targets=targets)
     assert kpis.loc[("2025-01-06/2025-01-12", "ann"), ["target_call", "attainment_call"]].tolist() == [20, 0.75]
+
+
+def test_pipeline_health_funnel_is_the_metrics_funnel_of_the_closed_deals():
+    """Closed by 1 April: one won, one lost at Demo, one lost at Prospecting; the open deal does not count."""
+    import warnings
+
+    from forecasting.pipeline import PipelineData
+    from forecasting.pipeline.health import funnel
+
+    opps = pd.DataFrame({"opportunity_id": ["W", "D", "P", "O"], "account_id": "a", "owner": "ava", "amount": 10.0,
+                         "created_at": pd.to_datetime(["2025-01-02"] * 4),
+                         "stage": ["Closed Won", "Closed Lost", "Closed Lost", "Proposal"],
+                         "close_date": pd.to_datetime(["2025-03-01", "2025-03-01", "2025-02-01", "2025-06-30"]),
+                         "status": ["won", "lost", "lost", "open"]})
+    history = pd.DataFrame({
+        "opportunity_id": ["W", "W", "W", "D", "D", "D", "P", "P", "O", "O"],
+        "stage": ["Prospecting", "Demo", "Closed Won", "Prospecting", "Demo", "Closed Lost", "Prospecting",
+                  "Closed Lost", "Prospecting", "Proposal"],
+        "entered_at": pd.to_datetime(["2025-01-02", "2025-01-20", "2025-03-01", "2025-01-02", "2025-01-25",
+                                      "2025-03-01", "2025-01-02", "2025-02-01", "2025-01-02", "2025-02-10"])})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = funnel(PipelineData.build(opps, history), "2025-03-31")
+    assert table["reached"].tolist() == [3, 2, 2, 1, 1]  # a skipped stage still counts as passed
+    assert table["conversion_to_next"].tolist() == pytest.approx([2 / 3, 1.0, 0.5, 1.0, 1.0])
+    closed = metrics.funnel_report(opps.iloc[:3], history[history["opportunity_id"] != "O"])
+    assert closed["reached"].tolist()[:-1] == table["reached"].tolist()

@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.errors import DataError, problem
-from ..metrics import average_deal_size, gap_coverage, pipeline_coverage, pipeline_velocity, win_rate
-from ..metrics.funnel import step_conversion
+from ..metrics import average_deal_size, funnel_report, gap_coverage, pipeline_coverage, pipeline_velocity, win_rate
 from ..metrics.panel import spread_by_period
 from ._context import PipelineData, resolve
 from .snapshot import DAY, cutoff_of, expected_in_window, period_bounds
@@ -51,6 +50,11 @@ def _stage_days(data: PipelineData, cutoff) -> pd.Series:
 def funnel(data: PipelineData, as_of) -> pd.DataFrame:
     """Funnel as of a date: per open stage, deals that reached it (closed by then),
     conversion to the next stage, raw and shrunk win rate, median days in stage.
+
+    Reached and conversion are :func:`forecasting.metrics.funnel_report` (the one funnel
+    of the project) over the deals closed before the date; only closed deals have had
+    their chance to move on, so the stage-to-next rates are not diluted by open ones.
+    Without stage history only the first stage's count is known (the rest is NaN).
     """
     cutoff = cutoff_of(as_of)
     import warnings
@@ -60,11 +64,23 @@ def funnel(data: PipelineData, as_of) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         rates = stage_win_rates(data.opportunities, None, data.stages, _prepared=data.prepared, _cutoff=cutoff)
-    # The last open stage's next step is won.
-    conversion = step_conversion(np.r_[rates["reached"].to_numpy(dtype=float), rates["won"].to_numpy()[-1]])
+    closed = data.closed_before(cutoff)
+    outcome = pd.Series(np.where(closed["won"], "won", "lost"), index=closed["opportunity_id"].astype(str))
+    ids = data.opportunities["opportunity_id"].astype(str)
+    deals = data.opportunities[ids.isin(outcome.index)]
+    deals = deals.assign(status=deals["opportunity_id"].astype(str).map(outcome).to_numpy())
+    history = None
+    if data.prepared is not None:
+        rows = data.prepared.rows
+        history = rows.loc[rows["entered_at"] < cutoff, ["opportunity_id", "stage"]]
+    stages = funnel_report(deals, history, data.stages)
+    reached = stages["reached"].to_numpy(dtype=float)[:-1]
+    conversion = stages["conversion"].to_numpy(dtype=float, copy=True)[1:]  # the last open stage's next step: won
+    if history is None:  # where lost deals were lost is unknown: past the first stage nothing is
+        reached[1:], conversion[:] = np.nan, np.nan
     return pd.DataFrame({
         "stage": rates["stage"],
-        "reached": rates["reached"],
+        "reached": reached,
         "conversion_to_next": conversion,
         "win_rate": rates["observed"],
         "win_rate_shrunk": rates["probability"],
