@@ -35,21 +35,21 @@ def slippage_rate(data: PipelineData, period) -> float:
     return float(expected["opportunity_id"].isin(still_open).mean())
 
 
-def _stage_days(data: PipelineData, cutoff) -> pd.Series:
-    """Median days spent in each open stage, over stage stays that ended before the cutoff."""
+def _stage_days(data: PipelineData, cutoff) -> pd.DataFrame:
+    """Mean and median days spent in each open stage, over stage stays that ended before the cutoff."""
     stages = data.stages
     if data.prepared is None:
-        return pd.Series(np.nan, index=list(stages.open))
+        return pd.DataFrame(np.nan, index=list(stages.open), columns=["mean", "median"])
     rows = data.prepared.rows[data.prepared.rows["entered_at"] < cutoff]
     runs = rows[rows["entered_at"] == rows["stage_entered_at"]]  # first row of each stay
     nxt = runs.groupby("opportunity_id", sort=False)["entered_at"].shift(-1)
     stays = pd.DataFrame({"stage": runs["stage"], "days": (nxt - runs["entered_at"]) / DAY}).dropna()
-    return stays.groupby("stage")["days"].median().reindex(list(stages.open))
+    return stays.groupby("stage")["days"].agg(["mean", "median"]).reindex(list(stages.open))
 
 
 def funnel(data: PipelineData, as_of) -> pd.DataFrame:
     """Funnel as of a date: per open stage, deals that reached it (closed by then),
-    conversion to the next stage, raw and shrunk win rate, median days in stage.
+    conversion to the next stage, raw and shrunk win rate, mean and median days in stage.
 
     Reached and conversion are :func:`forecasting.metrics.funnel_report` (the one funnel
     of the project) over the deals closed before the date; only closed deals have had
@@ -74,6 +74,7 @@ def funnel(data: PipelineData, as_of) -> pd.DataFrame:
         rows = data.prepared.rows
         history = rows.loc[rows["entered_at"] < cutoff, ["opportunity_id", "stage"]]
     stages = funnel_report(deals, history, data.stages)
+    days = _stage_days(data, cutoff)
     reached = stages["reached"].to_numpy(dtype=float)[:-1]
     conversion = stages["conversion"].to_numpy(dtype=float, copy=True)[1:]  # the last open stage's next step: won
     if history is None:  # where lost deals were lost is unknown: past the first stage nothing is
@@ -84,7 +85,8 @@ def funnel(data: PipelineData, as_of) -> pd.DataFrame:
         "conversion_to_next": conversion,
         "win_rate": rates["observed"],
         "win_rate_shrunk": rates["probability"],
-        "median_days_in_stage": _stage_days(data, cutoff).to_numpy(),
+        "mean_days_in_stage": days["mean"].to_numpy(),
+        "median_days_in_stage": days["median"].to_numpy(),
     })
 
 
@@ -123,7 +125,7 @@ def pipeline_health(
         (per day), ``slippage_rate`` (previous period), with a target ``pipeline_coverage``
         (open pipeline / target) and ``gap_coverage`` (open pipeline / (target - closed won)),
         then per-stage ``conversion_to_next:<stage>``,
-        ``win_rate:<stage>`` and ``median_days_in_stage:<stage>``.
+        ``win_rate:<stage>``, ``mean_days_in_stage:<stage>`` and ``median_days_in_stage:<stage>``.
     """
     data = resolve(opportunities, stage_history, stages, data)
     cutoff = cutoff_of(as_of)
@@ -159,7 +161,7 @@ def pipeline_health(
         kpis["pipeline_coverage"] = float(pipeline_coverage(open_pipeline, float(target)))
         kpis["gap_coverage"] = float(gap_coverage(open_pipeline, float(target), closed_won))
     table = funnel(data, cutoff - DAY)
-    for column in ("conversion_to_next", "win_rate", "median_days_in_stage"):
+    for column in ("conversion_to_next", "win_rate", "mean_days_in_stage", "median_days_in_stage"):
         for stage, value in zip(table["stage"], table[column]):
             kpis[f"{column}:{stage}"] = float(value)
     return pd.DataFrame({"kpi": list(kpis), "value": list(kpis.values()),
