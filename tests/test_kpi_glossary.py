@@ -378,3 +378,8 @@ def test_pipeline_health_funnel_is_the_metrics_funnel_of_the_closed_deals():
     assert table["conversion_to_next"].tolist() == pytest.approx([2 / 3, 1.0, 0.5, 1.0, 1.0])
     closed = metrics.funnel_report(opps.iloc[:3], history[history["opportunity_id"] != "O"])
     assert closed["reached"].tolist()[:-1] == table["reached"].tolist()
+
+
+def test_kpis_without_opportunities_says_which_flag_to_pass(tmp_path, capsys):
+    assert main(["kpis", "--out", str(tmp_path / "out")]) == 2
+    assert "opportunities: is needed: pass --opportunities SRC or a --source database" in capsys.readouterr().err
