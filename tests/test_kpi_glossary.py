@@ -145,6 +145,9 @@ def _cases():
          "2025Q1", dict(opportunities=opp, activities=answered), ()),
         ("sales_productivity", metrics.sales_productivity(600_000, 4), 150_000.0, "revenue_per_rep", "2025Q1",
          dict(opportunities=reps), ()),
+        ("activity_completion_rate", metrics.activity_completion_rate(9, 12), 0.75, "activity_completion_rate",
+         "2025Q1", dict(opportunities=opp, activities=answered.head(12).assign(
+             type="demo", completed=pd.array([True] * 9 + [False] * 3, dtype="boolean"))), ()),
         ("activity_duration_minutes_mean", 15.0, 15.0, "activity_duration_minutes_mean", "2025Q1",
          dict(opportunities=opp, activities=answered.head(2).assign(duration_minutes=[10, 20])), ()),
         ("nps", metrics.nps(50, 20, 100), 30.0, "nps", "2025Q1", dict(opportunities=opp, survey=survey), ()),
@@ -383,3 +386,12 @@ def test_pipeline_health_funnel_is_the_metrics_funnel_of_the_closed_deals():
 def test_kpis_without_opportunities_says_which_flag_to_pass(tmp_path, capsys):
     assert main(["kpis", "--out", str(tmp_path / "out")]) == 2
     assert "opportunities: is needed: pass --opportunities SRC or a --source database" in capsys.readouterr().err
+
+
+def test_nullable_boolean_flags_count_as_known_or_unknown():
+    """Response flags as pandas' nullable booleans (what DuckDB gives): NA is unknown, not a no."""
+    acts = pd.DataFrame({"activity_id": ["1", "2", "3"], "owner": "ann", "type": "email",
+                         "occurred_at": pd.to_datetime(["2025-01-07"] * 3),
+                         "responded": pd.array([True, False, pd.NA], dtype="boolean")})
+    report = metrics.activity_report(acts, freq="M")
+    assert report["response_rate"].tolist() == [0.5]
