@@ -91,6 +91,7 @@ GLOSSARY = {
     "conversion_rate": "lead conversion rate", "lead_response_minutes_mean": "lead response (minutes, mean)",
     "lead_response_minutes_median": "lead response (minutes, median)", "persistence": "touches per lead (mean)",
     "activities": "activities", "activity_response_rate": "activity response rate",
+    "activity_completion_rate": "meetings and demos held",
     "activity_duration_minutes_mean": "activity duration (minutes, mean)", "cac": "CAC",
     "churn_rate": "churn rate", "clv": "CLV", "clv_cac_ratio": "CLV:CAC", "cac_payback_months": "CAC payback (months)",
     "mrr": "MRR", "arr": "ARR", "nps": "NPS", "enps": "eNPS", "commission": "commission",
