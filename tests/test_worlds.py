@@ -53,7 +53,8 @@ def test_the_zoo_has_distinct_worlds_each_described_in_one_line():
 @pytest.mark.parametrize("name", NAMES)
 def test_tables_load_with_the_worlds_stages_without_errors(worlds, name):
     world = worlds[name]
-    expected = {"leads", "opportunities", "activities", "revenue", "team", "forecast_calls", "targets", "survey"}
+    expected = {"leads", "opportunities", "activities", "revenue", "spend", "team", "forecast_calls", "targets",
+                "survey"}
     expected |= set() if name == "no_history" else {"stage_history"}
     assert set(world.tables) == expected
     with warnings.catch_warnings():
@@ -392,8 +393,16 @@ def test_org_tables_validate_and_hang_together(worlds, name):
     assert (calls["submitted_at"].dt.to_period("Q").astype(str) == calls["period"]).all()
     assert set(world.tables["targets"]["owner"]) == set(reps)
     assert {"duration_minutes", "responded", "completed"} <= set(world.tables["activities"])
+    spend = world.tables["spend"]
+    assert set(spend["segment"]) == set(opps["segment"]) and (spend["amount"] > 0).all()
+    assert spend["month"].nunique() == 48 and set(spend.columns) == {"month", "source", "segment", "amount"}
     margin = (opps["amount"] - opps["cost"]) / opps["amount"]
     assert margin.between(0.2, 0.6).all() and set(opps["contract_months"]) == {12, 24, 36}
+    assert opps.groupby("account_id")["segment"].nunique().max() == 1  # an account stays in its segment
+    ordered = opps.sort_values("created_at", kind="stable")
+    first = ordered.groupby("account_id")["product"].transform("first")
+    again = ordered.groupby("account_id").cumcount() > 0
+    assert (again & (ordered["product"] == first)).sum() > 20 and (again & (ordered["product"] != first)).sum() > 20
 
 
 @pytest.mark.parametrize("name", NAMES)

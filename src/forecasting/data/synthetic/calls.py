@@ -144,7 +144,6 @@ def _overrides(rng, org: SalesOrg, truth: pd.DataFrame, monday, commit, best, pi
 
 def _note(reps: np.ndarray, factor: np.ndarray) -> str:
     """``haircut 15% on A, B; +10% on C``: what a manager changed, or empty when nothing."""
-    parts = [f"{label} on {', '.join(reps[factor == f])}"
-             for f, label in ((HAIRCUT, f"haircut {round((1 - HAIRCUT) * 100)}%"), (LIFT, f"+{round((LIFT - 1) * 100)}%"))
-             if (factor == f).any()]
+    labels = ((HAIRCUT, f"haircut {round((1 - HAIRCUT) * 100)}%"), (LIFT, f"+{round((LIFT - 1) * 100)}%"))
+    parts = [f"{label} on {', '.join(reps[factor == f])}" for f, label in labels if (factor == f).any()]
     return "; ".join(parts)

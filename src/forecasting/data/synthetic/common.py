@@ -64,3 +64,18 @@ def text_column(values, missing=None) -> pd.Series:
     if missing is not None:
         values[np.asarray(missing, dtype=bool)] = None
     return pd.Series(values)
+
+
+def account_roots(repeat: np.ndarray, earlier: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Accounts of deals in order of creation: a repeat deal buys again at the account of deal ``earlier``.
+
+    Returns each deal's first deal at its account (the root) and the account
+    number (0, 1, ... in order of each account's first deal).
+    """
+    n = len(repeat)
+    root = np.arange(n)
+    for i in np.flatnonzero(repeat & (np.arange(n) > 0)):  # earlier deals are resolved first
+        root[i] = root[earlier[i]]
+    first = root == np.arange(n)
+    number = np.cumsum(first) - 1
+    return root, number[root]

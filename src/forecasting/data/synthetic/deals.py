@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import make_ids, month_end, sigmoid, solve_shift, text_column, to_datetime
+from .common import account_roots, make_ids, month_end, sigmoid, solve_shift, text_column, to_datetime
 from .company import OWNERS, REPS, SEGMENTS, choice, sample_times
 from .history import push_overdue, recorded, statuses
 from .leads import COUNTRIES, INDUSTRIES
@@ -60,20 +60,10 @@ def _assign_accounts(rng, seeds: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, 
     repeat = rng.random(n) < np.where(seeds["lead"].to_numpy() >= 0, 0.20, 0.35)
     earlier = np.floor(rng.random(n) * np.arange(n)).astype(np.int64)
     team_pick = rng.random(n)
-    account = np.empty(n, dtype=np.int64)
-    segment = seeds["segment"].to_numpy().copy()
-    owner = np.empty(n, dtype=np.int64)
+    root, account = account_roots(repeat, earlier)
+    segment = seeds["segment"].to_numpy()[root]  # the account's segment and owner
     offsets = np.cumsum([0] + [len(t) for t in REPS.values()])
-    n_accounts = 0
-    for i in range(n):  # ~4k deals: a plain loop keeps the chain of repeat accounts simple
-        if repeat[i] and i > 0:
-            j = earlier[i]
-            account[i], segment[i], owner[i] = account[j], segment[j], owner[j]
-        else:
-            account[i] = n_accounts
-            n_accounts += 1
-            s = segment[i]
-            owner[i] = offsets[s] + int(team_pick[i] * (offsets[s + 1] - offsets[s]))
+    owner = offsets[segment] + (team_pick[root] * (offsets[segment + 1] - offsets[segment])).astype(np.int64)
     return account, segment, owner
 
 

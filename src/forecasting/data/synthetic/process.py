@@ -7,7 +7,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import WEEKDAY, make_ids, month_end, month_index, sigmoid, solve_shift, text_column, to_datetime
+from .common import (
+    WEEKDAY,
+    account_roots,
+    make_ids,
+    month_end,
+    month_index,
+    sigmoid,
+    solve_shift,
+    text_column,
+    to_datetime,
+)
 from .history import push_overdue, recorded, statuses
 from .walk import gamma_above
 from .zoo import SEASONS, DealProcess
@@ -152,11 +162,11 @@ def deal_tables(rng, proc: WorldProcess, deals: dict, walk: dict, cutoff: float,
     close_now = push_overdue(rng, close[last], (status == "open") & (close[last] < end), end)
     n = len(created)
     opp_id = make_ids("O", n, 6)
-    account = rng.integers(0, max(n // 2, 1), n)  # about two deals per account
+    account = _accounts(rng, deals["segment"])
     seg_names = np.array(list(spec.segments))
     opportunities = pd.DataFrame({
         "opportunity_id": text_column(opp_id),
-        "account_id": text_column(make_ids("ACC", max(n // 2, 1), 5)[account]),
+        "account_id": text_column(make_ids("ACC", account.max() + 1, 5)[account]),
         "owner": text_column(rep_names(spec.n_reps)[deals["owner"]]),
         "segment": text_column(seg_names[deals["segment"]]),
         "amount": amount[last].astype(float),
@@ -172,9 +182,23 @@ def deal_tables(rng, proc: WorldProcess, deals: dict, walk: dict, cutoff: float,
         "amount": amount.astype(float),
         "close_date": to_datetime(close),
     })
-    hidden = {"status": status, "close": hist["time"][last], "segment": deals["segment"],
+    hidden = {"status": status, "created": created, "close": hist["time"][last], "segment": deals["segment"],
               "true_amount": deals["amount"], "owner": deals["owner"], "hist": hist}
     return {"opportunities": opportunities, "stage_history": stage_history}, hidden
+
+
+def _accounts(rng, segment: np.ndarray) -> np.ndarray:
+    """Account of each deal (in order of creation): 30% buy again at the account of one of the
+    segment's 300 deals before it (recent customers come back, old ones do not pile up deals)."""
+    n = len(segment)
+    repeat = rng.random(n) < 0.3
+    earlier = np.arange(n)
+    for s in np.unique(segment):
+        rows = np.flatnonzero(segment == s)
+        k = np.arange(len(rows))
+        back = np.floor(rng.random(len(rows)) * np.minimum(k, 300)).astype(np.int64)
+        earlier[rows] = rows[k - 1 - back]
+    return account_roots(repeat & (earlier < np.arange(n)), earlier)[1]
 
 
 def _expected_close(rng, proc: WorldProcess, deals: dict, hist: dict, bias: np.ndarray) -> np.ndarray:

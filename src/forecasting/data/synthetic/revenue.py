@@ -159,3 +159,31 @@ def world_revenue(rng, hidden: dict, proc: WorldProcess, start: float, end: floa
         "segment": text_column(np.repeat(list(proc.spec.segments), n_m)),
         "amount": np.round(amount.ravel(), 2),
     }).sort_values(["date", "segment"], kind="stable").reset_index(drop=True)
+
+
+WORLD_SPEND = {"marketing": (60.0, 10_000.0), "sales": (0.0, 9_000.0)}  # cost per lead, fixed a month (per rep)
+
+
+def world_spend(rng, leads: pd.DataFrame, hidden: dict, proc: WorldProcess, start: float, end: float):
+    """Monthly ``spend`` per source and segment: marketing (per lead plus a fixed cost) and sales (per rep),
+    split over the segments by their share of the month's new deals, with 10% noise."""
+    months = month_grid(start, end)
+    n_m, n_s = len(months), len(proc.seg_share)
+    lead_month = month_index(leads["created_at"].to_numpy().astype("int64") / DAY_NS) - months[0]
+    n_leads = np.bincount(lead_month, minlength=n_m)[:n_m]
+    deals = np.zeros((n_m, n_s))
+    created = month_index(hidden["created"]) - months[0]
+    inside = (created >= 0) & (created < n_m)
+    np.add.at(deals, (created[inside], hidden["segment"][inside]), 1.0)
+    share = np.where(deals.sum(axis=1, keepdims=True) > 0, deals / np.maximum(deals.sum(axis=1, keepdims=True), 1.0),
+                     proc.seg_share)
+    reps = proc.spec.n_reps
+    cost = np.stack([n_leads * per_lead + fixed * (reps if name == "sales" else 1)
+                     for name, (per_lead, fixed) in WORLD_SPEND.items()], axis=1)  # month x source
+    amount = cost[:, :, None] * share[:, None, :] * np.exp(rng.normal(0.0, 0.10, (n_m, len(WORLD_SPEND), n_s)))
+    return pd.DataFrame({
+        "month": np.repeat(to_datetime(month_start(months)), len(WORLD_SPEND) * n_s),
+        "source": text_column(np.tile(np.repeat(list(WORLD_SPEND), n_s), n_m)),
+        "segment": text_column(np.tile(list(proc.spec.segments), n_m * len(WORLD_SPEND))),
+        "amount": np.round(amount.ravel(), 2),
+    })

@@ -20,7 +20,7 @@ from .lead_processes import world_leads
 from .oracles import demo_oracle, generated_oracle
 from .org import ORG_TABLES, ORG_TRUTH, org_tables
 from .process import WorldProcess, arrivals, deal_tables, quarter_index, rep_names
-from .revenue import world_revenue
+from .revenue import world_revenue, world_spend
 from .team import SalesOrg
 from .terms import PRODUCTS, deal_terms, pick_products
 from .writer import check_formats, write_tables
@@ -177,6 +177,7 @@ def generate(name: str, spec: WorldSpec, seed: int, size: float) -> World:
                           start=start, end=end, optimists=optimists)
     for column, values in activity_details(rngs[6], tables["activities"]["type"]).items():
         tables["activities"][column] = values
+    tables["spend"] = world_spend(rngs[6], leads, hidden, proc, start, end)
     tables = {"leads": leads, **tables, **{k: org_part[k] for k in ORG_TABLES}}
     if not spec.deals.history:
         del tables["stage_history"]
@@ -184,7 +185,7 @@ def generate(name: str, spec: WorldSpec, seed: int, size: float) -> World:
     stages = DEFAULT_STAGES if config == DEFAULT_CONFIG else Stages.from_config(config)
     properties = properties_of(spec, proc)
     oracle = generated_oracle(proc, deals, walk)
-    order = ["leads", "opportunities", "stage_history", "activities", "revenue", *ORG_TABLES]
+    order = ["leads", "opportunities", "stage_history", "activities", "revenue", "spend", *ORG_TABLES]
     return World(name, {k: tables[k] for k in order if k in tables}, stages, lead_truth, properties, oracle,
                  {k: org_part[k] for k in ORG_TRUTH})
 
@@ -238,7 +239,8 @@ def demo_world(seed: int, size: float) -> World:
     tables = make_demo(seed=seed, n_leads=max(int(round(24_000 * size)), 200))
     leads = tables["leads"]
     truth = pd.Series(tables["lead_truth"]["p_true"].to_numpy(), index=leads.index, name="p_true")
-    kept = {k: tables[k] for k in ("leads", "opportunities", "stage_history", "activities", "revenue", *ORG_TABLES)}
+    kept = {k: tables[k] for k in ("leads", "opportunities", "stage_history", "activities", "revenue", "spend",
+                                       *ORG_TABLES)}
     properties = {"win_rate": 0.31, "cycle_days": 88.0, "n_stages": 5, "peak_month": None, "season": "demo",
                   "history": True, "lead_process": "demo", "lead_rate": 0.16}
     return World("demo", kept, DEFAULT_STAGES, truth, properties, demo_oracle(tables),

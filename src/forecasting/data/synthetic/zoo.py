@@ -53,8 +53,11 @@ deal still unresolved at the end of that day is ``open``.
 
 6. **The sales organisation**, as in the demo (:mod:`forecasting.data.synthetic.org`):
    ``team``, ``targets``, ``forecast_calls`` and ``survey``, activities topped
-   up by prospecting; opportunities gain ``product``, ``contract_months``,
-   ``cost`` and ``quantity``. The reps of ``rep_bias`` who inflate amounts
+   up by prospecting (and with ``duration_minutes``, ``responded``,
+   ``completed``); opportunities gain ``product``, ``contract_months``,
+   ``cost`` and ``quantity``; 30% of deals buy again at a recent account of
+   their segment (upsell or cross-sell); ``spend`` per month, source
+   (marketing, sales) and segment. The reps of ``rep_bias`` who inflate amounts
    also call optimistically. The truth is in ``World.truth``.
 
 Measured at size 1 (seeds 0-2; win rate and median days to a win of the deals
