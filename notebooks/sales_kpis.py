@@ -91,6 +91,7 @@ GLOSSARY = {
     "conversion_rate": "lead conversion rate", "lead_response_minutes_mean": "lead response (minutes, mean)",
     "lead_response_minutes_median": "lead response (minutes, median)", "persistence": "touches per lead (mean)",
     "activities": "activities", "activity_response_rate": "activity response rate",
+    "activity_completion_rate": "meetings and demos held",
     "activity_duration_minutes_mean": "activity duration (minutes, mean)", "cac": "CAC",
     "churn_rate": "churn rate", "clv": "CLV", "clv_cac_ratio": "CLV:CAC", "cac_payback_months": "CAC payback (months)",
     "mrr": "MRR", "arr": "ARR", "nps": "NPS", "enps": "eNPS", "commission": "commission",
@@ -156,11 +157,11 @@ if activities is None:
 elif not totals.loc[last, "activities"]:
     print(f"No activity was recorded in {last}: the activity report has nothing to show.")
 else:
-    weeks = report["period"].drop_duplicates()
-    done = weeks[[pd.Period(w).end_time <= pd.Timestamp(as_of) + pd.Timedelta(days=1) for w in weeks]]
-    recent = report[report["period"] == (done.iloc[-1] if len(done) else weeks.iloc[-1])]
+    # The last activity period that ended by as_of (the running one would look short of its target).
+    done = str((pd.Timestamp(as_of) + pd.Timedelta(days=1)).to_period(activity_freq) - 1)
+    recent = report[report["period"] == done] if (report["period"] == done).any() else report.tail(0)
     print(f"{totals.loc[last, 'activities']:,.0f} activities in {last}; {recent['total'].sum():,.0f} by "
-          f"{(recent['total'] > 0).sum()} reps in {recent['period'].iloc[0]}")
+          f"{(recent['total'] > 0).sum()} reps in {done}")
     if data["targets"] is None:
         print("No activity targets: " + data.missing("targets"))
     for column in [c for c in recent.columns if c.startswith("attainment_")]:

@@ -145,6 +145,9 @@ def _cases():
          "2025Q1", dict(opportunities=opp, activities=answered), ()),
         ("sales_productivity", metrics.sales_productivity(600_000, 4), 150_000.0, "revenue_per_rep", "2025Q1",
          dict(opportunities=reps), ()),
+        ("activity_completion_rate", metrics.activity_completion_rate(9, 12), 0.75, "activity_completion_rate",
+         "2025Q1", dict(opportunities=opp, activities=answered.head(12).assign(
+             type="demo", completed=pd.array([True] * 9 + [False] * 3, dtype="boolean"))), ()),
         ("activity_duration_minutes_mean", 15.0, 15.0, "activity_duration_minutes_mean", "2025Q1",
          dict(opportunities=opp, activities=answered.head(2).assign(duration_minutes=[10, 20])), ()),
         ("nps", metrics.nps(50, 20, 100), 30.0, "nps", "2025Q1", dict(opportunities=opp, survey=survey), ()),
@@ -351,3 +354,44 @@ def test_the_running_week_is_measured_against_its_working_days_so_far(tmp_path):
                     opportunities=deals(1, created="2025-01-06", closed="2025-01-07"), activities=calls,
                     targets=targets)
     assert kpis.loc[("2025-01-06/2025-01-12", "ann"), ["target_call", "attainment_call"]].tolist() == [20, 0.75]
+
+
+def test_pipeline_health_funnel_is_the_metrics_funnel_of_the_closed_deals():
+    """Closed by 1 April: one won, one lost at Demo, one lost at Prospecting; the open deal does not count."""
+    import warnings
+
+    from forecasting.pipeline import PipelineData
+    from forecasting.pipeline.health import funnel
+
+    opps = pd.DataFrame({"opportunity_id": ["W", "D", "P", "O"], "account_id": "a", "owner": "ava", "amount": 10.0,
+                         "created_at": pd.to_datetime(["2025-01-02"] * 4),
+                         "stage": ["Closed Won", "Closed Lost", "Closed Lost", "Proposal"],
+                         "close_date": pd.to_datetime(["2025-03-01", "2025-03-01", "2025-02-01", "2025-06-30"]),
+                         "status": ["won", "lost", "lost", "open"]})
+    history = pd.DataFrame({
+        "opportunity_id": ["W", "W", "W", "D", "D", "D", "P", "P", "O", "O"],
+        "stage": ["Prospecting", "Demo", "Closed Won", "Prospecting", "Demo", "Closed Lost", "Prospecting",
+                  "Closed Lost", "Prospecting", "Proposal"],
+        "entered_at": pd.to_datetime(["2025-01-02", "2025-01-20", "2025-03-01", "2025-01-02", "2025-01-25",
+                                      "2025-03-01", "2025-01-02", "2025-02-01", "2025-01-02", "2025-02-10"])})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = funnel(PipelineData.build(opps, history), "2025-03-31")
+    assert table["reached"].tolist() == [3, 2, 2, 1, 1]  # a skipped stage still counts as passed
+    assert table["conversion_to_next"].tolist() == pytest.approx([2 / 3, 1.0, 0.5, 1.0, 1.0])
+    closed = metrics.funnel_report(opps.iloc[:3], history[history["opportunity_id"] != "O"])
+    assert closed["reached"].tolist()[:-1] == table["reached"].tolist()
+
+
+def test_kpis_without_opportunities_says_which_flag_to_pass(tmp_path, capsys):
+    assert main(["kpis", "--out", str(tmp_path / "out")]) == 2
+    assert "opportunities: is needed: pass --opportunities SRC or a --source database" in capsys.readouterr().err
+
+
+def test_nullable_boolean_flags_count_as_known_or_unknown():
+    """Response flags as pandas' nullable booleans (what DuckDB gives): NA is unknown, not a no."""
+    acts = pd.DataFrame({"activity_id": ["1", "2", "3"], "owner": "ann", "type": "email",
+                         "occurred_at": pd.to_datetime(["2025-01-07"] * 3),
+                         "responded": pd.array([True, False, pd.NA], dtype="boolean")})
+    report = metrics.activity_report(acts, freq="M")
+    assert report["response_rate"].tolist() == [0.5]

@@ -197,7 +197,8 @@ def _with_groups(frame: pd.DataFrame | None, by) -> pd.DataFrame | None:
 def _flag(series: pd.Series) -> pd.Series:
     """0/1 labels (bool, numbers, yes/no) as booleans; anything else is False."""
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
-        return series.fillna(0).astype(float) == 1
+        # float first: nullable booleans ("boolean", pd.NA) refuse fillna(0)
+        return series.astype("Float64").fillna(0).astype(float) == 1
     return series.astype(str).str.strip().str.lower().isin({"1", "1.0", "yes", "y", "true", "t"})
 
 

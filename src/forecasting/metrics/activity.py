@@ -6,7 +6,7 @@ import pandas as pd
 
 from ..data.errors import DataError, problem
 from ._base import _end_of, _flag, _freq, _group_key, _ids, _table, by_columns
-from .kpis import activity_response_rate, attainment
+from .kpis import activity_completion_rate, activity_response_rate, attainment
 
 __all__ = ["lead_response_times", "activity_report", "spread_targets"]
 
@@ -79,7 +79,8 @@ def activity_report(activities: pd.DataFrame, *, freq: str = "M", by: str | None
         ``period``, the ``by`` column, one count column per activity type (sorted by
         name) and ``total``; every period from the first to the last activity for
         every group, with 0 where nothing happened. With the columns,
-        ``duration_minutes_mean`` and ``response_rate`` (:func:`activity_response_rate`).
+        ``duration_minutes_mean``, ``response_rate`` (:func:`activity_response_rate`) and
+        ``completion_rate`` (:func:`activity_completion_rate`).
 
     Examples
     --------
@@ -127,13 +128,14 @@ def activity_report(activities: pd.DataFrame, *, freq: str = "M", by: str | None
     counts.columns.name = None
     if "duration_minutes" in activities.columns:
         counts["duration_minutes_mean"] = activities.groupby(keys)["duration_minutes"].mean().reindex(full)
-    if "responded" in activities.columns:
-        known = activities["responded"].notna()
-        answered = _flag(activities["responded"]) & known
-        grouped = [k[known] for k in keys]
-        counts["response_rate"] = activity_response_rate(
-            answered[known].groupby(grouped).sum().reindex(full),
-            known[known].groupby(grouped).size().reindex(full))
+    for flag, name, rate in (("responded", "response_rate", activity_response_rate),
+                             ("completed", "completion_rate", activity_completion_rate)):
+        if flag in activities.columns:
+            known = activities[flag].notna()
+            grouped = [k[known] for k in keys]
+            done = (_flag(activities[flag]) & known)[known]
+            counts[name] = rate(done.groupby(grouped).sum().reindex(full),
+                                known[known].groupby(grouped).size().reindex(full))
     if targets is not None:
         if by not in (None, "owner"):
             raise ValueError("activity targets are per owner: use by='owner' or by=None")

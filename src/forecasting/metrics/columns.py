@@ -15,9 +15,9 @@ import pandas as pd
 from ._base import _ALL, _flag
 from .activity import lead_response_times
 from .customers import arr, cac_payback_months, churn_rate, clv, clv_cac_ratio, mrr, nps, nps_groups, revenue_growth
-from .kpis import (acv, activity_response_rate, attainment, average_deal_size, close_ratio, conversion_rate,
-                   cross_sell_rate, gap_coverage, persistence, pipeline_velocity, profit_margin, sales_productivity,
-                   upsell_rate, win_rate)
+from .kpis import (activity_completion_rate, activity_response_rate, acv, attainment, average_deal_size,
+                   close_ratio, conversion_rate, cross_sell_rate, gap_coverage, persistence, pipeline_velocity,
+                   profit_margin, sales_productivity, upsell_rate, win_rate)
 from .panel import _before_period, _stock, _tally
 
 def _deal_kpis(opps, panel, by, freq) -> dict[str, pd.Series]:
@@ -149,11 +149,12 @@ def _activity_kpis(activities, targets, panel, by) -> dict[str, pd.Series]:
     if "duration_minutes" in activities.columns:
         cols["activity_duration_minutes_mean"] = _tally(activities, "occurred_at", panel, by,
                                                         value="duration_minutes", how="mean")
-    if "responded" in activities.columns:
-        known = activities[activities["responded"].notna()]
-        answered = known[_flag(known["responded"]).to_numpy()]
-        cols["activity_response_rate"] = activity_response_rate(_tally(answered, "occurred_at", panel, by),
-                                                                _tally(known, "occurred_at", panel, by))
+    for flag, name, rate in (("responded", "activity_response_rate", activity_response_rate),
+                             ("completed", "activity_completion_rate", activity_completion_rate)):
+        if flag in activities.columns:
+            known = activities[activities[flag].notna()]
+            done = known[_flag(known[flag]).to_numpy()]
+            cols[name] = rate(_tally(done, "occurred_at", panel, by), _tally(known, "occurred_at", panel, by))
     return cols
 
 

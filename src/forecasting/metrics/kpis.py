@@ -30,6 +30,7 @@ __all__ = [
     "upsell_rate",
     "cross_sell_rate",
     "activity_response_rate",
+    "activity_completion_rate",
     "persistence",
     "sales_productivity",
 ]
@@ -426,6 +427,29 @@ def activity_response_rate(responded, activities):
     0.2
     """
     return _share("activity_response_rate", responded, activities, "responded", "activities")
+
+
+def activity_completion_rate(completed, activities):
+    """Activity completion rate: the share of scheduled meetings or demos that took place.
+
+    ``activity_completion_rate = completed / activities``, over activities whose
+    ``completed`` flag is known.
+
+    Parameters
+    ----------
+    completed, activities : float, array-like or Series
+
+    Returns
+    -------
+    float, ndarray or Series
+        NaN when there were no activities.
+
+    Examples
+    --------
+    >>> activity_completion_rate(9, 12)
+    0.75
+    """
+    return _share("activity_completion_rate", completed, activities, "completed", "activities")
 
 
 def persistence(touches, leads):

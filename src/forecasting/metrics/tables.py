@@ -130,7 +130,8 @@ def kpi_table(
       P (a daily target counts Monday to Friday; the period holding ``as_of`` gets the target of
       its working days so far) and activities / target;
     - ``activity_duration_minutes_mean`` (``duration_minutes``), ``activity_response_rate``
-      (``responded``): mean duration and the share of activities answered;
+      (``responded``), ``activity_completion_rate`` (``completed``): mean duration and the share
+      of activities answered / held;
     - ``new_customers``: accounts whose ``customer_since`` is in P; without ``accounts``, accounts
       whose first won deal (in the data) closed in P, which overcounts the first periods;
     - ``active_customers``, ``churned_customers``, ``churn_rate`` (``accounts``): customers at the

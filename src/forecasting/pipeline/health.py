@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.errors import DataError, problem
-from ..metrics import average_deal_size, gap_coverage, pipeline_coverage, pipeline_velocity, win_rate
-from ..metrics.funnel import step_conversion
+from ..metrics import average_deal_size, funnel_report, gap_coverage, pipeline_coverage, pipeline_velocity, win_rate
 from ..metrics.panel import spread_by_period
 from ._context import PipelineData, resolve
 from .snapshot import DAY, cutoff_of, expected_in_window, period_bounds
@@ -36,21 +35,26 @@ def slippage_rate(data: PipelineData, period) -> float:
     return float(expected["opportunity_id"].isin(still_open).mean())
 
 
-def _stage_days(data: PipelineData, cutoff) -> pd.Series:
-    """Median days spent in each open stage, over stage stays that ended before the cutoff."""
+def _stage_days(data: PipelineData, cutoff) -> pd.DataFrame:
+    """Mean and median days spent in each open stage, over stage stays that ended before the cutoff."""
     stages = data.stages
     if data.prepared is None:
-        return pd.Series(np.nan, index=list(stages.open))
+        return pd.DataFrame(np.nan, index=list(stages.open), columns=["mean", "median"])
     rows = data.prepared.rows[data.prepared.rows["entered_at"] < cutoff]
     runs = rows[rows["entered_at"] == rows["stage_entered_at"]]  # first row of each stay
     nxt = runs.groupby("opportunity_id", sort=False)["entered_at"].shift(-1)
     stays = pd.DataFrame({"stage": runs["stage"], "days": (nxt - runs["entered_at"]) / DAY}).dropna()
-    return stays.groupby("stage")["days"].median().reindex(list(stages.open))
+    return stays.groupby("stage")["days"].agg(["mean", "median"]).reindex(list(stages.open))
 
 
 def funnel(data: PipelineData, as_of) -> pd.DataFrame:
     """Funnel as of a date: per open stage, deals that reached it (closed by then),
-    conversion to the next stage, raw and shrunk win rate, median days in stage.
+    conversion to the next stage, raw and shrunk win rate, mean and median days in stage.
+
+    Reached and conversion are :func:`forecasting.metrics.funnel_report` (the one funnel
+    of the project) over the deals closed before the date; only closed deals have had
+    their chance to move on, so the stage-to-next rates are not diluted by open ones.
+    Without stage history only the first stage's count is known (the rest is NaN).
     """
     cutoff = cutoff_of(as_of)
     import warnings
@@ -60,15 +64,29 @@ def funnel(data: PipelineData, as_of) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         rates = stage_win_rates(data.opportunities, None, data.stages, _prepared=data.prepared, _cutoff=cutoff)
-    # The last open stage's next step is won.
-    conversion = step_conversion(np.r_[rates["reached"].to_numpy(dtype=float), rates["won"].to_numpy()[-1]])
+    closed = data.closed_before(cutoff)
+    outcome = pd.Series(np.where(closed["won"], "won", "lost"), index=closed["opportunity_id"].astype(str))
+    ids = data.opportunities["opportunity_id"].astype(str)
+    deals = data.opportunities[ids.isin(outcome.index)]
+    deals = deals.assign(status=deals["opportunity_id"].astype(str).map(outcome).to_numpy())
+    history = None
+    if data.prepared is not None:
+        rows = data.prepared.rows
+        history = rows.loc[rows["entered_at"] < cutoff, ["opportunity_id", "stage"]]
+    stages = funnel_report(deals, history, data.stages)
+    days = _stage_days(data, cutoff)
+    reached = stages["reached"].to_numpy(dtype=float)[:-1]
+    conversion = stages["conversion"].to_numpy(dtype=float, copy=True)[1:]  # the last open stage's next step: won
+    if history is None:  # where lost deals were lost is unknown: past the first stage nothing is
+        reached[1:], conversion[:] = np.nan, np.nan
     return pd.DataFrame({
         "stage": rates["stage"],
-        "reached": rates["reached"],
+        "reached": reached,
         "conversion_to_next": conversion,
         "win_rate": rates["observed"],
         "win_rate_shrunk": rates["probability"],
-        "median_days_in_stage": _stage_days(data, cutoff).to_numpy(),
+        "mean_days_in_stage": days["mean"].to_numpy(),
+        "median_days_in_stage": days["median"].to_numpy(),
     })
 
 
@@ -107,7 +125,7 @@ def pipeline_health(
         (per day), ``slippage_rate`` (previous period), with a target ``pipeline_coverage``
         (open pipeline / target) and ``gap_coverage`` (open pipeline / (target - closed won)),
         then per-stage ``conversion_to_next:<stage>``,
-        ``win_rate:<stage>`` and ``median_days_in_stage:<stage>``.
+        ``win_rate:<stage>``, ``mean_days_in_stage:<stage>`` and ``median_days_in_stage:<stage>``.
     """
     data = resolve(opportunities, stage_history, stages, data)
     cutoff = cutoff_of(as_of)
@@ -143,7 +161,7 @@ def pipeline_health(
         kpis["pipeline_coverage"] = float(pipeline_coverage(open_pipeline, float(target)))
         kpis["gap_coverage"] = float(gap_coverage(open_pipeline, float(target), closed_won))
     table = funnel(data, cutoff - DAY)
-    for column in ("conversion_to_next", "win_rate", "median_days_in_stage"):
+    for column in ("conversion_to_next", "win_rate", "mean_days_in_stage", "median_days_in_stage"):
         for stage, value in zip(table["stage"], table[column]):
             kpis[f"{column}:{stage}"] = float(value)
     return pd.DataFrame({"kpi": list(kpis), "value": list(kpis.values()),
