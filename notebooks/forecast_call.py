@@ -215,8 +215,10 @@ for r in scenarios.itertuples():
     print(f"{r.scenario:<5} P10 {money(r.p10)}, P50 {money(r.p50)}, P90 {money(r.p90)}")
 if goal is not None:
     takes = what_it_takes(forecast, deals, target=goal, probability=0.8, n_sims=n_sims, seed=seed)
+    factor = takes["win_rate_factor"]
+    rates = f"win rates x{factor:.2f}" if factor == factor else "no win-rate change alone is enough"
     print(f"to reach {money(goal)} with 80% probability (now {percent(takes['current_probability'])}): "
-          f"{money(takes['extra_pipeline'])} more pipeline, or win rates x{takes['win_rate_factor']:.2f}")
+          f"{money(takes['extra_pipeline'])} more pipeline, or {rates}")
 else:
     print("No target: pass the target parameter to see what reaching it takes.")
 assert (scenarios.set_index("scenario").loc["bear", "p50"] <= scenarios.set_index("scenario").loc["bull", "p50"])
