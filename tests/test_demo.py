@@ -45,10 +45,12 @@ def test_default_sizes_match_the_documented_ones(demo):
     assert leads["created_at"].max() - leads["created_at"].min() >= pd.Timedelta(days=3 * 365)
     assert leads["created_at"].min() >= pd.Timestamp("2022-07-01") and leads["created_at"].max() < CUTOFF
     assert 3_000 <= len(opps) <= 6_000
-    assert 80_000 <= len(demo["activities"]) <= 200_000
+    assert 200_000 <= len(demo["activities"]) <= 330_000  # lead and deal touches plus prospecting
     assert demo["revenue"].groupby("segment")["date"].nunique().to_dict() == {
         "SMB": 48, "Mid-Market": 48, "Enterprise": 48}
-    assert len(demo["spend"]) == 48 * 6
+    assert len(demo["spend"]) == 48 * 6 * 3  # month x source x segment
+    assert len(demo["team"]) == 12 + 3 + 1 and len(demo["targets"]) == 12 * 3
+    assert 300 <= len(demo["survey"]) <= 700
     assert opps["owner"].nunique() == 12
     assert set(opps["segment"]) == {"SMB", "Mid-Market", "Enterprise"}
     assert opps["product"].nunique() == 3
@@ -381,3 +383,143 @@ def test_stale_demo_file_is_regenerated(tmp_path, monkeypatch):
     assert len(load_table("leads", path)) == 500
     assert ensure_demo(seed=0) == path
     assert len(load_table("leads", "demo")) == 24_000
+
+
+# --------------------------------------------------------------------------- the sales organisation
+
+
+def test_org_tables_validate_against_the_data_contract(demo):
+    from forecasting.data.validate import check, conform
+
+    for kind in ("team", "forecast_calls", "targets", "survey"):
+        frame, problems = conform(demo[kind], kind)
+        assert problems == [], (kind, problems)
+        assert check(frame, kind) == [], kind
+        assert len(frame) == len(demo[kind])
+
+
+def test_team_is_a_tree_with_one_top_over_the_deal_owners(demo):
+    team = demo["team"]
+    assert team["owner"].is_unique and team["manager"].isna().sum() == 1
+    boss = dict(zip(team["owner"], team["manager"]))
+    depth = {}
+    for person in boss:  # walk up: no cycle, every path ends at the one top
+        seen, node = [], person
+        while isinstance(boss.get(node), str):
+            assert node not in seen, f"cycle through {node}"
+            seen.append(node)
+            node = boss[node]
+        assert boss.get(node) is not None or node in boss
+        depth[person] = len(seen)
+    assert sorted(set(depth.values())) == [0, 1, 2]  # VP, managers, reps
+    reps = {p for p, d in depth.items() if d == 2}
+    assert reps == set(demo["opportunities"]["owner"]) == set(demo["activities"]["owner"])
+    per_manager = team[team["owner"].isin(reps)].groupby("manager")["owner"].count()
+    assert 2 <= len(per_manager) <= 3 and team.loc[team["owner"].isin(reps), "territory"].notna().all()
+
+
+def _rep_calls(tables) -> pd.DataFrame:
+    """Reps' calls of the past quarters with the amount the rep actually won in the quarter."""
+    opps, calls, truth = tables["opportunities"], tables["forecast_calls"], tables["call_truth"]
+    won = opps[opps["status"] == "won"]
+    actual = won.groupby([won["owner"], won["close_date"].dt.to_period("Q").astype(str)])["amount"].sum()
+    reps = calls[calls["owner"].isin(truth["owner"])].copy()
+    reps["actual"] = actual.reindex(pd.MultiIndex.from_frame(reps[["owner", "period"]])).fillna(0.0).to_numpy()
+    start = pd.PeriodIndex(reps["period"], freq="Q").start_time
+    reps["week"] = ((reps["submitted_at"] - start).dt.days // 7).to_numpy()
+    first = reps["period"].min()
+    return reps[(reps["actual"] > 0) & (reps["period"] > first)]  # the first quarter has little to call
+
+
+def test_calls_are_append_only_within_their_quarter(demo):
+    calls = demo["forecast_calls"]
+    assert not calls.duplicated(["owner", "submitted_at"]).any()
+    assert calls["submitted_at"].is_monotonic_increasing
+    quarter = calls["submitted_at"].dt.to_period("Q").astype(str)
+    assert (quarter == calls["period"]).all()  # no call for a closed period
+    assert calls["submitted_at"].max() < CUTOFF
+    reps = calls[calls["owner"].isin(demo["call_truth"]["owner"])]
+    assert reps.groupby(["owner", "period"]).size().min() >= 12  # every week of the quarter
+    assert (calls["best_case"] >= calls["commit"]).all() and (calls[["commit", "pipeline"]] >= 0).all().all()
+
+
+def test_calls_converge_to_the_actual_late_in_the_quarter(demo):
+    reps = _rep_calls(demo)
+    error = ((reps["commit"] - reps["actual"]).abs() / reps["actual"]).groupby(reps["week"]).mean()
+    assert error.loc[0] > 0.2 and error.loc[12] < 0.05
+    assert (np.diff(error.loc[0:12].to_numpy()) < 0.02).all()  # shrinks, week by week (up to noise)
+
+
+def test_sandbaggers_call_low_and_optimists_high_as_their_bias_says(demo):
+    reps = _rep_calls(demo)
+    ratio = (reps["commit"] / reps["actual"]).groupby(reps["owner"]).mean()
+    truth = demo["call_truth"].set_index("owner")
+    assert set(truth["behaviour"]) == {"sandbagger", "realist", "optimist"}
+    # The bias acts on what is still to close: about half of the quarter's amount on average.
+    expected = 1.0 + (truth["bias"] - 1.0) * 0.55
+    np.testing.assert_allclose(ratio.loc[truth.index], expected, atol=0.06)
+    assert (ratio[truth.index[truth["behaviour"] == "sandbagger"]] < 0.95).all()
+    assert (ratio[truth.index[truth["behaviour"] == "optimist"]] > 1.05).all()
+
+
+def test_managers_haircut_their_optimists_and_the_vp_keeps_a_reserve(demo):
+    calls, team, truth = demo["forecast_calls"], demo["team"], demo["call_truth"]
+    managers = set(team.loc[team["manager"] == team.loc[team["manager"].isna(), "owner"].iloc[0], "owner"])
+    overrides = calls[calls["owner"].isin(managers)]
+    assert len(overrides) > 20 and overrides["note"].str.startswith("haircut").all()
+    optimists = truth.loc[truth["behaviour"] == "optimist", "owner"]
+    assert overrides["note"].str.contains("|".join(optimists)).all()
+    one = overrides.iloc[-1]
+    reps = team.loc[team["manager"] == one["owner"], "owner"]
+    week = calls[calls["owner"].isin(reps) & (calls["submitted_at"].dt.normalize() == one["submitted_at"].normalize())]
+    assert one["commit"] < week["commit"].sum()  # a haircut, not a lift
+    assert (calls.loc[calls["note"].isna(), "owner"].isin(truth["owner"])).all()
+
+
+def test_activity_attainment_follows_each_reps_effort(demo):
+    acts, targets = demo["activities"], demo["targets"]
+    weekdays = acts[acts["occurred_at"].dt.day_of_week < 5]
+    days = weekdays["occurred_at"].dt.normalize().nunique()
+    calls = weekdays[weekdays["type"] == "call"].groupby("owner").size() / days
+    target = targets[targets["type"] == "call"].set_index("owner")["target"]
+    attainment = (calls / target).loc[target.index]
+    effort = demo["activity_truth"].set_index("owner")["effort"].loc[target.index]
+    np.testing.assert_allclose(attainment, effort, atol=0.05)
+    assert attainment.max() - attainment.min() > 0.25 and (attainment < 1).any() and (attainment > 1).any()
+    assert set(targets["freq"]) == {"D", "W"}
+
+
+def test_upsell_and_cross_sell_both_happen_and_margins_are_20_to_60_percent(demo):
+    opps = demo["opportunities"].sort_values("created_at", kind="stable")
+    earlier = opps.groupby("account_id").cumcount() > 0
+    had = opps.assign(one=1).pivot_table(index="account_id", columns="product", values="one", aggfunc="size")
+    repeat = opps[earlier]
+    first_products = opps[~earlier].set_index("account_id")["product"]
+    same = repeat["product"].to_numpy() == first_products.loc[repeat["account_id"]].to_numpy()
+    assert same.sum() > 50 and (~same).sum() > 50 and had.shape[1] == 3
+    margin = (opps["amount"] - opps["cost"]) / opps["amount"]
+    assert margin.between(0.2, 0.6).all() and 0.4 < margin.mean() < 0.55
+    assert set(opps["contract_months"]) == {12, 24, 36}
+    assert (opps["quantity"] >= 1).all()
+    months = opps.groupby("segment")["contract_months"].mean()
+    assert months["SMB"] < months["Mid-Market"] < months["Enterprise"]
+
+
+def test_survey_scores_are_nps_answers_of_customers_and_employees(demo):
+    survey, accounts, team = demo["survey"], demo["accounts"], demo["team"]
+    assert survey["score"].between(0, 10).all() and (survey["score"] % 1 == 0).all()
+    customers = survey[survey["kind"] == "customer"]
+    assert customers["respondent_id"].isin(accounts["account_id"]).all()
+    employees = survey[survey["kind"] == "employee"]
+    assert set(employees["respondent_id"]) == set(team["owner"])
+    churned = customers["respondent_id"].isin(accounts.loc[accounts["churned_at"].notna(), "account_id"])
+    assert customers.loc[churned, "score"].mean() < customers.loc[~churned, "score"].mean() - 1.0
+
+
+def test_spend_splits_by_segment_and_the_org_tables_are_deterministic(small):
+    again = make_demo(seed=3, n_leads=3_000)
+    for name in ("team", "forecast_calls", "targets", "survey", "call_truth", "activity_truth", "spend"):
+        pd.testing.assert_frame_equal(small[name], again[name])
+    assert set(small["spend"]["segment"]) == {"SMB", "Mid-Market", "Enterprise"}
+    other = make_demo(seed=4, n_leads=3_000)
+    assert not other["forecast_calls"]["commit"].equals(small["forecast_calls"]["commit"])

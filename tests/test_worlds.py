@@ -53,7 +53,7 @@ def test_the_zoo_has_distinct_worlds_each_described_in_one_line():
 @pytest.mark.parametrize("name", NAMES)
 def test_tables_load_with_the_worlds_stages_without_errors(worlds, name):
     world = worlds[name]
-    expected = {"leads", "opportunities", "activities", "revenue"}
+    expected = {"leads", "opportunities", "activities", "revenue", "team", "forecast_calls", "targets", "survey"}
     expected |= set() if name == "no_history" else {"stage_history"}
     assert set(world.tables) == expected
     with warnings.catch_warnings():
@@ -282,7 +282,7 @@ def test_write_round_trips_tables_and_truth(tmp_path):
     path = world.write(tmp_path / "crm.duckdb")
     with duckdb.connect(str(path), read_only=True) as con:
         names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        assert names == set(world.tables) | {"lead_truth", "world_meta"}
+        assert names == set(world.tables) | {"lead_truth", "world_meta", "call_truth", "activity_truth"}
         truth = con.execute("SELECT * FROM lead_truth").df()
         opps = con.execute("SELECT * FROM opportunities").df()
     pd.testing.assert_frame_equal(opps, world.tables["opportunities"])
@@ -368,3 +368,64 @@ def test_cli_pipeline_forecast_and_kpis_are_sane_on_every_world(written, name, t
     opps = load_table("opportunities", f"{db}:opportunities", stages=stages[1] if stages else None)
     won = opps[opps["status"] == "won"]
     assert kpis.loc[kpis["group"] == "all", "revenue_won"].sum() == pytest.approx(won["amount"].sum())
+
+
+# --------------------------------------------------------------------------- the sales organisation
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_org_tables_validate_and_hang_together(worlds, name):
+    from forecasting.data.validate import check, conform
+
+    world = worlds[name]
+    for kind in ("team", "forecast_calls", "targets", "survey"):
+        frame, problems = conform(world.tables[kind], kind)
+        assert problems == [] and check(frame, kind) == [], (kind, problems)
+    team, opps = world.tables["team"], world.tables["opportunities"]
+    top = team.loc[team["manager"].isna(), "owner"]
+    assert len(top) == 1 and set(team["manager"].dropna()) <= set(team["owner"])
+    managers = set(team.loc[team["manager"] == top.iloc[0], "owner"])
+    reps = team.loc[team["manager"].isin(managers), "owner"]
+    assert 2 <= len(managers) <= 3 and set(reps) == set(opps["owner"]) == set(world.tables["activities"]["owner"])
+    calls = world.tables["forecast_calls"]
+    assert set(calls["owner"]) <= set(team["owner"]) and not calls.duplicated(["owner", "submitted_at"]).any()
+    assert (calls["submitted_at"].dt.to_period("Q").astype(str) == calls["period"]).all()
+    assert set(world.tables["targets"]["owner"]) == set(reps)
+    margin = (opps["amount"] - opps["cost"]) / opps["amount"]
+    assert margin.between(0.2, 0.6).all() and set(opps["contract_months"]) == {12, 24, 36}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_calls_converge_and_show_each_reps_bias(worlds, name):
+    world = worlds[name]
+    opps, calls, truth = world.tables["opportunities"], world.tables["forecast_calls"], world.truth["call_truth"]
+    won = opps[opps["status"] == "won"]
+    actual = won.groupby([won["owner"], won["close_date"].dt.to_period("Q").astype(str)])["amount"].sum()
+    reps = calls[calls["owner"].isin(truth["owner"]) & (calls["period"] > calls["period"].min())].copy()
+    reps["actual"] = actual.reindex(pd.MultiIndex.from_frame(reps[["owner", "period"]])).to_numpy()
+    reps = reps[reps["actual"] > 0]
+    week = (reps["submitted_at"] - pd.PeriodIndex(reps["period"], freq="Q").start_time).dt.days // 7
+    error = ((reps["commit"] - reps["actual"]).abs() / reps["actual"]).groupby(week.to_numpy()).mean()
+    assert error.iloc[:3].mean() > 3 * error.iloc[-3:].mean()
+    ratio = (reps["commit"] / reps["actual"]).groupby(reps["owner"]).mean()
+    kind = truth.set_index("owner")["behaviour"]
+    assert ratio[kind[kind == "sandbagger"].index].max() < 1.0 < ratio[kind[kind == "optimist"].index].min()
+
+
+def test_the_reps_who_inflate_amounts_also_call_high(worlds):
+    world = worlds["rep_bias"]
+    truth = world.truth["call_truth"].set_index("owner")
+    assert set(truth.index[truth["behaviour"] == "optimist"]) == set(world.properties["biased_owners"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_activity_attainment_differs_by_rep(worlds, name):
+    world = worlds[name]
+    acts, targets = world.tables["activities"], world.tables["targets"]
+    acts = acts[(acts["type"] == "email") & (acts["occurred_at"].dt.day_of_week < 5)]
+    per_day = acts.groupby("owner").size() / acts["occurred_at"].dt.normalize().nunique()
+    target = targets[targets["type"] == "email"].set_index("owner")["target"]
+    attainment = per_day.loc[target.index] / target
+    effort = world.truth["activity_truth"].set_index("owner")["effort"].loc[target.index]
+    np.testing.assert_allclose(attainment, effort, atol=0.08)
+    assert attainment.max() - attainment.min() > 0.2
