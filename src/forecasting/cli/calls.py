@@ -102,6 +102,8 @@ def load_team_calls(args):
 
 
 def _rollup(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from ..calls import rollup
     from ..data import write_csv
     from ..pipeline.snapshot import resolve_period
@@ -114,6 +116,9 @@ def _rollup(args: argparse.Namespace) -> int:
         log.outputs["rollup"] = str(write_csv(frame, out / "rollup.csv"))
         log.extra["period"] = period
     top = frame.iloc[0]
+    if pd.isna(top["commit"]):
+        say(f"calls rollup {period} as of {args.as_of}: no calls yet -> {out}")
+        return 0
     say(f"calls rollup {period} as of {args.as_of}: {top['node']} commit {top['commit']:,.0f}, best case "
         f"{top['best_case']:,.0f} ({int(frame['override'].sum())} overrides, {int(top['missing_calls'])} reps "
         f"without a call) -> {out}")
