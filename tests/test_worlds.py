@@ -391,6 +391,7 @@ def test_org_tables_validate_and_hang_together(worlds, name):
     assert set(calls["owner"]) <= set(team["owner"]) and not calls.duplicated(["owner", "submitted_at"]).any()
     assert (calls["submitted_at"].dt.to_period("Q").astype(str) == calls["period"]).all()
     assert set(world.tables["targets"]["owner"]) == set(reps)
+    assert {"duration_minutes", "responded", "completed"} <= set(world.tables["activities"])
     margin = (opps["amount"] - opps["cost"]) / opps["amount"]
     assert margin.between(0.2, 0.6).all() and set(opps["contract_months"]) == {12, 24, 36}
 

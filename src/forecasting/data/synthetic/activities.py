@@ -108,3 +108,26 @@ def world_activities(rng, leads: pd.DataFrame, hidden: dict, proc: WorldProcess,
     touches = {"when": when[keep], "owner": owner[keep], "type": kind[keep], "lead": lead[keep], "deal": deal[keep]}
     return _activity_table(touches, prospects, cutoff, owners=names, types=("call", "email", "meeting"),
                            lead_ids=leads["lead_id"].to_numpy(), opp_ids=make_ids("O", len(hidden["status"]), 6))
+
+
+DURATION_MINUTES = {"call": (4.0, 0.8), "meeting": (30.0, 0.35), "demo": (45.0, 0.3)}  # median, log sd
+EMAIL_RESPONSE, HELD = 0.22, 0.85  # share of emails answered, of meetings and demos that took place
+
+
+def activity_details(rng, types: pd.Series) -> dict[str, object]:
+    """Per activity: ``duration_minutes`` (calls, meetings, demos; lognormal), ``responded`` (emails) and
+    ``completed`` (meetings and demos: a no-show is not), each missing where it does not apply."""
+    kind = types.to_numpy(dtype=object)
+    n = len(kind)
+    duration = np.full(n, np.nan)
+    for name, (median, sd) in DURATION_MINUTES.items():
+        rows = np.flatnonzero(kind == name)
+        duration[rows] = np.round(np.exp(rng.normal(np.log(median), sd, len(rows))), 1)
+    held = rng.random(n) < HELD
+    duration[np.isin(kind, ("meeting", "demo")) & ~held] = np.nan
+    answered = rng.random(n) < EMAIL_RESPONSE
+    return {
+        "duration_minutes": duration,
+        "responded": pd.array(np.where(kind == "email", answered, None), dtype="boolean"),
+        "completed": pd.array(np.where(np.isin(kind, ("meeting", "demo")), held, None), dtype="boolean"),
+    }

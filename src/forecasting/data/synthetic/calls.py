@@ -11,9 +11,9 @@ of the quarter still ahead (1 on its first day, 0 on its last)::
 
 so calls converge to the actual late in the quarter, a sandbagger (``bias``
 about 0.8) calls low and an optimist (about 1.2) high. ``call_truth`` holds each
-rep's ``bias`` and ``noise_sd``. On 40% of weeks each manager whose team has
-an optimist overrides the roll-up of their reps' calls with a 15% haircut on
-the optimists (the note names them); on 25% of weeks the VP overrides the
+rep's ``bias`` and ``noise_sd``. On 40% of weeks each manager overrides the
+roll-up of their reps' calls with a 15% haircut on the optimists and 10% more
+on the sandbaggers (the note names them; a team of realists is not overridden); on 25% of weeks the VP overrides the
 roll-up of the managers' calls with a 5% risk reserve (Monday evening,
 after the managers). History is append-only:
 one row per owner and submission, ``submitted_at`` increasing.
@@ -28,7 +28,7 @@ from .common import month_index, month_start, text_column, to_datetime
 from .team import VP, SalesOrg
 
 BEHAVIOURS = {"sandbagger": (0.75, 0.85), "realist": (0.95, 1.05), "optimist": (1.15, 1.30)}  # bias range
-HAIRCUT, RESERVE = 0.85, 0.95
+HAIRCUT, LIFT, RESERVE = 0.85, 1.10, 0.95
 MANAGER_OVERRIDE, VP_OVERRIDE = 0.40, 0.25  # share of weeks with an override
 
 
@@ -118,24 +118,33 @@ def _rows(owner, submitted, monday, commit, best, pipe, note) -> dict[str, np.nd
 
 
 def _overrides(rng, org: SalesOrg, truth: pd.DataFrame, monday, commit, best, pipe) -> list[dict]:
-    """Managers' haircuts on their optimists (some weeks) and the VP's reserve (fewer weeks)."""
-    optimist = (truth["behaviour"] == "optimist").to_numpy()
+    """Managers' adjustments of their reps' calls (some weeks) and the VP's reserve (fewer weeks)."""
+    behaviour = truth["behaviour"].to_numpy()
+    factor = np.select([behaviour == "optimist", behaviour == "sandbagger"], [HAIRCUT, LIFT], 1.0)
     n_weeks, rows = len(monday), []
     team_commit = np.zeros((len(org.teams), n_weeks))
     for t, manager in enumerate(org.managers):
         team = org.rep_team == t
-        roll = commit[team].sum(axis=0)
-        cut = (commit[team] * np.where(optimist[team], HAIRCUT, 1.0)[:, None]).sum(axis=0)
-        names = ", ".join(np.array(org.reps)[team & optimist])
-        override = (rng.random(n_weeks) < MANAGER_OVERRIDE) & bool(names)
-        team_commit[t] = np.where(override, cut, roll)
+        adjusted = (commit[team] * factor[team][:, None]).sum(axis=0)
+        note = _note(np.array(org.reps)[team], factor[team])
+        override = (rng.random(n_weeks) < MANAGER_OVERRIDE) & bool(note)
+        team_commit[t] = np.where(override, adjusted, commit[team].sum(axis=0))
         when = monday + (14.0 + rng.uniform(0.0, 2.0, n_weeks)) / 24.0
-        note = f"haircut {round((1 - HAIRCUT) * 100)}% on {names}"
-        rows.append(_rows(np.full(override.sum(), manager), when[override], monday[override], cut[override],
-                          best[team].sum(axis=0)[override], pipe[team].sum(axis=0)[override], note))
+        team_best = np.maximum(best[team].sum(axis=0), adjusted)  # a lift can exceed the reps' best cases
+        rows.append(_rows(np.full(override.sum(), manager), when[override], monday[override], adjusted[override],
+                          team_best[override], pipe[team].sum(axis=0)[override], note))
     vp = rng.random(n_weeks) < VP_OVERRIDE
     when = monday + (17.0 + rng.uniform(0.0, 1.0, n_weeks)) / 24.0  # after the managers, same day
-    rows.append(_rows(np.full(vp.sum(), VP), when[vp], monday[vp], RESERVE * team_commit.sum(axis=0)[vp],
-                      best.sum(axis=0)[vp], pipe.sum(axis=0)[vp],
+    vp_commit = RESERVE * team_commit.sum(axis=0)
+    rows.append(_rows(np.full(vp.sum(), VP), when[vp], monday[vp], vp_commit[vp],
+                      np.maximum(best.sum(axis=0), vp_commit)[vp], pipe.sum(axis=0)[vp],
                       f"{round((1 - RESERVE) * 100)}% risk reserve on the managers' roll-up"))
     return rows
+
+
+def _note(reps: np.ndarray, factor: np.ndarray) -> str:
+    """``haircut 15% on A, B; +10% on C``: what a manager changed, or empty when nothing."""
+    parts = [f"{label} on {', '.join(reps[factor == f])}"
+             for f, label in ((HAIRCUT, f"haircut {round((1 - HAIRCUT) * 100)}%"), (LIFT, f"+{round((LIFT - 1) * 100)}%"))
+             if (factor == f).any()]
+    return "; ".join(parts)

@@ -154,7 +154,10 @@ The sales organisation (:mod:`forecasting.data.synthetic.org`)
     with the truth in ``call_truth`` (each rep's ``behaviour``, ``bias``,
     ``noise_sd``) and ``activity_truth`` (``effort``: attainment of the
     targets). ``activities`` gain prospecting touches (no lead, no deal) that
-    bring each rep to about ``effort x target`` (about 265,000 rows in all).
+    bring each rep to about ``effort x target`` (about 265,000 rows in all),
+    and ``duration_minutes`` (calls median 4, meetings 30, demos 45),
+    ``responded`` (22% of emails) and ``completed`` (85% of meetings and demos
+    take place; a no-show has no duration); see :mod:`.activities`.
 
 Ids are strings, timestamps ``datetime64[ns]`` rounded to seconds, amounts
 ``float64``, ``converted`` int 0/1. The default demo takes 0.3-0.6 s to
@@ -169,7 +172,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .activities import make_activities
+from .activities import activity_details, make_activities
 from .common import DAY_NS, to_days
 from .company import OWNERS, REPS, SEGMENTS
 from .deals import make_opportunities, opportunity_tables
@@ -262,6 +265,8 @@ def make_demo(
     customers = {"account": accounts["account_id"].to_numpy()[customer], "since": since[customer],
                  "churned": churn[customer]}
     org_part = org_tables(rngs[7], org, deals=deals, customers=customers, start=start_d, end=end_d)
+    for column, values in activity_details(rngs[7], activities["type"]).items():
+        activities[column] = values
     return {
         "leads": leads,
         "lead_truth": lead_truth,

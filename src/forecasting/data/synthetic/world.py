@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..io import write_duckdb, write_text
 from ..schema import DEFAULT_STAGES, Stages
-from .activities import world_activities
+from .activities import activity_details, world_activities
 from .common import DAY_NS, text_column, to_days
 from .demo import make_demo, write_demo
 from .lead_processes import world_leads
@@ -175,6 +175,8 @@ def generate(name: str, spec: WorldSpec, seed: int, size: float) -> World:
     optimists = proc.biased if proc.biased.any() else None
     org_part = org_tables(rngs[6], org, deals=eventual, customers=customers_of(tables["opportunities"]),
                           start=start, end=end, optimists=optimists)
+    for column, values in activity_details(rngs[6], tables["activities"]["type"]).items():
+        tables["activities"][column] = values
     tables = {"leads": leads, **tables, **{k: org_part[k] for k in ORG_TABLES}}
     if not spec.deals.history:
         del tables["stage_history"]
