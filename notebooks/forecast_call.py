@@ -34,6 +34,7 @@ target: float = 0.0  # period target for the scenarios' "what it takes"; 0 for n
 seed: int = 0  # random seed of the simulations
 n_sims: int = 2000  # Monte Carlo simulations of the forecast and the scenarios
 range_periods: int = 0  # past periods backtested to size the forecast's range (slow); 0 assumes the shock
+track_periods: int = 6  # past periods of the track records and the combined forecast's weights (0: all)
 out_dir: str = ""  # when set, result tables are written here as CSV
 
 # %%
@@ -75,7 +76,8 @@ no_calls = ("No forecast calls: add team (owner, manager) and forecast_calls (ow
             f"commit, best_case) tables to {source} for the roll-up, the track records and the combined forecast.")
 _ = record_resolved(out_dir, dict(source=source, stages=stages, map=map, date_format=date_format, as_of=as_of,
                                   period=period, since=since, method=method, target=target, seed=seed,
-                                  n_sims=n_sims, range_periods=range_periods, exact_snapshot=data.exact,
+                                  n_sims=n_sims, range_periods=range_periods, track_periods=track_periods,
+                                  exact_snapshot=data.exact,
                                   has_calls=has_calls,
                                   missing=data_in.notes))
 
@@ -97,9 +99,16 @@ if has_calls:
     now["last_week"] = now["node"].map(before)
     now["change"] = now["commit"] - now["last_week"]
     top = now.iloc[0]
-    print(f"{top['node']}'s call: commit {money(top['commit'])} (a week earlier {money(top['last_week'])}), "
-          f"best case {money(top['best_case'])}; {int(now['override'].sum())} overrides, "
-          f"{int(top['missing_calls'])} reps without a call")
+    if now["commit"].notna().any():
+        print(f"{top['node']}'s call: commit {money(top['commit'])} (a week earlier {money(top['last_week'])}), "
+              f"best case {money(top['best_case'])}; {int(now['override'].sum())} overrides, "
+              f"{int(top['missing_calls'])} reps without a call")
+    else:
+        made = calls[calls["submitted_at"] < pd.Timestamp(as_of) + pd.Timedelta(days=1)]
+        latest = made.loc[made["submitted_at"].idxmax(), "period"] if len(made) else None
+        print(f"No calls for {period} submitted by {as_of} yet" + (f"; the latest are for {latest}: pass "
+              f"period={latest} to see them." if latest else "."))
+        now = None
 else:
     now = None
     print(no_calls)
@@ -167,7 +176,7 @@ show(flagged.head(10).set_index("opportunity_id")[["owner", "stage", "amount", "
 accuracy = None
 if has_calls:
     try:
-        accuracy = call_accuracy(team, calls, as_of=as_of, model_method=None, data=data)
+        accuracy = call_accuracy(team, calls, as_of=as_of, last=track_periods, model_method=None, data=data)
     except DataError as err:
         print(f"No track record yet: {err}")
 else:
@@ -181,8 +190,9 @@ if accuracy is not None:
     ax = plot_convergence(scored)
     plt.show()
     backtest = compare_sources(accuracy, combined, team)
-    print(f"combined error <= the best single source at {int(backtest['combined_wins'].sum())} of {len(backtest)} "
-          "weeks (periods with 2+ past periods)")
+    print(f"combined error <= the best single source (the team's call, the weighted pipeline) at "
+          f"{int(backtest['combined_wins'].sum())} of {len(backtest)} weeks, <= the debiased calls too at "
+          f"{int(backtest['combined_wins_all'].sum())} (periods with 2+ past periods)")
     show(track_record(accuracy), rates=["bias", "error"])
 
 # %% [markdown]
@@ -197,7 +207,7 @@ if accuracy is not None:
     mixed = combine(pd.concat([accuracy, current], ignore_index=True), team)
     row = mixed[mixed["period"] == period].iloc[-1]
     print(f"combined {period} (week {row['week']}): P10 {money(row['p10'])}, P50 {money(row['forecast'])}, "
-          f"P90 {money(row['p90'])} from {row['sources']} sources and {row['history']} past periods")
+          f"P90 {money(row['p90'])} from {row['sources']} source(s) and {row['history']} past periods")
 else:
     print("No combined forecast: it needs past periods with calls. " + (no_calls if not has_calls else ""))
 
@@ -215,8 +225,10 @@ for r in scenarios.itertuples():
     print(f"{r.scenario:<5} P10 {money(r.p10)}, P50 {money(r.p50)}, P90 {money(r.p90)}")
 if goal is not None:
     takes = what_it_takes(forecast, deals, target=goal, probability=0.8, n_sims=n_sims, seed=seed)
+    factor = takes["win_rate_factor"]
+    rates = f"win rates x{factor:.2f}" if factor == factor else "no win-rate change alone is enough"
     print(f"to reach {money(goal)} with 80% probability (now {percent(takes['current_probability'])}): "
-          f"{money(takes['extra_pipeline'])} more pipeline, or win rates x{takes['win_rate_factor']:.2f}")
+          f"{money(takes['extra_pipeline'])} more pipeline, or {rates}")
 else:
     print("No target: pass the target parameter to see what reaching it takes.")
 assert (scenarios.set_index("scenario").loc["bear", "p50"] <= scenarios.set_index("scenario").loc["bull", "p50"])

@@ -7,6 +7,8 @@ import json
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forecasting.calls import hierarchy, rollup
 from forecasting.cli import main
@@ -139,3 +141,29 @@ def test_cli_rollup_bad_input_exits_2_naming_table_column_rows(tmp_path, capsys,
 def test_cli_rollup_without_a_source_says_which_flag(tmp_path, capsys):
     assert main(["calls", "rollup", "--as-of", "2026-07-21", "--out", str(tmp_path / "out")]) == 2
     assert "--team SRC or --source SRC" in capsys.readouterr().err
+
+
+# --- property: every node is its override or the sum of its reports ---------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(parents=st.lists(st.integers(0, 10**6), min_size=1, max_size=12), data=st.data())
+def test_each_node_is_its_own_call_or_the_sum_of_its_reports(parents, data):
+    names = [f"p{i}" for i in range(len(parents) + 1)]
+    team = pd.DataFrame({"owner": names, "manager": [None] + [names[p % (i + 1)] for i, p in enumerate(parents)]})
+    h = hierarchy(team)
+    callers = data.draw(st.lists(st.sampled_from(names), unique=True))
+    amounts = data.draw(st.lists(st.integers(0, 10**6), min_size=len(callers), max_size=len(callers)))
+    calls = pd.DataFrame({"owner": callers, "period": "2026Q3", "submitted_at": pd.Timestamp("2026-07-06"),
+                          "commit": [a / 100 for a in amounts], "best_case": [a / 50 for a in amounts]})
+    frame = rollup(h, calls, as_of="2026-07-10", period="2026Q3").set_index("node")
+    own = dict(zip(callers, calls["commit"]))
+    for node in names:
+        reports = h.reports(node)
+        if node in own:
+            assert frame.loc[node, "commit"] == own[node]
+            assert frame.loc[node, "override"] == bool(reports)
+        elif reports and frame.loc[reports, "commit"].notna().any():
+            assert frame.loc[node, "commit"] == pytest.approx(frame.loc[reports, "commit"].fillna(0).sum())
+        else:
+            assert pd.isna(frame.loc[node, "commit"])
+    assert list(frame.index) == list(h.nodes) and frame.loc[h.nodes[0], "level"] == 0

@@ -199,6 +199,7 @@ def call_accuracy(
     *,
     periods=None,
     as_of=None,
+    last: int | None = None,
     stages=None,
     model_method: str | None = "historical",
     model_weeks=MODEL_WEEKS,
@@ -219,6 +220,8 @@ def call_accuracy(
     as_of : date-like, optional
         Default periods end by this day (default: the data's last record), so that
         a report as of a past date uses no period that was still running then.
+    last : int, optional
+        Keep only the last ``last`` default periods (each costs a snapshot per week).
     model_method : {"historical", "learned", "default"} or None
         Method of the model source (None: no model source).
     model_weeks : sequence of int
@@ -239,10 +242,12 @@ def call_accuracy(
     """
     data = data if data is not None else PipelineData.build(opportunities, stage_history, stages)
     h = team if isinstance(team, Hierarchy) else hierarchy(team)
-    periods = [str(period_bounds(p)[0]) for p in periods] if periods is not None else _complete_periods(data, calls, as_of)
+    if periods is None:
+        periods = _complete_periods(data, calls, as_of)[-last if last else None:]
+    periods = [str(period_bounds(p)[0]) for p in periods]
     if not periods:
-        last = data.last_date if as_of is None else pd.Timestamp(as_of)
-        raise DataError([problem("forecast_calls", "period", f"has no period that is over by {last.date()}: "
+        until = data.last_date if as_of is None else pd.Timestamp(as_of)
+        raise DataError([problem("forecast_calls", "period", f"has no period that is over by {until.date()}: "
                                  "accuracy needs past periods")])
     forecasts = [call_forecasts(h, calls, periods=periods)]
     forecasts.append(pipeline_forecasts(data, periods=periods, model_method=model_method or "historical",

@@ -23,12 +23,13 @@ import pandas as pd
 from ..metrics.sales import TOTAL_GROUP
 from .team import Hierarchy
 
-__all__ = ["combine", "debias_reps", "compare_sources", "COMBINED", "DEBIASED", "PRIOR_SD"]
+__all__ = ["combine", "debias_reps", "compare_sources", "COMBINED", "DEBIASED", "PRIOR_SD", "TRIM"]
 
 COMBINED = "combined"
 DEBIASED = "calls (debiased)"
 _Z90 = 1.2815515655446004  # standard normal 90th percentile
 PRIOR_SD = 0.3  # log-error sd assumed for a source with no track record
+TRIM = 2.0  # sources with a past error sd over TRIM x the best source's get no weight
 
 
 def _log_ratio(frame: pd.DataFrame) -> pd.Series:
@@ -168,11 +169,14 @@ def _combine_one(now: pd.DataFrame, past: pd.DataFrame, sources: list[str], stre
         histories.append(n)
     if not logs:
         return {"forecast": np.nan, "p10": np.nan, "p90": np.nan, "sources": 0, "history": 0}
+    # A source whose past errors are over TRIM times the best one's only dilutes it.
+    keep = np.asarray(sds) <= TRIM * min(sds)
+    weights = np.where(keep, weights, 0.0)
     w = np.asarray(weights) / np.sum(weights)
     center = float(np.dot(w, logs))
     sd = float(np.dot(w, sds))
     out = {"forecast": np.exp(center), "p10": np.exp(center - _Z90 * sd), "p90": np.exp(center + _Z90 * sd),
-           "sources": len(logs), "history": int(max(histories))}
+           "sources": int(keep.sum()), "history": int(max(histories))}
     weight = dict(zip(now["source"], w))
     out |= {f"weight_{s}": float(weight.get(s, 0.0)) for s in sources}
     return out
@@ -182,21 +186,28 @@ def compare_sources(accuracy: pd.DataFrame, combined: pd.DataFrame, team: Hierar
                     min_history: int = 2, strength: float = 2.0) -> pd.DataFrame:
     """Backtest table: mean error by week of the combined forecast and of each single source of the total.
 
-    With ``team`` the ``calls (debiased)`` source counts as a single source too. Only periods where the combination had at least ``min_history`` past periods count,
-    for every source alike. ``best_single`` is the lowest single-source error of the week,
-    ``combined_wins`` whether the combined error is at most that.
+    Only periods where the combination had at least ``min_history`` past periods count,
+    for every source alike. ``best_single`` is the lowest error of the week among the
+    sources as they come (calls, weighted pipeline, model), ``combined_wins`` whether the
+    combined error is at most that. With ``team`` the ``calls (debiased)`` component is
+    shown too, ``best_component`` is the lowest error including it and
+    ``combined_wins_all`` compares with that.
     """
     scored = combined[(combined["history"] >= min_history) & combined["error"].notna()]
     keys = scored[["period", "week"]]
     singles = accuracy[accuracy["person"] == TOTAL_GROUP]
+    raw = sorted(singles["source"].unique())
     if team is not None:
         debiased = debias_reps(accuracy, team, strength=strength)
         base = debiased["actual"].where(debiased["actual"] > 0)
         singles = pd.concat([singles, debiased.assign(error=(debiased["forecast"] - debiased["actual"]).abs() / base)])
     singles = singles.merge(keys, on=["period", "week"])
     table = singles.pivot_table(index="week", columns="source", values="error", aggfunc="mean")
-    single_columns = list(table.columns)
+    components = list(table.columns)
     table[COMBINED] = scored.groupby("week")["error"].mean()
-    table["best_single"] = table[single_columns].min(axis=1)
+    table["best_single"] = table[[c for c in components if c in raw]].min(axis=1)
     table["combined_wins"] = table[COMBINED] <= table["best_single"] + 1e-12
+    if team is not None:
+        table["best_component"] = table[components].min(axis=1)
+        table["combined_wins_all"] = table[COMBINED] <= table["best_component"] + 1e-12
     return table

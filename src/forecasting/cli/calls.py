@@ -102,6 +102,8 @@ def load_team_calls(args):
 
 
 def _rollup(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from ..calls import rollup
     from ..data import write_csv
     from ..pipeline.snapshot import resolve_period
@@ -114,6 +116,9 @@ def _rollup(args: argparse.Namespace) -> int:
         log.outputs["rollup"] = str(write_csv(frame, out / "rollup.csv"))
         log.extra["period"] = period
     top = frame.iloc[0]
+    if pd.isna(top["commit"]):
+        say(f"calls rollup {period} as of {args.as_of}: no calls yet -> {out}")
+        return 0
     say(f"calls rollup {period} as of {args.as_of}: {top['node']} commit {top['commit']:,.0f}, best case "
         f"{top['best_case']:,.0f} ({int(frame['override'].sum())} overrides, {int(top['missing_calls'])} reps "
         f"without a call) -> {out}")
@@ -151,8 +156,10 @@ def _accuracy(args: argparse.Namespace) -> int:
         log.extra["periods"] = sorted(frame["period"].unique().tolist())
         log.extra["exact_snapshot"] = data.exact
     say("mean absolute error by week of quarter (combined: walk-forward backtest, periods with 2+ past periods)")
-    say(backtest.drop(columns="combined_wins").map(lambda v: f"{v:.1%}" if v == v else "").to_string())
-    say(f"combined <= best single source at {int(backtest['combined_wins'].sum())} of {len(backtest)} weeks")
+    shown = backtest.drop(columns=[c for c in backtest.columns if c.startswith("combined_wins")])
+    say(shown.map(lambda v: f"{v:.1%}" if v == v else "").to_string())
+    say(f"combined <= best single source at {int(backtest['combined_wins'].sum())} of {len(backtest)} weeks; "
+        f"<= every component (debiased calls too) at {int(backtest['combined_wins_all'].sum())}")
     say(f"calls accuracy: {frame['period'].nunique()} periods, {len(frame)} forecasts -> {out}")
     return 0
 

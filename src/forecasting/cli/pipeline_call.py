@@ -165,8 +165,10 @@ def _scenario(args: argparse.Namespace) -> int:
     for row in frame.itertuples():
         say(f"  {row.scenario:<8} P10 {row.p10:,.0f}  P50 {row.p50:,.0f}  P90 {row.p90:,.0f}")
     if args.target is not None:
+        factor = takes["win_rate_factor"]
+        rates = f"win rates x{factor:.2f}" if factor == factor else "not reachable by win rates alone"
         say(f"to reach {args.target:,.0f} with {args.probability:.0%} probability (now {takes['current_probability']:.0%})"
-            f": +{takes['extra_pipeline']:,.0f} pipeline, or win rates x{takes['win_rate_factor']:.2f}")
+            f": +{takes['extra_pipeline']:,.0f} pipeline, or {rates}")
     say(f"pipeline scenario {period} as of {args.as_of} -> {out}")
     return 0
 

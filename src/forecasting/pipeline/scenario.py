@@ -161,8 +161,8 @@ def what_it_takes(forecast: pd.DataFrame, deals: pd.DataFrame, *, target: float,
                   n_sims: int = 5000, seed: int = 0) -> dict:
     """What reaching ``target`` with ``probability`` takes: extra pipeline, or a win-rate factor.
 
-    ``extra_pipeline`` is the open pipeline to add (won at the open deals' amount-weighted
-    average probability) so that the ``1 - probability`` quantile of revenue reaches the
+    ``extra_pipeline`` is the open pipeline to add (won at the amount-weighted average
+    probability of the open deals that can still be won in the period) so that the ``1 - probability`` quantile of revenue reaches the
     target; ``win_rate_factor`` multiplies every open deal's win probability for the same
     (NaN when even winning every open deal is not enough).
 
@@ -181,8 +181,9 @@ def what_it_takes(forecast: pd.DataFrame, deals: pd.DataFrame, *, target: float,
     base = Scenario("base")
     revenue = _revenue(total, deals, base, draws)
     floor = float(np.quantile(revenue, 1 - probability))
-    amount = deals["amount"].to_numpy(dtype=float)
-    p_bar = float((amount * deals["probability"]).sum() / amount.sum()) if amount.sum() > 0 else np.nan
+    inside = deals[deals["probability"] > 0]  # the pipeline that can still be won in the period
+    amount = inside["amount"].to_numpy(dtype=float)
+    p_bar = float((amount * inside["probability"]).sum() / amount.sum()) if amount.sum() > 0 else np.nan
     extra = max(0.0, (target - floor) / p_bar) if p_bar and p_bar > 0 else np.nan
 
     def reaches(k: float) -> bool:
@@ -191,8 +192,8 @@ def what_it_takes(forecast: pd.DataFrame, deals: pd.DataFrame, *, target: float,
     factor = np.nan
     if reaches(1.0):
         factor = 1.0
-    elif len(deals) and reaches(1.0 / max(float(deals["probability"].min()), 1e-6)):
-        lo, hi = 1.0, 1.0 / max(float(deals["probability"].min()), 1e-6)
+    elif len(inside) and reaches(1.0 / float(inside["probability"].min())):
+        lo, hi = 1.0, 1.0 / float(inside["probability"].min())
         for _ in range(40):
             mid = (lo + hi) / 2
             lo, hi = (lo, mid) if reaches(mid) else (mid, hi)
