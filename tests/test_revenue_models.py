@@ -228,6 +228,16 @@ def test_conformal_quantile_is_the_finite_sample_rank():
     assert _conformal_q(np.arange(1.0, 10.0), 95) == 9.0  # too few scores: the largest
 
 
+def _naive_coverage(walks: np.ndarray, **ensemble) -> dict:
+    """80 % / 95 % coverage of a Naive-only Ensemble fitted on each walk's first 60 points, 4 ahead."""
+    hits = {80: [], 95: []}
+    for y in walks:
+        out = Ensemble(members=("naive",), **ensemble).fit(pd.Series(y[:60])).predict(4)
+        for lv in hits:
+            hits[lv].append((out[f"lo_{lv}"].to_numpy() <= y[60:]) & (y[60:] <= out[f"hi_{lv}"].to_numpy()))
+    return {lv: float(np.mean(v)) for lv, v in hits.items()}
+
+
 def test_conformal_intervals_cover_where_member_intervals_over_cover():
     """White noise forecast by Naive: its intervals widen with sqrt(h) although the error does not
     grow, so they over-cover (80 % → 0.93 here). Conformal intervals, sized on the ensemble's own
@@ -236,15 +246,7 @@ def test_conformal_intervals_cover_where_member_intervals_over_cover():
     rng = np.random.default_rng(0)
     walks = 100 + rng.normal(0, 1, (400, 64))  # white noise around 100, despite the helper's name
 
-    def coverage(**kwargs):
-        hits = {80: [], 95: []}
-        for y in walks:
-            out = Ensemble(members=("naive",), **kwargs).fit(pd.Series(y[:60])).predict(4)
-            for lv in hits:
-                hits[lv].append((out[f"lo_{lv}"].to_numpy() <= y[60:]) & (y[60:] <= out[f"hi_{lv}"].to_numpy()))
-        return {lv: float(np.mean(v)) for lv, v in hits.items()}
-
-    members, conformal = coverage(intervals="members"), coverage(intervals="conformal")
+    members, conformal = _naive_coverage(walks, intervals="members"), _naive_coverage(walks, intervals="conformal")
     assert members[80] >= 0.90 and members[95] >= 0.98  # the miscalibration conformal must fix
     assert 0.74 <= conformal[80] <= 0.88
     assert 0.86 <= conformal[95] <= 0.97
@@ -257,15 +259,7 @@ def test_default_intervals_cover_where_member_intervals_under_cover():
     rng = np.random.default_rng(1)
     walks = 100 + np.cumsum(0.8 + rng.normal(0, 1, (200, 64)), axis=1)
 
-    def coverage(**kwargs):
-        hits = {80: [], 95: []}
-        for y in walks:
-            out = Ensemble(members=("naive",), **kwargs).fit(pd.Series(y[:60])).predict(4)
-            for lv in hits:
-                hits[lv].append((out[f"lo_{lv}"].to_numpy() <= y[60:]) & (y[60:] <= out[f"hi_{lv}"].to_numpy()))
-        return {lv: float(np.mean(v)) for lv, v in hits.items()}
-
-    members, default = coverage(intervals="members"), coverage()
+    members, default = _naive_coverage(walks, intervals="members"), _naive_coverage(walks)
     assert members[80] <= 0.70 and members[95] <= 0.90  # the miscalibration the default must fix
     assert 0.76 <= default[80] <= 0.88
     assert 0.91 <= default[95] <= 0.98
