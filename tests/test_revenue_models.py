@@ -228,32 +228,47 @@ def test_conformal_quantile_is_the_finite_sample_rank():
     assert _conformal_q(np.arange(1.0, 10.0), 95) == 9.0  # too few scores: the largest
 
 
-def test_default_conformal_intervals_cover_where_member_intervals_do_not():
+def _naive_coverage(walks: np.ndarray, **ensemble) -> dict:
+    """80 % / 95 % coverage of a Naive-only Ensemble fitted on each walk's first 60 points, 4 ahead."""
+    hits = {80: [], 95: []}
+    for y in walks:
+        out = Ensemble(members=("naive",), **ensemble).fit(pd.Series(y[:60])).predict(4)
+        for lv in hits:
+            hits[lv].append((out[f"lo_{lv}"].to_numpy() <= y[60:]) & (y[60:] <= out[f"hi_{lv}"].to_numpy()))
+    return {lv: float(np.mean(v)) for lv, v in hits.items()}
+
+
+def test_conformal_intervals_cover_where_member_intervals_over_cover():
     """White noise forecast by Naive: its intervals widen with sqrt(h) although the error does not
-    grow, so they over-cover (80 % → 0.93 here). The default (conformal) intervals, sized on the
-    ensemble's own errors at earlier origins, come back to the nominal rate; switching conformal
-    scoring off (or making it a no-op) fails this test."""
+    grow, so they over-cover (80 % → 0.93 here). Conformal intervals, sized on the ensemble's own
+    errors at earlier origins, come back to the nominal rate; switching conformal scoring off (or
+    making it a no-op) fails this test."""
     rng = np.random.default_rng(0)
     walks = 100 + rng.normal(0, 1, (400, 64))  # white noise around 100, despite the helper's name
 
-    def coverage(**kwargs):
-        hits = {80: [], 95: []}
-        for y in walks:
-            out = Ensemble(members=("naive",), **kwargs).fit(pd.Series(y[:60])).predict(4)
-            for lv in hits:
-                hits[lv].append((out[f"lo_{lv}"].to_numpy() <= y[60:]) & (y[60:] <= out[f"hi_{lv}"].to_numpy()))
-        return {lv: float(np.mean(v)) for lv, v in hits.items()}
-
-    members, default = coverage(intervals="members"), coverage()
+    members, conformal = _naive_coverage(walks, intervals="members"), _naive_coverage(walks, intervals="conformal")
     assert members[80] >= 0.90 and members[95] >= 0.98  # the miscalibration conformal must fix
-    assert 0.74 <= default[80] <= 0.88
-    assert 0.86 <= default[95] <= 0.97
+    assert 0.74 <= conformal[80] <= 0.88
+    assert 0.86 <= conformal[95] <= 0.97
+
+
+def test_default_intervals_cover_where_member_intervals_under_cover():
+    """Random walks with drift forecast by Naive: its intervals ignore the drift, so they under-cover
+    (80 % → 0.65 here). The default (``"wider"``: conformal where wider) comes back into the band;
+    switching conformal scoring off leaves the member intervals and fails this test."""
+    rng = np.random.default_rng(1)
+    walks = 100 + np.cumsum(0.8 + rng.normal(0, 1, (200, 64)), axis=1)
+
+    members, default = _naive_coverage(walks, intervals="members"), _naive_coverage(walks)
+    assert members[80] <= 0.70 and members[95] <= 0.90  # the miscalibration the default must fix
+    assert 0.76 <= default[80] <= 0.88
+    assert 0.91 <= default[95] <= 0.98
 
 
 def test_conformal_ensemble_rescales_member_intervals():
     y = pd.Series(_random_walks(1, 80, seed=8)[0])
     members = ("naive", "drift")
-    plain = Ensemble(members=members, combine="mean").fit(y).predict(4)
+    plain = Ensemble(members=members, combine="mean", intervals="members").fit(y).predict(4)
     conf = Ensemble(members=members, combine="mean", intervals="conformal", n_windows=5).fit(y).predict(4)
     np.testing.assert_allclose(conf["mean"], plain["mean"])
     ratio = (conf["hi_95"] - conf["mean"]) / (plain["hi_95"] - plain["mean"])
@@ -282,8 +297,8 @@ def test_conformal_fit_chosen_and_search_agree_on_a_clean_series():
     _, values = seasonal_series(72, index, seed=9)
     y = pd.Series(values, index=index)
     members = ("ets", "theta")
-    chosen = Ensemble(members=members).fit(y).predict(6)
-    search = Ensemble(members=members, conformal_fit="search").fit(y).predict(6)
+    chosen = Ensemble(members=members, intervals="conformal").fit(y).predict(6)
+    search = Ensemble(members=members, intervals="conformal", conformal_fit="search").fit(y).predict(6)
     np.testing.assert_allclose(chosen["mean"], search["mean"])
     # The truth is one of the candidate forms, so both searches find the same interval scale.
     np.testing.assert_allclose(chosen["hi_95"], search["hi_95"], rtol=0.05)
@@ -333,7 +348,7 @@ def test_set_params_round_trip_and_repr():
 
 def test_wider_intervals_are_the_union_of_conformal_and_member_intervals():
     y = pd.Series(_random_walks(1, 80, seed=3)[0])
-    fitted = Ensemble(members=("naive", "drift"), horizon=4).fit(y)
+    fitted = Ensemble(members=("naive", "drift"), horizon=4, intervals="conformal").fit(y)
     conf = fitted.predict(4)
     members = fitted.set_params(intervals="members").predict(4)
     wide = fitted.set_params(intervals="wider").predict(4)

@@ -8,7 +8,7 @@ __all__ = ["REVENUE_HORIZON", "REVENUE_MODEL", "REVENUE_FOLDS", "REVENUE_MODELS"
 
 #: Periods a revenue forecast covers (``revenue forecast --horizon``, ``run_forecast(horizon=)``).
 REVENUE_HORIZON = 12
-#: The revenue forecast's model: the median of ETS, ARIMA and Theta with conformal intervals.
+#: The revenue forecast's model: the median of ETS, ARIMA and Theta with backtest-calibrated intervals.
 REVENUE_MODEL = "ensemble"
 #: Forecast origins of a revenue backtest.
 REVENUE_FOLDS = 3

@@ -30,10 +30,12 @@ def parse_period(period, *, table: str = "period") -> pd.Period:
     if isinstance(period, pd.Period):
         return period
     try:
-        return pd.Period(str(period))
+        parsed = pd.Period(str(period))
     except (TypeError, ValueError):
-        raise DataError([problem(table, None, f"{period!r} is not a period (expected e.g. 2026Q3 or "
-                                 "2026-07)")]) from None
+        parsed = pd.NaT
+    if parsed is pd.NaT:  # also what pandas makes of "" and "NaT"
+        raise DataError([problem(table, None, f"{period!r} is not a period (expected e.g. 2026Q3 or 2026-07)")])
+    return parsed
 
 
 def parse_periods(periods, *, table: str = "periods") -> list[pd.Period]:

@@ -1,4 +1,4 @@
-"""The default revenue model: the median of ETS, ARIMA and Theta with conformal intervals."""
+"""The default revenue model: the median of ETS, ARIMA and Theta with backtest-calibrated intervals."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class Ensemble(Forecaster):
     members : tuple of str, default ("ets", "arima", "theta")
         Names in :data:`MODELS`.
     combine : {"median", "mean"}, default "median"
-    intervals : {"conformal", "members", "wider"}, default "conformal"
+    intervals : {"wider", "conformal", "members"}, default "wider"
         ``"conformal"`` refits the members at ``n_windows`` earlier origins
         (``horizon // 2`` periods apart), scores each backtest error by the
         members' own interval scale (their combined 95 % half-width / 1.96), and
@@ -44,10 +44,17 @@ class Ensemble(Forecaster):
         78.8 % / 94.2 % at 80 % / 95 % against 75.0 % / 90.3 % for
         ``"members"``, which combines the members' bounds like the means.
         Series too short for any window use ``"members"`` (with a warning).
-        ``"wider"`` takes, per level and step, the wider of the conformal and
-        the members' bounds: each method under-covers where its own
-        calibration misleads (conformal windows calmer than the future, member
-        models over-confident), and the union guards against both.
+        ``"wider"`` (the default) takes, per level and step, the wider of the
+        conformal and the members' bounds: each method under-covers where its
+        own calibration misleads (backtest windows calmer than the future,
+        member models over-confident), and the union guards against both. By
+        backtest (``benchmarks/revenue.py --interval-variants``, 2026-12-07,
+        seeded samples) it moved 80 % / 95 % coverage from 0.781 / 0.929
+        (conformal) and 0.754 / 0.913 (members) to 0.820 / 0.960 on 60 M3
+        monthly series, and the 80 % coverage from 0.681 (conformal) and 0.721
+        (members) to 0.762 on 60 quarterly tourism series, at 9 % wider 80 %
+        intervals than conformal on M3. It cannot narrow member intervals that
+        over-cover; ``"conformal"`` can.
     horizon : int, optional
         Longest horizon the conformal scores are computed for, in :meth:`fit`
         (like statsforecast's ``ConformalIntervals(h=...)``): :meth:`predict`
@@ -89,7 +96,7 @@ class Ensemble(Forecaster):
     _statsmodels = True
 
     def __init__(self, *, season_length: int | None = None, members=("ets", "arima", "theta"),
-                 combine: str = "median", intervals: str = "conformal", horizon: int | None = None,
+                 combine: str = "median", intervals: str = "wider", horizon: int | None = None,
                  n_windows: int = 3, conformal_fit: str = "chosen", seed: int = 0):
         self.season_length = season_length
         self.members = members
