@@ -250,7 +250,7 @@ def _monthly(n=48, seed=0):
     return pd.Series(values, index=pd.period_range("2020-01", periods=n, freq="M"))
 
 
-def _fast(cls):
+def _fast_forecaster(cls):
     return cls(**_FAST_ENSEMBLE) if cls is Ensemble else cls()
 
 
@@ -272,7 +272,7 @@ def test_forecasters_fit_returns_self_pickles_and_predicts_the_same(cls):
     import pickle
 
     y = _monthly()
-    model = _fast(cls)
+    model = _fast_forecaster(cls)
     params = model.get_params()
     assert model.fit(y) is model and model.get_params() == params
     again = pickle.loads(pickle.dumps(model))
