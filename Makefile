@@ -21,9 +21,12 @@ demo: $(STAMP)
 	$(BIN)/forecasting demo
 
 # One OpenMP thread per test process: on 2 cores, oversubscribed gradient boosting runs
-# many times slower (measured: 8.8 s vs 0.4 s for one fit).
+# many times slower (measured: 8.8 s vs 0.4 s for one fit). TEST_WORKERS pytest-xdist
+# processes (CI has 2 cores); --dist loadfile keeps a module's tests, its module fixtures and
+# a notebook's cells (one kernel) on one worker.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Tests over a minute (@pytest.mark.slow; `make test` leaves them out): the installed wheel's whole demo.
 .PHONY: test-slow

@@ -29,9 +29,20 @@ def _fail_skip(report) -> None:
         report.longrepr = f"skipped under FORECASTING_REQUIRE_ALL=1 (CI runs every test): {reason}"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist sends the report on and the terminal counts it
 def pytest_collectreport(report):
     _fail_skip(report)  # module-level skips (importorskip) happen while collecting
 
+
+def pytest_sessionstart(session):
+    # Under pytest-xdist (`make test` runs `-n 2`) the demo CRM is made once, here in the
+    # controller before the workers start, so two workers (or a worker and a notebook kernel)
+    # never both generate it on first use.
+    config = session.config
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        from forecasting.data.embedded import ensure_demo
+
+        ensure_demo()
 
 
 @pytest.hookimpl(hookwrapper=True)
