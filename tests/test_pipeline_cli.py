@@ -121,7 +121,7 @@ def test_cli_negative_amount_and_bad_period_exit_2(tmp_path, capsys):
     assert _forecast(tmp_path, _hand_files(tmp_path, opps), "2025-03-31", "2025Q2") == 2
     _refused(capsys, tmp_path, "opportunities.amount", "O2")
     assert _forecast(tmp_path, _hand_files(tmp_path), "2025-03-31", "someday") == 2
-    _refused(capsys, tmp_path, "period 'someday'")
+    _refused(capsys, tmp_path, "period: 'someday' is not a period")
 
 
 def test_cli_unknown_stage_exits_2_naming_table_stage_and_rows(tmp_path, capsys):

@@ -538,7 +538,7 @@ def test_probabilities_column_says_historical_when_the_learned_model_had_too_lit
 
 
 def test_probabilities_column_says_why_a_disagreeing_learned_model_was_replaced(demo, monkeypatch):
-    from forecasting.pipeline import forecast as module
+    from forecasting.pipeline import probabilities as module
 
     opps, history = demo
     kwargs = dict(as_of="2025-06-30", period="2025Q3", n_sims=200, ranges="independent")

@@ -13,7 +13,7 @@ from test_pipeline_forecast import hand_crm
 from forecasting.data import DataWarning
 from forecasting.pipeline import PipelineData, backtest, forecast_period
 from forecasting.pipeline._context import remaining_cycle_days
-from forecasting.pipeline.forecast import disagreeing_stages
+from forecasting.pipeline.probabilities import disagreeing_stages
 from forecasting.pipeline.ranges import apply_shock, log_error, period_bias, period_shock
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_map_option, add_read_options, mapping_from, output_dir, parameters_of, read_options_from, say
+from ._common import output_dir, parameters_of, say
+from ._pipeline_inputs import add_inputs, load_inputs
 
 _METHODS = ("learned", "historical", "default")
 
@@ -27,7 +28,7 @@ def register(sub) -> None:
         "open at the date, the forecast is the closed won so far plus the run-rate of deals not yet "
         "created (with a warning).",
     )
-    _inputs(fc)
+    add_inputs(fc)
     fc.add_argument("--as-of", required=True, metavar="DATE",
                     help="forecast date (inclusive), e.g. 2026-06-30: not before the first deal, at most one "
                     "period after the data's last record")
@@ -53,7 +54,7 @@ def register(sub) -> None:
         "actual, p10, p50, p90, ...), metrics.csv (method, wape, bias, coverage_80, width_80), "
         "backtest.png and run.json to --out.",
     )
-    _inputs(bt)
+    add_inputs(bt)
     bt.add_argument("--periods", required=True,
                     help="inclusive range like 2024Q1:2025Q4, within the data (after the first deal, "
                     "starting by the last record)")
@@ -66,7 +67,7 @@ def register(sub) -> None:
     bt.set_defaults(func=_backtest)
 
     from .pipeline_call import register as register_call  # waterfall, risk, scenario
-    register_call(cmds, _inputs)
+    register_call(cmds, add_inputs)
 
 
 def _ranges(p: argparse.ArgumentParser) -> None:
@@ -88,30 +89,6 @@ def _range_log(row) -> dict:
     """What run.json says about how the total's P10-P90 was made."""
     return {"range_method": str(row["range_method"]), "range_shock": round(float(row["range_shock"]), 4),
             "range_shift": round(float(row.get("range_shift", 0.0)), 4), "range_periods": int(row["range_periods"])}
-
-
-def _inputs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--opportunities", required=True, metavar="SRC",
-                   help="opportunities SOURCE (file.duckdb reads table 'opportunities')")
-    p.add_argument("--stage-history", metavar="SRC",
-                   help="stage_history SOURCE for exact as-of snapshots (file.duckdb reads 'stage_history')")
-    p.add_argument("--stages", metavar="YAML", help="stages YAML (open: [...] with probabilities, won, lost)")
-    add_map_option(p)
-    add_read_options(p)
-
-
-def load_inputs(args):
-    """Validated opportunities, stage history (or None) and stages."""
-    from ..data import Stages, load_table
-
-    mapping = mapping_from(args)
-    stages = Stages.from_config(args.stages) if args.stages else Stages()
-    opportunities = load_table("opportunities", args.opportunities, mapping, stages=stages, **read_options_from(args))
-    history = None
-    if args.stage_history:
-        history = load_table("stage_history", args.stage_history, mapping, stages=stages, **read_options_from(args),
-                             opportunities=opportunities)
-    return opportunities, history, stages
 
 
 def _quota_target(source: str, period: str) -> float:

@@ -78,7 +78,7 @@ def _waterfall(args: argparse.Namespace) -> int:
     from ..data import write_csv
     from ..pipeline import PipelineData
     from ..pipeline.waterfall import category_moves, plot_waterfall, waterfall
-    from .pipeline import load_inputs
+    from ._pipeline_inputs import load_inputs
 
     with output_dir(args.out, "pipeline waterfall", parameters_of(args)) as (out, log):
         opportunities, history, stages = load_inputs(args)
@@ -107,7 +107,7 @@ def _risk(args: argparse.Namespace) -> int:
     from ..pipeline.risk import deal_risk
     from ..pipeline.snapshot import resolve_period
     from ._common import mapping_from, read_options_from
-    from .pipeline import load_inputs
+    from ._pipeline_inputs import load_inputs
 
     period = resolve_period(args.period or "", args.as_of)
     with output_dir(args.out, "pipeline risk", parameters_of(args)) as (out, log):
@@ -142,7 +142,7 @@ def _scenario(args: argparse.Namespace) -> int:
     from ..pipeline import PipelineData, forecast_period
     from ..pipeline.scenario import SCENARIOS, simulate_scenarios, what_it_takes
     from ..pipeline.snapshot import resolve_period
-    from .pipeline import load_inputs
+    from ._pipeline_inputs import load_inputs
 
     period = resolve_period(args.period or "", args.as_of)
     with output_dir(args.out, "pipeline scenario", parameters_of(args)) as (out, log):

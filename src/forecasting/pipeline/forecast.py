@@ -63,7 +63,6 @@ commit + best-case deals.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -73,52 +72,20 @@ from ..data.validate import DataWarning
 from ..metrics.sales import TOTAL_GROUP
 from ._context import PipelineData, log_ratios, resolve
 from .ranges import MIN_PERIODS, RangeCalibration, apply_shock, log_error, period_shock
-from .snapshot import DAY, cutoff_of, expected_in_window, period_bounds
-from .stages import stage_win_rates
+from .snapshot import DAY, cutoff_of, period_bounds
+from .new_deals import _new_deal_wins
+from .probabilities import METHODS, _probabilities, _training
+from .window import _Window, _window
 
 __all__ = ["forecast_period", "METHODS", "FORECAST_COLUMNS", "DEAL_COLUMNS", "categorize"]
 
-METHODS = ("default", "historical", "learned")
 FORECAST_COLUMNS = ("period", "group", "closed_won", "open_pipeline", "weighted", "p10", "p50", "p90", "method",
                     "probabilities")
-FALLBACK_TOO_LITTLE = "historical (fallback: too little history)"
-FALLBACK_DISAGREES = "historical (fallback: disagrees with stage win rates)"
 DEAL_COLUMNS = (
     "opportunity_id", "owner", "segment", "stage", "amount", "close_date", "days_in_stage", "age_days",
     "pushes", "p_win", "p_in_period", "probability", "expected_value", "category",
 )
 COMMIT, BEST_CASE = 0.7, 0.4
-_TIMING_STRENGTH = 5.0
-_MIN_TRAIN = 50
-_MIN_TIMING = 30
-_SETTLE_DAYS = 180
-_ALIGNED_WEIGHT = 3.0
-
-
-@dataclass(frozen=True)
-class _Window:
-    period: pd.Period
-    start: pd.Timestamp
-    end: pd.Timestamp       # exclusive
-    cutoff: pd.Timestamp    # exclusive as-of cutoff
-    begin: pd.Timestamp     # where open deals can still close in the period
-
-    @property
-    def offset_days(self) -> float:
-        return (self.begin - self.cutoff) / DAY
-
-    @property
-    def window_days(self) -> float:
-        return max(0.0, (self.end - self.begin) / DAY)
-
-    def expected_inside(self, deals: pd.DataFrame) -> np.ndarray:
-        """Which open deals are expected to close in the window (:func:`expected_in_window`)."""
-        return expected_in_window(deals["close_date"], self.cutoff, self.begin, self.end)
-
-
-def _window(period, cutoff: pd.Timestamp) -> _Window:
-    p, start, end = period_bounds(period)
-    return _Window(p, start, end, cutoff, max(start, cutoff))
 
 
 def categorize(probability, in_period, commit: float = COMMIT, best_case: float = BEST_CASE) -> np.ndarray:
@@ -132,261 +99,6 @@ def categorize(probability, in_period, commit: float = COMMIT, best_case: float 
     p = np.asarray(probability, dtype=float)
     expected = np.asarray(in_period, dtype=bool) & (p > 0)
     return np.select([~expected, p >= commit, p >= best_case], ["Omitted", "Commit", "Best case"], "Pipeline")
-
-
-# --- probabilities --------------------------------------------------------------------
-
-
-def _training(data: PipelineData, win: _Window) -> pd.DataFrame:
-    from .model import training_frame
-
-    key = ("train", win.cutoff, win.offset_days, win.window_days)
-    if key not in data.cache:
-        data.cache[key] = training_frame(data, win.cutoff, win.offset_days, win.window_days)
-    return data.cache[key]
-
-
-def _default(deals, data, win):
-    p_win = deals["stage"].map(data.stages.probability).to_numpy(dtype=float)
-    return p_win, win.expected_inside(deals).astype(float)
-
-
-def _timing(train: pd.DataFrame, win: _Window) -> tuple[float, float]:
-    """Share of later-won deals that were won inside the window: expected inside it / after it.
-
-    Uses snapshots whose window ended at least ``_SETTLE_DAYS`` before the cutoff (so
-    late wins are known: no censoring toward early wins) and, when there are enough,
-    only windows aligned with quarters like the forecast window (quarter-end rush).
-    """
-    from .model import window_end_phase
-
-    if train.empty:
-        return 1.0, 0.0
-    won = train[(train["won_by_cutoff"] == 1)]
-    settled = won[won["window_end"] <= win.cutoff - pd.Timedelta(days=_SETTLE_DAYS)]
-    won = settled if len(settled) >= _MIN_TIMING else won
-    phase = window_end_phase(win.end)
-    aligned = won[(won["window_end_phase"] - phase).abs() <= 3]
-    won = aligned if len(aligned) >= _MIN_TIMING else won
-    inside = expected_in_window(won["close_date"], won["snapshot_at"], won["window_start"], won["window_end"])
-    hits = won["won_in_window"].to_numpy()
-    s = _TIMING_STRENGTH
-    p_in = (hits[inside].sum() + s * 1.0) / (inside.sum() + s)
-    p_out = (hits[~inside].sum() + s * 0.0) / ((~inside).sum() + s)
-    return float(p_in), float(p_out)
-
-
-def _historical(deals, data, win, strength):
-    # Per-segment stage rates need the stages deals reached: stage history.
-    by = "segment" if data.exact and "segment" in data.opportunities.columns else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)  # the approximate path was announced once
-        rates = stage_win_rates(data.opportunities, None, data.stages, strength=strength, by=by,
-                                _prepared=data.prepared, _cutoff=win.cutoff)
-    if by is None:
-        p_win = deals["stage"].map(rates.set_index("stage")["probability"])
-    else:
-        table = rates.set_index([by, "stage"])["probability"]
-        overall = rates[rates[by] == TOTAL_GROUP].set_index("stage")["probability"]
-        keys = pd.MultiIndex.from_arrays([deals["opportunity_id"].map(data.attribute(by)), deals["stage"]])
-        p_win = pd.Series(table.reindex(keys).to_numpy(), index=deals.index)
-        p_win = p_win.fillna(deals["stage"].map(overall))
-    p_in, p_out = _timing(_training(data, win), win)
-    return p_win.to_numpy(dtype=float), np.where(win.expected_inside(deals), p_in, p_out)
-
-
-def _alignment_weights(train: pd.DataFrame, win: _Window) -> np.ndarray:
-    """Training windows that end like the forecast window (at a quarter end, say) weigh more.
-
-    Deals pulled into the last days of a quarter are won inside windows that end at the
-    quarter boundary and not inside the others; with equal weights a regularized model
-    learns that effect only partly and under-forecasts quarters (measured on the demo:
-    -6 % of the open-deal revenue; -3 % with these weights).
-    """
-    from .model import window_end_phase
-
-    aligned = (train["window_end_phase"] - window_end_phase(win.end)).abs() <= 3
-    return np.where(aligned, _ALIGNED_WEIGHT, 1.0)
-
-
-def _learned(deals, data, win, strength, seed):
-    from .model import FEATURES, CloseProbabilityModel, deal_features
-
-    key = ("model", win.cutoff, win.offset_days, win.window_days, seed)
-    if key not in data.cache:
-        train = _training(data, win)
-        y = train["won_in_window"].to_numpy(dtype=int) if len(train) else np.array([], dtype=int)
-        if len(train) < _MIN_TRAIN or len(np.unique(y)) < 2:
-            data.cache[key] = None
-        else:
-            data.cache[key] = CloseProbabilityModel(random_state=seed).fit(
-                train[list(FEATURES)], y, sample_weight=_alignment_weights(train, win))
-    model = data.cache[key]
-    if model is None:
-        warnings.warn(f"too little history before {win.cutoff.date()} to learn close probabilities "
-                      "(need won and not-won deals in past windows); using historical stage rates",
-                      DataWarning, stacklevel=4)
-        return (*_historical(deals, data, win, strength), FALLBACK_TOO_LITTLE)
-    feats = deal_features(deals, data, win.cutoff, win.end)
-    p = model.predict_proba(feats[list(FEATURES)])[:, 1]
-    reference_win, reference_in = _historical(deals, data, win, strength)
-    wild = disagreeing_stages(p, reference_win * reference_in, deals["stage"].to_numpy())
-    if wild:
-        shown = ", ".join(f"{stage} {mine:.2f} vs {theirs:.2f}" for stage, mine, theirs in wild)
-        snapshots = "exact" if data.exact else "approximate (no stage history)"
-        warnings.warn(f"the learned close probabilities disagree wildly with the observed stage win rates "
-                      f"({shown}; mean in-period probability, learned vs historical) as of "
-                      f"{(win.cutoff - DAY).date()}; the model was trained on {snapshots} snapshots: using the "
-                      "historical stage rates instead", DataWarning, stacklevel=4)
-        return reference_win, reference_in, FALLBACK_DISAGREES
-    return p, np.full(len(p), np.nan), "learned"
-
-
-def disagreeing_stages(learned, reference, stage, min_deals: int = 10, max_odds_ratio: float = 10.0) -> list:
-    """Stages whose mean learned probability is off the reference's by more than ``max_odds_ratio`` in odds.
-
-    Also flags a stage whose reference is below 0.5 while most of its deals are learned at
-    0.9 or more (early-stage deals at near-certainty). Stages with fewer than
-    ``min_deals`` open deals are not judged. Returns ``(stage, learned mean, reference mean)``.
-
-    Examples
-    --------
-    >>> disagreeing_stages([0.99] * 10 + [0.2] * 10, [0.1] * 10 + [0.25] * 10, ["A"] * 10 + ["B"] * 10)
-    [('A', 0.99, 0.1)]
-    """
-    frame = pd.DataFrame({"learned": np.asarray(learned, dtype=float), "reference": np.asarray(reference, dtype=float),
-                          "sure": np.asarray(learned, dtype=float) >= 0.9, "stage": stage})
-    means = frame.groupby("stage", sort=False).agg(learned=("learned", "mean"), reference=("reference", "mean"),
-                                                   sure=("sure", "mean"), n=("learned", "size"))
-    means = means[means["n"] >= min_deals]
-
-    def logit(x):
-        x = np.clip(x, 0.005, 0.995)
-        return np.log(x / (1 - x))
-
-    far = np.abs(logit(means["learned"]) - logit(means["reference"])) > np.log(max_odds_ratio)
-    certain = (means["reference"] < 0.5) & (means["sure"] > 0.5)
-    bad = means[far | certain]
-    return [(str(s), round(float(r.learned), 3), round(float(r.reference), 3)) for s, r in bad.iterrows()]
-
-
-def _probabilities(method, deals, data, win, strength, seed) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """``p_win, p_in_period, probability`` of the open deals and where they came from (the
-    ``probabilities`` column: the method, or ``historical (fallback: ...)`` when the learned
-    model was replaced)."""
-    if deals.empty or win.window_days <= 0:
-        zero = np.zeros(len(deals))
-        return zero, zero, zero, method
-    if method == "default":
-        p_win, p_in, source = *_default(deals, data, win), method
-    elif method == "historical":
-        p_win, p_in, source = *_historical(deals, data, win, strength), method
-    elif method == "learned":
-        p_win, p_in, source = _learned(deals, data, win, strength, seed)
-    else:
-        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
-    probability = p_win * np.where(np.isnan(p_in), 1.0, p_in)
-    return p_win, p_in, probability, source
-
-
-# --- deals not yet created --------------------------------------------------------------
-
-
-def _growth(data: PipelineData, cutoff: pd.Timestamp) -> float:
-    """Yearly growth of deal creation before ``cutoff``.
-
-    Deals created in the last ``m`` days over those created in the same ``m`` days a
-    year earlier (``m`` = 365, or less with less than two years of history: the same
-    days of the year are compared, so the season cancels). 1.0 with less than 15
-    months of history or fewer than 20 deals to compare; clipped to [0.5, 2].
-    """
-    created = data.opportunities["created_at"]
-    m = min(365, (cutoff - data.first_date).days - 365)
-    if m < 90:
-        return 1.0
-    year, days = pd.Timedelta(days=365), pd.Timedelta(days=m)
-    recent = int(((created >= cutoff - days) & (created < cutoff)).sum())
-    before = int(((created >= cutoff - year - days) & (created < cutoff - year)).sum())
-    return float(np.clip(recent / before, 0.5, 2.0)) if before >= 20 else 1.0
-
-
-SEASON_YEARS = 3        # whole years of past periods compared for the season of new deals
-SEASON_STRENGTH = 2.0   # the season is shrunk toward none as if this many more years had none
-
-
-def _finished_periods(data: PipelineData, win: _Window):
-    """The periods finished by the cutoff, newest first, back to the first deal created before it."""
-    known = data.opportunities["created_at"] < win.cutoff
-    earliest = data.opportunities.loc[known, "created_at"].min() if known.any() else win.cutoff
-    k = 1
-    while True:
-        past, start, end = period_bounds(win.period - k)
-        k += 1
-        if start < earliest:
-            return
-        if end <= win.cutoff:
-            yield past, start, end
-
-
-def _late_wins(data: PipelineData, win: _Window, start, end, growth: float) -> pd.DataFrame:
-    """Wins of a past period from deals created after its as-of point, weighted by ``growth ** years`` since."""
-    won = data.won_between(start, end)
-    won = won.loc[won["created_at"] >= start + (win.cutoff - win.start), ["opportunity_id", "amount"]]
-    return won.assign(weight=growth ** ((win.start - start) / pd.Timedelta(days=365.25)))
-
-
-def _season(data: PipelineData, win: _Window, growth: float) -> float:
-    """How much the period's season brings from deals not yet created, relative to an average period.
-
-    The growth-adjusted wins from late-created deals in the same period of the last
-    whole years (up to :data:`SEASON_YEARS`; same quarter, same month) over their mean
-    in all periods of those years, shrunk toward 1 by ``years / (years + SEASON_STRENGTH)``:
-    one year of history moves the run-rate a third of the way to its season (one quarter's
-    late wins are lumpy: measured on 3 demo seeds, the error of the run-rate against the
-    demo's true process went 0.237 -> 0.223 with a strength of 1, 0.213 with 2, 0.215 with 4).
-    1 without a whole year (or a period of a year).
-    """
-    period = win.period
-    per_year = (pd.Period(period.start_time + pd.DateOffset(years=1), freq=period.freq) - period).n
-    if per_year < 2:
-        return 1.0
-    past = []
-    for p, start, end in _finished_periods(data, win):
-        if len(past) == per_year * SEASON_YEARS:
-            break
-        late = _late_wins(data, win, start, end, growth)
-        past.append(((period - p).n % per_year == 0, float((late["amount"] * late["weight"]).sum())))
-    years = len(past) // per_year
-    total = np.array([amount for _, amount in past[:years * per_year]])
-    if years < 1 or total.sum() <= 0:
-        return 1.0
-    same = np.array([hit for hit, _ in past[:years * per_year]])
-    ratio = total[same].mean() / total.mean()
-    return float(1.0 + (ratio - 1.0) * years / (years + SEASON_STRENGTH))
-
-
-def _new_deal_wins(data: PipelineData, win: _Window, lookback: int) -> tuple[pd.DataFrame, int]:
-    """Won deals created after the as-of point of each of the last finished periods.
-
-    Each win is weighted by the growth of deal creation since its period
-    (``growth ** years``: a company that creates 30 % more deals a year than a year
-    ago also wins 30 % more from deals it has not created yet) and by the season of
-    the forecast period (:func:`_season`: a year-end rush, a summer dip).
-    """
-    columns = ["opportunity_id", "amount", "weight"]
-    if win.cutoff >= win.end:
-        return pd.DataFrame(columns=columns), 0
-    growth = _growth(data, win.cutoff)
-    parts = []
-    for _, start, end in _finished_periods(data, win):
-        if len(parts) == lookback:
-            break
-        parts.append(_late_wins(data, win, start, end, growth))
-    if not parts:
-        return pd.DataFrame(columns=columns), 0
-    frame = pd.concat(parts, ignore_index=True)
-    frame["weight"] *= _season(data, win, growth)
-    return frame, len(parts)
 
 
 # --- Monte Carlo ------------------------------------------------------------------------
