@@ -18,8 +18,7 @@ from ..data.errors import DataError, problem
 from ..data.schema import STATUSES, Stages
 from ..data.validate import DataWarning
 from ..metrics.sales import TOTAL_GROUP, group_labels
-from .snapshot import DAY, _Prepared, _prepare_history, snapshot, unknown_stages_message
-from .stages import closings
+from .snapshot import DAY, _Prepared, _prepare_history, closings, snapshot_before, unknown_stages_message
 
 __all__ = ["PipelineData", "resolve", "remaining_cycle_days"]
 
@@ -156,8 +155,7 @@ class PipelineData:
         if cutoff not in self._snapshots:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DataWarning)  # warned once in build()
-                snap = snapshot(self.opportunities, None, stages=self.stages, _prepared=self.prepared,
-                                _cutoff=cutoff)
+                snap = snapshot_before(self.opportunities, self.prepared, self.stages, cutoff)
             unknown = snap["close_date"].isna()
             snap["close_date_estimated"] = unknown.to_numpy()
             if unknown.any():

@@ -15,7 +15,7 @@ from ..metrics import average_deal_size, funnel_report, gap_coverage, pipeline_c
 from ..metrics.panel import spread_by_period
 from ._context import PipelineData, resolve
 from .snapshot import DAY, cutoff_of, expected_in_window, period_bounds
-from .stages import stage_win_rates
+from .stages import win_rates_before
 
 __all__ = ["pipeline_health", "funnel", "slippage_rate", "period_target"]
 
@@ -63,7 +63,7 @@ def funnel(data: PipelineData, as_of) -> pd.DataFrame:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
-        rates = stage_win_rates(data.opportunities, None, data.stages, _prepared=data.prepared, _cutoff=cutoff)
+        rates = win_rates_before(data, cutoff)
     closed = data.closed_before(cutoff)
     outcome = pd.Series(np.where(closed["won"], "won", "lost"), index=closed["opportunity_id"].astype(str))
     ids = data.opportunities["opportunity_id"].astype(str)

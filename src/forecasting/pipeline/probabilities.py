@@ -16,7 +16,7 @@ from ..data.validate import DataWarning
 from ..metrics.sales import TOTAL_GROUP
 from ._context import PipelineData
 from .snapshot import DAY, expected_in_window
-from .stages import stage_win_rates
+from .stages import win_rates_before
 from .window import _Window
 
 METHODS = ("default", "historical", "learned")
@@ -73,8 +73,7 @@ def _historical(deals, data, win, strength):
     by = "segment" if data.exact and "segment" in data.opportunities.columns else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # the approximate path was announced once
-        rates = stage_win_rates(data.opportunities, None, data.stages, strength=strength, by=by,
-                                _prepared=data.prepared, _cutoff=win.cutoff)
+        rates = win_rates_before(data, win.cutoff, strength=strength, by=by)
     if by is None:
         p_win = deals["stage"].map(rates.set_index("stage")["probability"])
     else:

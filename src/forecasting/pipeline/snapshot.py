@@ -273,9 +273,6 @@ def snapshot(
     stage_history: pd.DataFrame | None = None,
     as_of=None,
     stages: Stages | dict | None = None,
-    *,
-    _prepared: _Prepared | None = None,
-    _cutoff: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Rebuild the open pipeline as it stood at the end of ``as_of``.
 
@@ -323,14 +320,47 @@ def snapshot(
     0  Proposal   800.0           10.0
     """
     stages = Stages.from_config(stages)
-    cutoff = _cutoff if _cutoff is not None else cutoff_of(as_of)
-    if stage_history is None and _prepared is None:
+    if stage_history is None:
         warnings.warn(
             "no stage history: the snapshot is approximate (current stages, amounts and close dates; "
             "deals closed after the date count as open in the first stage)", DataWarning, stacklevel=2)
+    prepared = None if stage_history is None else _prepare_history(stage_history, stages, opportunities)
+    return snapshot_before(opportunities, prepared, stages, cutoff_of(as_of))
+
+
+def snapshot_before(opportunities: pd.DataFrame, prepared: _Prepared | None, stages: Stages,
+                    cutoff: pd.Timestamp) -> pd.DataFrame:
+    """:func:`snapshot` of prepared stage history (``None``: approximate) before ``cutoff`` (exclusive)."""
+    if prepared is None:
         state = _approximate(opportunities, stages, cutoff)
     else:
-        prepared = _prepared or _prepare_history(stage_history, stages, opportunities)
         state = _from_history(opportunities, prepared, cutoff)
     _check_stages(state, stages)
     return _finish(state, cutoff)
+
+
+def closings(opportunities: pd.DataFrame, prepared: _Prepared | None, stages: Stages) -> pd.DataFrame:
+    """Every closing event: ``opportunity_id, closed_at, won, amount``.
+
+    From stage history (closed-stage rows, amount as it stood) when given, else
+    from the opportunities' status and close date. Filter on ``closed_at`` to
+    keep what was known at a date.
+    """
+    if prepared is not None:
+        rows = prepared.rows
+        rows = rows[rows["stage"].isin(stages.closed)]
+        out = pd.DataFrame({
+            "opportunity_id": rows["opportunity_id"].to_numpy(),
+            "closed_at": rows["entered_at"].to_numpy(),
+            "won": (rows["stage"] == stages.won).to_numpy(),
+            "amount": rows["amount"].to_numpy(dtype=float),
+        })
+        # Reopened deals: keep the last closing of each deal at any date.
+        return out
+    closed = opportunities[opportunities["status"].isin(["won", "lost"])]
+    return pd.DataFrame({
+        "opportunity_id": closed["opportunity_id"].astype(str).to_numpy(),
+        "closed_at": pd.to_datetime(closed["close_date"]).to_numpy(),
+        "won": (closed["status"] == "won").to_numpy(),
+        "amount": closed["amount"].to_numpy(dtype=float),
+    })

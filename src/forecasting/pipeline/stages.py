@@ -27,34 +27,7 @@ from .snapshot import _prepare_history, _Prepared, cutoff_of
 if TYPE_CHECKING:  # _context imports this module
     from ._context import PipelineData
 
-__all__ = ["stage_win_rates", "closings"]
-
-
-def closings(opportunities: pd.DataFrame, prepared: _Prepared | None, stages: Stages) -> pd.DataFrame:
-    """Every closing event: ``opportunity_id, closed_at, won, amount``.
-
-    From stage history (closed-stage rows, amount as it stood) when given, else
-    from the opportunities' status and close date. Filter on ``closed_at`` to
-    keep what was known at a date.
-    """
-    if prepared is not None:
-        rows = prepared.rows
-        rows = rows[rows["stage"].isin(stages.closed)]
-        out = pd.DataFrame({
-            "opportunity_id": rows["opportunity_id"].to_numpy(),
-            "closed_at": rows["entered_at"].to_numpy(),
-            "won": (rows["stage"] == stages.won).to_numpy(),
-            "amount": rows["amount"].to_numpy(dtype=float),
-        })
-        # Reopened deals: keep the last closing of each deal at any date.
-        return out
-    closed = opportunities[opportunities["status"].isin(["won", "lost"])]
-    return pd.DataFrame({
-        "opportunity_id": closed["opportunity_id"].astype(str).to_numpy(),
-        "closed_at": pd.to_datetime(closed["close_date"]).to_numpy(),
-        "won": (closed["status"] == "won").to_numpy(),
-        "amount": closed["amount"].to_numpy(dtype=float),
-    })
+__all__ = ["stage_win_rates", "win_rates_before"]
 
 
 def _closed_as_of(prepared: _Prepared, cutoff) -> pd.DataFrame:
@@ -128,8 +101,6 @@ def stage_win_rates(
     strength: float = 10.0,
     by: str | None = None,
     data: PipelineData | None = None,
-    _prepared: _Prepared | None = None,
-    _cutoff=None,
 ) -> pd.DataFrame:
     """Share of the deals that reached each stage that were won, shrunk toward the defaults.
 
@@ -169,16 +140,26 @@ def stage_win_rates(
     Ten closed deals reached Proposal and 6 were won; default 0.6, k = 10 keeps 0.6;
     with k = 0 the raw share is returned.
     """
+    cutoff = cutoff_of(as_of) if as_of is not None else pd.Timestamp.max
     if data is not None:  # its prepared history stands for stage_history
-        opportunities, stage_history, stages, _prepared = data.opportunities, None, data.stages, data.prepared
-    elif opportunities is None:
+        return win_rates_before(data, cutoff, strength=strength, by=by)
+    if opportunities is None:
         raise TypeError("pass the opportunities table (and optionally stage_history) or data=PipelineData")
     stages = Stages.from_config(stages)
-    cutoff = _cutoff if _cutoff is not None else (cutoff_of(as_of) if as_of is not None else pd.Timestamp.max)
-    if stage_history is None and _prepared is None:
+    prepared = None if stage_history is None else _prepare_history(stage_history, stages, opportunities)
+    return _win_rates(opportunities, prepared, stages, cutoff, strength, by)
+
+
+def win_rates_before(data: PipelineData, cutoff: pd.Timestamp, *, strength: float = 10.0,
+                     by: str | None = None) -> pd.DataFrame:
+    """:func:`stage_win_rates` of prepared inputs, from the deals closed before ``cutoff`` (exclusive)."""
+    return _win_rates(data.opportunities, data.prepared, data.stages, cutoff, strength, by)
+
+
+def _win_rates(opportunities, prepared: _Prepared | None, stages: Stages, cutoff, strength: float, by) -> pd.DataFrame:
+    if prepared is None:
         rates = _without_history(opportunities, stages, cutoff, strength)
         return rates if by is None else rates.assign(**{by: "all"})[[by, *rates.columns]]
-    prepared = _prepared or _prepare_history(stage_history, stages, opportunities)
     closed = _closed_as_of(prepared, cutoff)
     default = np.array([stages.probability(s) for s in stages.open])
     overall = _rates(closed, stages, default, strength)
