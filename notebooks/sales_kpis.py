@@ -28,6 +28,7 @@ as_of: str = ""  # count only what was known on this date; empty for the last da
 freq: str = "Q"  # period length: D, W, M, Q or Y
 by: str = "owner"  # break-down: any column (owner, segment, team, territory, product) or several, comma-separated
 activity_freq: str = "W"  # period length of the activity-vs-target table: D, W or M
+commission_rate: float = 0.0  # commission on won revenue, e.g. 0.15 (adds commission); 0 for none
 out_dir: str = ""  # when set, result tables are written here as CSV
 
 # %%
@@ -49,11 +50,16 @@ opportunities, stage_history, leads, activities = (data[k] for k in ("opportunit
 as_of = resolve_as_of(as_of, data)
 SIDE = ("spend", "quotas", "accounts", "team", "targets", "survey")
 kpis = kpi_table(opportunities, leads, activities, freq=freq, by=by or None, as_of=as_of,
-                 **{name: data[name] for name in SIDE})
+                 commission_rate=commission_rate or None, **{name: data[name] for name in SIDE})
 totals = kpis[kpis["group"] == "all"].set_index("period")
-last = last_complete_period(totals.index, as_of)
+try:
+    last, running = last_complete_period(totals.index, as_of), ""
+except ValueError:  # the data ends inside its first period: show that period so far
+    last = totals.index[-1]
+    running = f"No period ended by {as_of}: {last} is shown so far."
 _ = record_resolved(out_dir, dict(source=source, stages=stages, map=map, date_format=date_format, as_of=as_of,
-                              freq=freq, by=by, activity_freq=activity_freq, last_complete_period=last,
+                              freq=freq, by=by, activity_freq=activity_freq, commission_rate=commission_rate,
+                              last_complete_period=last,
                               missing={k: v for k, v in data.notes.items()}))
 
 # %% [markdown]
@@ -61,6 +67,8 @@ _ = record_resolved(out_dir, dict(source=source, stages=stages, map=map, date_fo
 
 # %%
 # NBVAL_CHECK_OUTPUT
+if running:
+    print(running)
 row = totals.loc[last]
 print(f"period {last} (as of {as_of}): {row.deals_won:,.0f} deals won, {row.deals_lost:,.0f} lost")
 print(f"win rate {percent(row.win_rate)}, close ratio {percent(row.close_ratio)}")

@@ -1,8 +1,10 @@
-"""Every KPI of the glossary (docs/kpis.md): its worked example through the function AND the CLI.
+"""Every KPI of the glossary (docs/kpis.md): its worked example through the function, the CLI
+and the sales_kpis report.
 
 Each case builds the smallest CRM whose period holds exactly the worked example's inputs,
 runs ``forecasting kpis`` on it (CSV in, kpis.csv out) and checks that the number the
-glossary promises is in the KPI's column, and that the function gives it too.
+glossary promises is in the KPI's column, and that the function gives it too; then runs the
+``sales_kpis`` report on the same tables (one DuckDB) and finds the number in its saved table.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import pytest
 
 from forecasting import metrics
 from forecasting.cli import main
+from forecasting.data.io import write_duckdb
+from forecasting.reports import run_report
 
 
 def deals(n, *, status="won", amount=10_000.0, created="2025-01-10", closed="2025-02-15", owner="ava",
@@ -168,6 +172,42 @@ def test_worked_example_through_function_and_cli(tmp_path, term, computed, expec
     assert kpis.loc[(period, "all"), column] == pytest.approx(expected), term
 
 
+# The CLI flags of the cases as sales_kpis parameters.
+REPORT_PARAMETERS = {"--as-of": "as_of", "--freq": "freq", "--commission-rate": "commission_rate"}
+_REPORTS: dict = {}
+
+
+def run_report_kpis(folder_factory, flags, tables) -> pd.DataFrame:
+    """The sales_kpis report on ``tables`` (as one DuckDB): its saved kpis.csv indexed by (period, group).
+
+    A run takes about ten seconds, so cases sharing their tables and flags share one run.
+    """
+    key = (tuple((name, id(frame)) for name, frame in tables.items()), flags)
+    if key not in _REPORTS:
+        folder = folder_factory.mktemp("report")
+        db = write_duckdb(tables, folder / "crm.duckdb")
+        options = {REPORT_PARAMETERS[flag]: value for flag, value in zip(flags[::2], flags[1::2])}
+        result = run_report("sales_kpis", {"source": str(db), "by": "", **options}, folder / "out")
+        assert result.ok, result.error
+        _REPORTS[key] = pd.read_csv(folder / "out" / "tables" / "kpis.csv",
+                                    dtype={"period": str, "group": str}).set_index(["period", "group"])
+    return _REPORTS[key]
+
+
+# Four reports run with the fast tests (the first period still running, a parameter, side tables, weeks);
+# the other 24 (about four minutes) with the slow ones.
+FAST_REPORTS = {"win_rate", "average_deal_size", "commission", "cac", "activity attainment"}
+REPORT_CASES = [pytest.param(*case, id=case[0], marks=() if case[0] in FAST_REPORTS else pytest.mark.slow)
+                for case in CASES]
+
+
+@pytest.mark.parametrize("term, computed, expected, column, period, tables, flags", REPORT_CASES)
+def test_worked_example_through_the_report(tmp_path_factory, term, computed, expected, column, period, tables,
+                                           flags):
+    kpis = run_report_kpis(tmp_path_factory, flags, tables)
+    assert kpis.loc[(period, "all"), column] == pytest.approx(expected), term
+
+
 def test_activity_targets_per_rep_and_week_by_owner(tmp_path):
     """10 calls a day is 50 a week; ann made 40 in the week of 6 January, ben (no target) 5."""
     calls = pd.DataFrame({"activity_id": [f"K{i}" for i in range(45)], "owner": ["ann"] * 40 + ["ben"] * 5,
@@ -274,10 +314,11 @@ def test_activity_and_attribution_csv_respect_as_of(tmp_path):
     ({}, ("--tables", "activity"), "activities: is needed for activity.csv: pass --activities"),
     ({"targets": pd.DataFrame({"owner": ["ann"], "type": ["call"], "freq": ["X"], "target": [5]}),
       "activities": pd.DataFrame({"activity_id": ["1"], "owner": ["ann"], "type": ["call"],
-                                  "occurred_at": ["2025-01-07"]})}, (), "targets.freq: must be D"),
+                                  "occurred_at": ["2025-01-07"]})}, (),
+     r"targets.freq: has values other than D, W or M .*\(rows: ann\)"),
     ({}, ("--by", "region"), "opportunities.region: is not a column of any table"),
     ({"survey": pd.DataFrame({"respondent_id": ["r1", "r2"], "answered_at": "2025-02-01", "score": [5, 11]})}, (),
-     r"survey.score: must be 0 to 10.*r2"),
+     r"survey.score: is outside 0\.\.10 \(rows: r2\)"),
     ({"team": pd.DataFrame({"owner": ["ava", "ava"], "manager": ["m", "n"]})}, (), r"team.owner: .*(rows: ava)"),
     ({}, ("--tables", "kpis,charts"), "--tables: has 'charts'"),
 ])
@@ -343,6 +384,10 @@ def test_the_glossary_document_names_real_functions_and_tested_columns():
     tested = {case[3] for case in CASES} | {"revenue_per_activity", "activities", "activities_<type>", "enps",
                                             "target_<type>", "attainment_<type>"}
     assert columns - tested == set()
+    # Every worked example (a bold result) is a case, so it runs through function, CLI and report.
+    cases = {case[3] for case in CASES} | {re.sub(r"_call$", "_<type>", case[3]) for case in CASES}
+    worked = {row[0].strip(): set(re.findall(r"`([\w<>]+)`", row[3])) for row in rows if "**" in row[5]}
+    assert len(worked) >= 30 and {term for term, named in worked.items() if not named & cases} == set()
 
 
 def test_the_running_week_is_measured_against_its_working_days_so_far(tmp_path):
