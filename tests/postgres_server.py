@@ -5,7 +5,8 @@ Set ``FORECASTING_TEST_POSTGRES_URL`` (a SQLAlchemy URL, e.g.
 run; the tests create and drop tables in that database, so give them a scratch one.
 Otherwise one server per test session is made with ``initdb`` into a temporary
 folder and started with ``pg_ctl`` on 127.0.0.1 (a free port, its unix socket in
-the same folder), and stopped and removed at the end. The binaries are looked up
+the same folder), and stopped and removed at the end; under pytest-xdist each worker
+that needs one starts its own (own folder, own port). The binaries are looked up
 on PATH, then in ``/usr/lib/postgresql/*/bin`` (Debian's ``postgresql`` package,
 which ``.ci/run`` installs). initdb refuses to run as root: as root the server
 runs as the ``postgres`` system user. When no server can be had, the tests that

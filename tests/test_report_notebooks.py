@@ -33,12 +33,26 @@ def test_every_report_has_a_non_default_run():
     assert set(available_reports()) == set(NON_DEFAULT)
 
 
+@pytest.fixture(scope="module")
+def non_default_run(tmp_path_factory):
+    """``run(name)``: the report's run with its NON_DEFAULT parameters, made once per module
+    (a report run takes seconds; two tests read the sales_kpis one)."""
+    runs = {}
+
+    def run(name):
+        if name not in runs:
+            runs[name] = run_report(name, NON_DEFAULT[name], tmp_path_factory.mktemp("non_default") / name)
+        return runs[name]
+
+    return run
+
+
 @pytest.mark.parametrize("name", sorted(NON_DEFAULT))
-def test_report_runs_with_non_default_parameters(name, tmp_path):
+def test_report_runs_with_non_default_parameters(name, non_default_run):
     params = NON_DEFAULT[name]
     declared = report_parameters(name)
     assert set(params) <= set(declared) and "out_dir" in declared
-    result = run_report(name, params, tmp_path / name)
+    result = non_default_run(name)
     assert result.ok, result.error
     record = json.loads(result.run_json.read_text())
     assert record["status"] == "ok" and record["report"] == name
@@ -48,8 +62,8 @@ def test_report_runs_with_non_default_parameters(name, tmp_path):
     assert "<img" in html and "from forecasting" not in html  # figures embedded, code hidden
 
 
-def test_sales_kpis_monthly_by_segment_tables(tmp_path):
-    result = run_report("sales_kpis", NON_DEFAULT["sales_kpis"], tmp_path / "kpis")
+def test_sales_kpis_monthly_by_segment_tables(non_default_run):
+    result = non_default_run("sales_kpis")
     kpis = pd.read_csv(result.out_dir / "tables" / "kpis.csv")
     assert set(kpis["group"]) == {"all", "SMB", "Mid-Market", "Enterprise"}
     assert kpis["period"].iloc[-1] == "2026-03"  # monthly, up to as_of
