@@ -125,7 +125,7 @@ def test_cli_rollup_default_period_is_the_quarter_open_after_the_date(tmp_path):
 
 
 @pytest.mark.parametrize("team, calls, expected", [
-    (pd.DataFrame({"owner": ["a", "b"], "manager": ["b", "a"]}), None, ["team.manager", "manager cycle", "a -> b"]),
+    (pd.DataFrame({"owner": ["a", "b"], "manager": ["b", "a"]}), None, ["team.manager", "cycle", "a -> b"]),
     (None, small_calls().assign(owner=lambda c: c["owner"].replace("bo", "zed")),
      ["forecast_calls.owner", "not in the team", "zed"]),
 ])

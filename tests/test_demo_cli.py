@@ -7,13 +7,13 @@ import pytest
 from forecasting.cli import main
 from forecasting.cli.demo import Step, plan, run_steps
 
-REPORTS = ["lead_scoring_comparison", "pipeline_forecast", "revenue_forecast", "sales_kpis"]
+REPORTS = ["forecast_call", "lead_scoring_comparison", "pipeline_forecast", "revenue_forecast", "sales_kpis"]
 
 
 def test_the_plan_runs_every_cli_step_and_report_once_with_its_prerequisites_first():
     steps = plan("/data/crm.duckdb", "/out", 3, REPORTS)
     names = [s.name for s in steps]
-    assert len(names) == len(set(names)) == 9 + len(REPORTS)
+    assert len(names) == len(set(names)) == 13 + len(REPORTS)  # 13 CLI steps
     for i, step in enumerate(steps):  # in one-at-a-time order, every prerequisite comes earlier
         assert set(step.after) <= set(names[:i]), step.name
     assert all("3" in s.argv for s in steps if "--seed" in s.argv)

@@ -253,7 +253,7 @@ def _tree(root: Path) -> dict[str, str]:
     return state
 
 
-OUTPUTS = {"kpis": {"kpis.csv", "run.json"},
+OUTPUTS = {"kpis": {"kpis.csv", "funnel.csv", "run.json"},
            "pipeline forecast": {"forecast.csv", "deals.csv", "health.csv", "run.json"},
            "revenue forecast": {"forecast.csv", "outliers.csv", "fan_chart.png", "run.json"}}
 
