@@ -14,7 +14,7 @@ from .activity import activity_report, lead_response_times
 from .attribution import lead_attribution
 from .customers import (arr, cac, cac_payback_months, churn_rate, clv, clv_cac_ratio, mrr, nps, nps_groups,
                         revenue_growth)
-from .funnel import funnel_report, step_conversion
+from .funnel import funnel_report, funnel_table, step_conversion
 from .kpis import (activity_completion_rate, activity_response_rate, acv, attainment, average_deal_size,
                    close_ratio, commission, conversion_rate, cross_sell_rate, gap_coverage, persistence,
                    pipeline_coverage, pipeline_velocity, profit_margin, sales_productivity, upsell_rate, win_rate)
@@ -25,7 +25,7 @@ __all__ = [
     "KPI_COLUMNS", "activity_completion_rate", "activity_report", "activity_response_rate", "acv", "arr",
     "attainment", "average_deal_size",
     "by_columns", "cac", "cac_payback_months", "churn_rate", "close_ratio", "clv", "clv_cac_ratio", "commission",
-    "conversion_rate", "cross_sell_rate", "funnel_report", "gap_coverage", "kpi_table", "last_complete_period",
+    "conversion_rate", "cross_sell_rate", "funnel_report", "funnel_table", "gap_coverage", "kpi_table", "last_complete_period",
     "lead_attribution", "lead_response_times", "mrr", "nps", "nps_groups", "persistence", "pipeline_coverage",
     "pipeline_velocity", "profit_margin", "revenue_growth", "sales_productivity", "spread_by_period",
     "step_conversion", "upsell_rate", "win_rate",
