@@ -105,7 +105,16 @@ GLOSSARY = {
     "mrr": "MRR", "arr": "ARR", "nps": "NPS", "enps": "eNPS", "commission": "commission",
 }
 shown = [c for c in GLOSSARY if c in totals.columns and totals[c].notna().any()]
-show(totals[shown].tail(6).T.rename(index=GLOSSARY))
+# Three tables, by theme, so each stays a readable summary.
+LEAD_KPIS = ["conversion_rate", "lead_response_minutes_mean", "lead_response_minutes_median", "persistence",
+             "activities", "activity_response_rate", "activity_completion_rate", "activity_duration_minutes_mean"]
+CUSTOMER_KPIS = ["cac", "churn_rate", "clv", "clv_cac_ratio", "cac_payback_months", "mrr", "arr", "nps", "enps"]
+THEMES = {"Deals, pipeline and reps": [c for c in GLOSSARY if c not in LEAD_KPIS + CUSTOMER_KPIS],
+          "Leads and activities": LEAD_KPIS, "Customers": CUSTOMER_KPIS}
+for theme, columns in THEMES.items():
+    columns = [c for c in columns if c in shown]
+    if columns:
+        show(totals[columns].tail(6).T.rename(index=GLOSSARY).rename_axis(theme))
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -157,3 +157,13 @@ def test_date_format_reads_day_first_dates_of_a_one_file_source(tmp_path):
     assert list(data["leads"]["created_at"]) == [pd.Timestamp("2025-03-02"), pd.Timestamp("2025-05-04")]
     assert data["activities"] is None  # a file holds one table: the others are missing, not misread
     assert resolve_as_of("", data) == "2025-05-04"
+
+
+def test_show_prints_dates_without_a_time_of_day_as_dates():
+    from forecasting.reports.context import show
+
+    frame = pd.DataFrame({"close_date": pd.to_datetime(["2026-07-31", None]),
+                          "seen_at": pd.to_datetime(["2026-07-31 10:00", "2026-01-01 00:00"])})
+    cells = show(frame).to_html()
+    assert ">2026-07-31<" in cells and "2026-07-31 00:00:00" not in cells
+    assert "2026-07-31 10:00:00" in cells  # a time of day stays

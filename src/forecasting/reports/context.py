@@ -398,7 +398,16 @@ def show(frame: pd.DataFrame, money: Iterable[str] | str = (), rates: Iterable[s
     rates = (set(rates) | RATE_COLUMNS) & set(numeric) - money
     formats = {c: ("${:,.0f}" if c in money else "{:.1%}" if c in rates else f"{{:,.{digits}f}}")
                for c in numeric if not pd.api.types.is_integer_dtype(frame[c]) or c in money}
+    # Dates without a time of day read as dates (2026-07-31, not 2026-07-31 00:00:00).
+    formats.update({c: "{:%Y-%m-%d}" for c in frame.columns if _whole_days(frame[c])})
     return frame.style.format(formats, na_rep="")
+
+
+def _whole_days(values: pd.Series) -> bool:
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        return False
+    stamps = values.dropna()
+    return bool((stamps == stamps.dt.normalize()).all())
 
 
 def _plain(value):
