@@ -35,11 +35,13 @@ out_dir: str = ""  # when set, result tables are written here as CSV
 # %matplotlib inline
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import display
 
 from forecasting import plots
 from forecasting.metrics import activity_report, kpi_table, last_complete_period, lead_attribution
 from forecasting.metrics.funnel import funnel_table
-from forecasting.reports.context import load_report_data, money, percent, record_resolved, resolve_as_of, show
+from forecasting.reports.context import (load_report_data, money, percent, record_resolved, resolve_as_of, show,
+                                       show_by_row)
 
 pd.set_option("display.float_format", "{:,.2f}".format)
 OPTIONAL = ["stage_history", "leads", "activities", "spend", "quotas", "accounts", "team", "targets", "survey"]
@@ -114,7 +116,7 @@ THEMES = {"Deals, pipeline and reps": [c for c in GLOSSARY if c not in LEAD_KPIS
 for theme, columns in THEMES.items():
     columns = [c for c in columns if c in shown]
     if columns:
-        show(totals[columns].tail(6).T.rename(index=GLOSSARY).rename_axis(theme))
+        display(show_by_row(totals[columns].tail(6).T.rename_axis(theme), labels=GLOSSARY))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -148,7 +150,8 @@ groups = kpis[(kpis["period"] == last) & (kpis["group"] != "all")].set_index("gr
 per_rep = [c for c in ("deals_won", "win_rate", "revenue_won", "quota", "attainment", "pipeline_coverage",
                        "activities") if c in groups.columns and groups[c].notna().any()]
 per_rep += [c for c in groups.columns if c.startswith(("target_", "attainment_")) and groups[c].notna().any()]
-show(groups[per_rep].sort_values("revenue_won", ascending=False)) if len(groups) else print(
+show(groups[per_rep].sort_values("revenue_won", ascending=False),
+     rates=[c for c in per_rep if c.startswith("attainment_")]) if len(groups) else print(
     f"No {by} breakdown: the opportunities have no {by} values in {last}.")
 
 # %%
@@ -189,10 +192,11 @@ else:
 # %%
 if recent is not None and recent["total"].sum() > 0:
     counts = recent[["owner", *[c for c in recent.columns if c not in ("period", "owner", "total")
-                                and not c.startswith(("target_", "attainment_", "duration_", "response_"))]]]
+                                and not c.startswith(("target_", "attainment_", "duration_", "response_", "completion_"))]]]
     fig = plots.activity_chart(counts)
     plt.show()
-    show(recent.set_index("owner").drop(columns="period"))
+    show(recent.set_index("owner").drop(columns="period"),
+         rates=[c for c in recent.columns if c.startswith("attainment_") or c.endswith("_rate")])
 
 # %% [markdown]
 # ## Funnel per cohort

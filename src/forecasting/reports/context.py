@@ -43,6 +43,7 @@ __all__ = [
     "parse_map",
     "load_stages",
     "load_report_data",
+    "show_by_row",
     "last_date",
     "resolve_as_of",
     "resolve_period",
@@ -370,12 +371,16 @@ MONEY_COLUMNS = frozenset({
     "closed_won", "weighted", "new_deals", "expected", "p10", "p50", "p90", "commit", "best_case",
     "expected_value", "value_at_risk", "quota", "target", "spend", "cac", "clv", "acv", "commission",
     "profit_won", "mean", "lo_80", "hi_80", "lo_95", "hi_95", "actual", "revenue_won_lead",
+    "revenue_per_rep", "revenue_per_activity", "mrr", "arr",
 })
 RATE_COLUMNS = frozenset({
     "win_rate", "close_ratio", "conversion_rate", "churn_rate", "attainment", "probability", "p_win", "prior",
     "observed", "wape", "bias", "coverage_80", "coverage_95", "weight", "cumulative", "conversion",
     "conversion_to_next", "win_rate_shrunk", "profit_margin", "share", "capture_top20",
+    "revenue_growth", "upsell_rate", "cross_sell_rate", "activity_response_rate", "activity_completion_rate",
+    "response_rate", "completion_rate",
 })
+COUNT_COLUMNS = frozenset({"deals_won", "deals_lost", "sales_volume", "activities"})
 
 
 def show(frame: pd.DataFrame, money: Iterable[str] | str = (), rates: Iterable[str] = (), digits: int = 2):
@@ -401,6 +406,25 @@ def show(frame: pd.DataFrame, money: Iterable[str] | str = (), rates: Iterable[s
     # Dates without a time of day read as dates (2026-07-31, not 2026-07-31 00:00:00).
     formats.update({c: "{:%Y-%m-%d}" for c in frame.columns if _whole_days(frame[c])})
     return frame.style.format(formats, na_rep="")
+
+
+def show_by_row(frame: pd.DataFrame, labels: dict | None = None):
+    """A table whose rows are KPIs (periods as columns), each row formatted as its KPI: money,
+    %, a count or a number; ``labels`` names the rows (the frame itself is left unchanged).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"2025Q1": [0.25, 1234.5]}, index=["win_rate", "revenue_won"])
+    >>> "25.0%" in show_by_row(table).to_html() and "$1,234" in show_by_row(table).to_html()
+    True
+    """
+    styler = frame.style.format("{:,.2f}", na_rep="")
+    for formats, keys in (("${:,.0f}", MONEY_COLUMNS), ("{:.1%}", RATE_COLUMNS), ("{:,.0f}", COUNT_COLUMNS)):
+        rows = [k for k in frame.index if k in keys]
+        if rows:
+            styler = styler.format(formats, subset=pd.IndexSlice[rows, :], na_rep="")
+    labels = labels or {}
+    return styler.format_index(lambda key: labels.get(key, key), axis=0)
 
 
 def _whole_days(values: pd.Series) -> bool:
