@@ -40,8 +40,8 @@ from IPython.display import display
 from forecasting import plots
 from forecasting.metrics import activity_report, kpi_table, last_complete_period, lead_attribution
 from forecasting.metrics.funnel import funnel_table
-from forecasting.reports.context import (load_report_data, money, percent, record_resolved, resolve_as_of, show,
-                                       show_by_row)
+from forecasting.reports.context import (KPI_LABELS, KPI_THEMES, load_report_data, money, percent, record_resolved,
+                                       resolve_as_of, show, show_by_row)
 
 pd.set_option("display.float_format", "{:,.2f}".format)
 OPTIONAL = ["stage_history", "leads", "activities", "spend", "quotas", "accounts", "team", "targets", "survey"]
@@ -90,33 +90,11 @@ assert totals.index.is_monotonic_increasing
 # whose table is missing is listed below the table with what to add.
 
 # %%
-GLOSSARY = {
-    "deals_won": "deals won", "win_rate": "win rate", "close_ratio": "close ratio", "revenue_won": "revenue won",
-    "avg_deal_size": "average deal size", "sales_cycle_days": "sales cycle (days, mean)",
-    "acv": "ACV (mean)", "profit_margin": "profit margin", "sales_volume": "sales volume (units)",
-    "pipeline_created": "pipeline created", "pipeline_coverage": "pipeline coverage (of quota)",
-    "gap_coverage": "gap coverage (of quota left)", "pipeline_velocity": "pipeline velocity (per day)",
-    "attainment": "quota attainment", "revenue_growth": "revenue growth", "revenue_per_rep": "revenue per rep",
-    "revenue_per_activity": "revenue per activity", "upsell_rate": "upsell rate", "cross_sell_rate": "cross-sell rate",
-    "conversion_rate": "lead conversion rate", "lead_response_minutes_mean": "lead response (minutes, mean)",
-    "lead_response_minutes_median": "lead response (minutes, median)", "persistence": "touches per lead (mean)",
-    "activities": "activities", "activity_response_rate": "activity response rate",
-    "activity_completion_rate": "meetings and demos held",
-    "activity_duration_minutes_mean": "activity duration (minutes, mean)", "cac": "CAC",
-    "churn_rate": "churn rate", "clv": "CLV", "clv_cac_ratio": "CLV:CAC", "cac_payback_months": "CAC payback (months)",
-    "mrr": "MRR", "arr": "ARR", "nps": "NPS", "enps": "eNPS", "commission": "commission",
-}
-shown = [c for c in GLOSSARY if c in totals.columns and totals[c].notna().any()]
-# Three tables, by theme, so each stays a readable summary.
-LEAD_KPIS = ["conversion_rate", "lead_response_minutes_mean", "lead_response_minutes_median", "persistence",
-             "activities", "activity_response_rate", "activity_completion_rate", "activity_duration_minutes_mean"]
-CUSTOMER_KPIS = ["cac", "churn_rate", "clv", "clv_cac_ratio", "cac_payback_months", "mrr", "arr", "nps", "enps"]
-THEMES = {"Deals, pipeline and reps": [c for c in GLOSSARY if c not in LEAD_KPIS + CUSTOMER_KPIS],
-          "Leads and activities": LEAD_KPIS, "Customers": CUSTOMER_KPIS}
-for theme, columns in THEMES.items():
+shown = [c for c in KPI_LABELS if c in totals.columns and totals[c].notna().any()]
+for theme, columns in KPI_THEMES.items():
     columns = [c for c in columns if c in shown]
     if columns:
-        display(show_by_row(totals[columns].tail(6).T.rename_axis(theme), labels=GLOSSARY))
+        display(show_by_row(totals[columns].tail(6).T.rename_axis(theme), labels=KPI_LABELS))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -124,11 +102,11 @@ NEEDS = {"leads": ["conversion_rate"], "activities": ["activities"], "quotas": [
          "accounts": ["churn_rate", "clv"], "team": ["team and territory break-downs"]}
 for kind, names in NEEDS.items():
     if data[kind] is None:
-        print(f"No {', '.join(GLOSSARY.get(n, n) for n in names)}: {data.missing(kind)}")
+        print(f"No {', '.join(KPI_LABELS.get(n, n) for n in names)}: {data.missing(kind)}")
 for column, needs in (("acv", "contract_months"), ("profit_margin", "cost"), ("sales_volume", "quantity"),
                       ("upsell_rate", "product")):
     if column not in shown:
-        print(f"No {GLOSSARY[column]}: add a {needs} column to the opportunities.")
+        print(f"No {KPI_LABELS[column]}: add a {needs} column to the opportunities.")
 print(f"{len(shown)} glossary KPIs shown for {last}.")
 
 # %% [markdown]
@@ -284,7 +262,7 @@ for column in ("cac", "clv", "clv_cac_ratio", "cac_payback_months", "mrr", "arr"
     if pd.notna(value):
         text = percent(value) if column == "churn_rate" else (
             f"{value:,.1f}" if column in ("clv_cac_ratio", "cac_payback_months", "nps", "enps") else money(value))
-        print(f"{GLOSSARY[column]} in {last}: {text}")
+        print(f"{KPI_LABELS[column]} in {last}: {text}")
 if data["survey"] is None:
     print("No NPS or eNPS: " + data.missing("survey"))
 if data["spend"] is None:

@@ -72,7 +72,7 @@ def _deals(p: argparse.ArgumentParser) -> None:
 def load_deals(args):
     """Validated opportunities, stage history (or None) and stages; ``--source`` fills the table options."""
     from ..data.io import list_tables
-    from .pipeline import load_inputs
+    from ._pipeline_inputs import load_inputs
 
     args.opportunities = _source_of(args, "opportunities")
     if not args.stage_history and args.source and "stage_history" in list_tables(args.source):

@@ -44,6 +44,8 @@ __all__ = [
     "load_stages",
     "load_report_data",
     "show_by_row",
+    "KPI_LABELS",
+    "KPI_THEMES",
     "last_date",
     "resolve_as_of",
     "resolve_period",
@@ -381,6 +383,30 @@ RATE_COLUMNS = frozenset({
     "response_rate", "completion_rate",
 })
 COUNT_COLUMNS = frozenset({"deals_won", "deals_lost", "sales_volume", "activities"})
+
+# The glossary names of the kpi_table columns (docs/kpis.md), in the order reports show them.
+KPI_LABELS = {
+    "deals_won": "deals won", "win_rate": "win rate", "close_ratio": "close ratio", "revenue_won": "revenue won",
+    "avg_deal_size": "average deal size", "sales_cycle_days": "sales cycle (days, mean)",
+    "acv": "ACV (mean)", "profit_margin": "profit margin", "sales_volume": "sales volume (units)",
+    "pipeline_created": "pipeline created", "pipeline_coverage": "pipeline coverage (of quota)",
+    "gap_coverage": "gap coverage (of quota left)", "pipeline_velocity": "pipeline velocity (per day)",
+    "attainment": "quota attainment", "revenue_growth": "revenue growth", "revenue_per_rep": "revenue per rep",
+    "revenue_per_activity": "revenue per activity", "upsell_rate": "upsell rate", "cross_sell_rate": "cross-sell rate",
+    "conversion_rate": "lead conversion rate", "lead_response_minutes_mean": "lead response (minutes, mean)",
+    "lead_response_minutes_median": "lead response (minutes, median)", "persistence": "touches per lead (mean)",
+    "activities": "activities", "activity_response_rate": "activity response rate",
+    "activity_completion_rate": "meetings and demos held",
+    "activity_duration_minutes_mean": "activity duration (minutes, mean)", "cac": "CAC",
+    "churn_rate": "churn rate", "clv": "CLV", "clv_cac_ratio": "CLV:CAC", "cac_payback_months": "CAC payback (months)",
+    "mrr": "MRR", "arr": "ARR", "nps": "NPS", "enps": "eNPS", "commission": "commission",
+}
+# Three tables, by theme, so each stays a readable summary.
+_LEAD_KPIS = ["conversion_rate", "lead_response_minutes_mean", "lead_response_minutes_median", "persistence",
+             "activities", "activity_response_rate", "activity_completion_rate", "activity_duration_minutes_mean"]
+_CUSTOMER_KPIS = ["cac", "churn_rate", "clv", "clv_cac_ratio", "cac_payback_months", "mrr", "arr", "nps", "enps"]
+KPI_THEMES = {"Deals, pipeline and reps": [c for c in KPI_LABELS if c not in _LEAD_KPIS + _CUSTOMER_KPIS],
+          "Leads and activities": _LEAD_KPIS, "Customers": _CUSTOMER_KPIS}
 
 
 def show(frame: pd.DataFrame, money: Iterable[str] | str = (), rates: Iterable[str] = (), digits: int = 2):
