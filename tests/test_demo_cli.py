@@ -56,3 +56,17 @@ def test_the_timing_table_sums_the_steps_and_gives_the_wall_clock(capsys):
     assert lines[0].split() == ["step", "status", "seconds", "cpu", "s"]
     assert lines[2].split() == ["leads", "compare", "FAILED", "(exit", "1)", "40.0", "38.2"]
     assert lines[3].split()[-2:] == ["40.7", "38.8"] and lines[4].split()[-1] == "30.5"
+
+
+def test_a_step_stops_the_joblib_workers_it_started():
+    # Idle loky workers live 300 s and kept a demo worker (and so the whole demo) waiting for them.
+    from joblib import Parallel, delayed
+    from joblib.externals.loky import reusable_executor
+
+    from forecasting.cli.demo import _stop_joblib_workers
+
+    assert Parallel(n_jobs=2, backend="loky")(delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
+    workers = list(reusable_executor._executor._processes.values())
+    assert workers and all(w.is_alive() for w in workers)
+    _stop_joblib_workers()
+    assert not any(w.is_alive() for w in workers)

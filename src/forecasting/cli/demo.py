@@ -178,7 +178,18 @@ def _timed(step: Step) -> tuple[int, str, float, float]:
     """Run ``step``: exit code, note, wall seconds and CPU seconds (what it costs on a busy machine)."""
     t, cpu = time.perf_counter(), _cpu_seconds()
     code, note = _run_step(step)
+    _stop_joblib_workers()
     return code, note, time.perf_counter() - t, _cpu_seconds() - cpu
+
+
+def _stop_joblib_workers() -> None:
+    """Stop the joblib (loky) workers a step started: idle ones linger for 300 s and keep a demo worker alive."""
+    import sys
+
+    if "joblib.externals.loky" in sys.modules:  # only a step that used joblib has any
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True)
 
 
 def _worker_setup(threads: int) -> None:
