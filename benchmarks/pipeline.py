@@ -236,8 +236,12 @@ def run_maven(n_sims: int) -> None:
           f"P90 {r['p90']:,.0f}, {int(r['n_open'])} open deals")
 
 
-def run_world(name: str, periods, methods, n_sims: int, seed: int = 0) -> pd.DataFrame:
-    """Backtest ``methods`` on world ``name`` (as of each quarter's first day) next to its oracle."""
+def run_world(name: str, periods, methods, n_sims: int, seed: int = 0, shocks: str = "drawn") -> pd.DataFrame:
+    """Backtest ``methods`` on world ``name`` (as of each quarter's first day) next to its oracle.
+
+    ``shocks="drawn"``: the oracle does not know the shock of the quarter being forecast
+    (no method can, a day into it); ``"realized"`` is the stronger oracle of earlier runs.
+    """
     from forecasting.data.worlds import make_world
     from forecasting.pipeline import backtest
 
@@ -251,7 +255,7 @@ def run_world(name: str, periods, methods, n_sims: int, seed: int = 0) -> pd.Dat
     rows = []
     for p in parse_periods(periods):
         _, start, _ = period_bounds(p)
-        draws = world.oracle(start.date().isoformat(), str(p), n_sims=n_sims, seed=seed)
+        draws = world.oracle(start.date().isoformat(), str(p), n_sims=n_sims, seed=seed, shocks=shocks)
         if draws is None:
             continue
         p10, p50, p90 = np.quantile(draws, [0.1, 0.5, 0.9])
@@ -310,6 +314,8 @@ def main() -> None:
     parser.add_argument("--world-periods", default="2024Q3:2026Q2")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), help="methods backtested on the zoo")
     parser.add_argument("--skip-demo", action="store_true", help="skip the demo seeds x oracle table")
+    parser.add_argument("--oracle-shocks", choices=("drawn", "realized"), default="drawn",
+                        help="zoo oracle: draw the forecast quarter's shock (default, fair) or know it (realized)")
     args = parser.parse_args()
     if not args.skip_demo:
         frame = run_demo(args.seeds, args.periods, args.sims)
@@ -324,7 +330,7 @@ def main() -> None:
         names = [w for w in WORLDS if w != "demo"] if args.worlds == ["all"] else args.worlds
         frames = []
         for name in names:
-            frames.append(run_world(name, args.world_periods, args.methods, args.sims))
+            frames.append(run_world(name, args.world_periods, args.methods, args.sims, shocks=args.oracle_shocks))
             print(f"world {name}: backtest {frames[-1].attrs['seconds']:.0f}s", flush=True)
         zoo = summarize_worlds(pd.concat(frames, ignore_index=True))
         print(f"\nWorld zoo: pipeline backtest {args.world_periods} (as of each quarter's first day), seed 0")

@@ -439,3 +439,20 @@ def test_activity_attainment_differs_by_rep(worlds, name):
     effort = world.truth["activity_truth"].set_index("owner")["effort"].loc[target.index]
     np.testing.assert_allclose(attainment, effort, atol=0.08)
     assert attainment.max() - attainment.min() > 0.2
+
+
+def test_drawn_shocks_forget_the_current_quarters_shock_only():
+    """On a shocked quarter's first day the fair oracle does not know the shock; on its eve both agree."""
+    world = make_world("shock_quarters", seed=0, size=0.3)
+    shocked = world.properties["shock_quarters"][-1]
+    first_day = pd.Period(shocked).start_time
+    eve = (first_day - pd.Timedelta(days=1)).date().isoformat()
+    np.testing.assert_array_equal(world.oracle(eve, shocked, n_sims=200, seed=3),
+                                  world.oracle(eve, shocked, n_sims=200, seed=3, shocks="drawn"))
+    known = world.oracle(first_day.date().isoformat(), shocked, n_sims=400, seed=3)
+    drawn = world.oracle(first_day.date().isoformat(), shocked, n_sims=400, seed=3, shocks="drawn")
+    # The shock lowers every win chance: knowing it moves the median down; not knowing it widens the range.
+    assert np.median(known) < 0.8 * np.median(drawn)
+    assert np.subtract(*np.percentile(drawn, [90, 10])) > np.subtract(*np.percentile(known, [90, 10]))
+    with pytest.raises(ValueError, match="shocks must be"):
+        world.oracle(eve, shocked, shocks="future")

@@ -18,7 +18,7 @@ from .walk import simulate_remaining, walk_stages
 def generated_oracle(proc: WorldProcess, deals: dict, walk: dict) -> Callable:
     k = len(proc.spec.stages)
 
-    def oracle(cutoff: float, begin: float, end: float, n_sims: int, rng) -> np.ndarray:
+    def oracle(cutoff: float, begin: float, end: float, n_sims: int, rng, shocks: str = "realized") -> np.ndarray:
         state_at = min(cutoff, proc.end + 1.0)  # the world's deals exist up to its own cut-off
         hist, last = recorded(walk["history"], state_at)
         deal, stage, t = hist["deal"][last], hist["stage"][last], hist["time"][last]
@@ -28,7 +28,9 @@ def generated_oracle(proc: WorldProcess, deals: dict, walk: dict) -> Callable:
             return np.full(n_sims, known)
         future = proc._draw_shocks(rng, len(proc.shocks), n_sims)
         q_now = int(quarter_index(np.array([state_at - 1.0]))[0]) - proc.q0
-        future[:, : q_now + 1] = proc.shocks[: q_now + 1]  # quarters begun by then are realized
+        # "realized": quarters begun by then are known; "drawn": only quarters already over are.
+        known = q_now + 1 if shocks == "realized" else int(quarter_index(np.array([state_at]))[0]) - proc.q0
+        future[:, :known] = proc.shocks[:known]
         open_ = np.flatnonzero(stage < k)
         sim_open = np.repeat(np.arange(n_sims), len(open_))
         rows_open = np.tile(deal[open_], n_sims)
@@ -63,8 +65,8 @@ def demo_oracle(tables: dict) -> Callable:
     first_amount = history.groupby("opportunity_id", sort=False)["amount"].first()
     first_amount = first_amount.loc[opps["opportunity_id"]].to_numpy()  # amount at creation, deal by deal
 
-    def oracle(cutoff: float, begin: float, end: float, n_sims: int, rng) -> np.ndarray:
-        state_at = min(cutoff, np.floor(end_d) + 1.0)
+    def oracle(cutoff: float, begin: float, end: float, n_sims: int, rng, shocks: str = "realized") -> np.ndarray:
+        state_at = min(cutoff, np.floor(end_d) + 1.0)  # the demo has no quarter shocks: ``shocks`` changes nothing
         seen = history[h_time < state_at]
         last = seen.groupby("opportunity_id", sort=False).tail(1)
         close_d = last["entered_at"].to_numpy().astype("int64") / DAY_NS

@@ -61,7 +61,8 @@ class World:
     _oracle: Callable | None = field(default=None, repr=False)
     truth: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
-    def oracle(self, as_of, period, n_sims: int = 2000, seed: int = 0) -> np.ndarray | None:
+    def oracle(self, as_of, period, n_sims: int = 2000, seed: int = 0, *,
+               shocks: str = "realized") -> np.ndarray | None:
         """Draws of the revenue won in ``period`` from the true process, seen at the end of ``as_of``.
 
         Parameters
@@ -73,6 +74,12 @@ class World:
             ``"2026Q3"``, ``"2026-07"``...
         n_sims : int
         seed : int
+        shocks : {"realized", "drawn"}
+            Quarter shocks of worlds that have them: ``"realized"`` knows the shock of
+            every quarter begun by ``as_of`` (including the one it falls in, which no
+            forecast can learn from one day of data); ``"drawn"`` knows only quarters
+            already over and draws the rest, the fair reference for a forecast made on
+            a quarter's first day.
 
         Returns
         -------
@@ -85,7 +92,9 @@ class World:
         begin = to_days(p.start_time.normalize())
         end = to_days(p.end_time.normalize()) + 1.0
         cutoff = to_days(pd.Timestamp(as_of).normalize()) + 1.0
-        return self._oracle(cutoff, begin, end, int(n_sims), np.random.default_rng(seed))
+        if shocks not in ("realized", "drawn"):
+            raise ValueError(f"shocks must be 'realized' or 'drawn', got {shocks!r}")
+        return self._oracle(cutoff, begin, end, int(n_sims), np.random.default_rng(seed), shocks=shocks)
 
     def write(self, path) -> Path:
         """Write the tables (plus :meth:`extra_tables`) to one DuckDB file, atomically."""

@@ -78,7 +78,8 @@ Each world takes 0.2-0.7 s to generate (demo 0.5 s) and its oracle about 1 s
 for 2,000 simulations (demo 2-3 s), on 2 shared cores.
 
 The oracle knows the true state of every deal at ``as_of`` (stage, time in
-stage, true amount, quality) and the realized shocks of quarters begun by then;
+stage, true amount, quality) and the realized shocks of quarters begun by then
+(``shocks="drawn"``: only of quarters already over);
 later quarters' shocks, the remaining stage walks and the deals not yet created
 are drawn from the true process. For ``demo`` the open deals are re-simulated
 with :func:`forecasting.data.demo.simulate_remaining`, and the deals not yet
