@@ -120,18 +120,27 @@ def compare(name: str, deals: pd.DataFrame, periods: pd.DataFrame, *, n_boot: in
     for k in base:
         lo, hi = np.nanquantile(boot[k], [0.05, 0.95])
         row |= {f"{k}_base": base[k], f"{k}_risk": risk[k], f"d_{k}": risk[k] - base[k],
-                f"d_{k}_90": f"[{lo:+.3f}, {hi:+.3f}]"}
+                f"d_{k}_90": f"[{lo:+.3f}, {hi:+.3f}]", f"{k}_says": _says(lo, hi, -1 if k != "auc" else 1)}
     return row
 
 
-def _verdict(row: dict) -> str:
-    """"better" / "worse" when the 90 % interval of the paired difference excludes 0, else "same"."""
-    out = []
-    for k, sign in (("log_loss", -1), ("wape", -1)):
-        lo, hi = (float(v) for v in row[f"d_{k}_90"].strip("[]").split(","))
-        out.append(f"{k} " + ("better" if sign * hi > 0 and sign * lo > 0 else
-                              "worse" if sign * hi < 0 and sign * lo < 0 else "same"))
-    return ", ".join(out)
+def _says(lo: float, hi: float, good: int) -> str:
+    """"better" / "worse" when the 90 % interval of risk - base excludes 0 (``good``: the helpful sign)."""
+    if good * lo > 0 and good * hi > 0:
+        return "better"
+    return "worse" if good * lo < 0 and good * hi < 0 else "same"
+
+
+def decision(table: pd.DataFrame) -> str:
+    """The rule of issue 15: default only if log loss and WAPE improve in most data sets, a clear loss nowhere."""
+    counts = {k: table[f"{k}_says"].value_counts().reindex(["better", "same", "worse"], fill_value=0)
+              for k in ("log_loss", "wape")}
+    most = all(c["better"] > len(table) / 2 for c in counts.values())
+    losses = table.loc[(table["log_loss_says"] == "worse") | (table["wape_says"] == "worse"), "data"].tolist()
+    text = "; ".join(f"{k}: better in {c['better']}, same in {c['same']}, worse in {c['worse']} of {len(table)}"
+                     for k, c in counts.items())
+    verdict = "make them default" if most and not losses else "keep them opt-in"
+    return f"{text} -> {verdict}" + (f" (clear loss: {', '.join(losses)})" if losses else "")
 
 
 def world_data(name: str):
@@ -172,15 +181,15 @@ def main() -> None:
             data, activities = load()
             deals, per = evaluate(data, activities, periods, n_sims=args.sims)
         rows.append(compare(name, deals, per, n_boot=args.boot))
-        rows[-1]["verdict"] = _verdict(rows[-1])
         print(f"{name}: {time.process_time() - t:.0f} CPU s", flush=True)
     table = pd.DataFrame(rows)
     show = ["data", "quarters", "deals", "log_loss_base", "d_log_loss", "d_log_loss_90", "brier_base", "d_brier",
-            "auc_base", "d_auc", "d_auc_90", "wape_base", "d_wape", "d_wape_90", "verdict"]
+            "auc_base", "d_auc", "d_auc_90", "wape_base", "d_wape", "d_wape_90", "log_loss_says", "wape_says"]
     print(f"\nRisk features vs base, learned close probability, as of each quarter's first day "
           f"({args.sims} sims, {args.boot} bootstrap draws over quarters; d_ = risk - base)")
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(table[show].round(3).to_string(index=False))
+    print(decision(table))
 
 
 if __name__ == "__main__":
