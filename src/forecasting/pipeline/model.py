@@ -10,6 +10,11 @@ age, log amount, days to the expected close date (and past the window's end),
 where the window ends relative to a quarter end, close-date pushes, the
 owner's win rate over deals closed before the snapshot, and the segment.
 
+``features="risk"`` adds the deal-risk signals of :func:`~forecasting.pipeline.risk.deal_signals`
+(:data:`RISK_FEATURES`), each computed at the snapshot from rows stamped before it: an
+opt-in set, because the backtest (benchmarks/risk_features.py) did not show them improving
+the forecast (benchmarks/README.md, 2026-12-07).
+
 The model is a strongly regularized gradient boosting: the same deal appears in
 many monthly snapshots, so a few thousand rows hold a few hundred independent
 outcomes; a looser model is over-confident out of sample (measured on the demo:
@@ -24,15 +29,25 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._context import PipelineData
+from .risk import deal_signals
 from .snapshot import DAY
 
-__all__ = ["FEATURES", "CATEGORICAL", "CloseProbabilityModel", "deal_features", "training_frame"]
+__all__ = ["FEATURES", "RISK_FEATURES", "FEATURE_SETS", "CATEGORICAL", "CloseProbabilityModel", "deal_features",
+           "feature_columns", "training_frame"]
 
 CATEGORICAL = ("segment",)  # deal attributes; "unknown" where the table has none
 FEATURES = (
     "stage_rank", "default_probability", "days_in_stage", "age_days", "log_amount",
     "days_to_close", "days_past_window", "window_end_phase", "pushes", "owner_win_rate", *CATEGORICAL,
 )
+# Risk signals as of the snapshot (forecasting.pipeline.risk). "Close date in the past" is
+# not one more column: it is ``days_to_close < 0``, a split the trees already have.
+RISK_FEATURES = ("pushed_days", "amount_changes", "amount_log_ratio", "regressions", "stage_time_ratio",
+                 "days_since_activity")
+FEATURE_SETS = {
+    "base": FEATURES,
+    "risk": (*[c for c in FEATURES if c not in CATEGORICAL], *RISK_FEATURES, *CATEGORICAL),
+}  # categorical columns last: the model's matrix puts them there
 
 
 def window_end_phase(window_end: pd.Timestamp) -> float:
@@ -52,7 +67,21 @@ def window_end_phase(window_end: pd.Timestamp) -> float:
     return float(ahead if abs(ahead) <= abs(behind) else behind)
 
 
-def deal_features(deals: pd.DataFrame, data: PipelineData, cutoff, window_end) -> pd.DataFrame:
+def feature_columns(features: str) -> tuple[str, ...]:
+    """The columns of a feature set: ``"base"`` (:data:`FEATURES`) or ``"risk"`` (plus :data:`RISK_FEATURES`).
+
+    Examples
+    --------
+    >>> feature_columns("risk")[-3:]
+    ('stage_time_ratio', 'days_since_activity', 'segment')
+    """
+    if features not in FEATURE_SETS:
+        raise ValueError(f"unknown feature set {features!r}; expected one of {', '.join(FEATURE_SETS)}")
+    return FEATURE_SETS[features]
+
+
+def deal_features(deals: pd.DataFrame, data: PipelineData, cutoff, window_end, *, features: str = "base",
+                  activities: pd.DataFrame | None = None) -> pd.DataFrame:
     """Model features of a snapshot's deals (see :data:`FEATURES`).
 
     Parameters
@@ -62,7 +91,22 @@ def deal_features(deals: pd.DataFrame, data: PipelineData, cutoff, window_end) -
     data : PipelineData
     cutoff, window_end : Timestamp
         Snapshot cutoff and the end of the window the label refers to.
+    features : {"base", "risk"}, default "base"
+        ``"risk"`` adds :data:`RISK_FEATURES`, known at ``cutoff``
+        (:func:`~forecasting.pipeline.risk.deal_signals`).
+    activities : DataFrame, optional
+        Canonical activities (``opportunity_id``, ``occurred_at``) for ``days_since_activity``;
+        without them that feature is missing (NaN), which the model accepts.
     """
+    columns = feature_columns(features)
+    base = _base_features(deals, data, cutoff, window_end)
+    if features == "base":
+        return base
+    signals = deal_signals(data, cutoff, deals, activities)
+    return pd.concat([base, signals[list(RISK_FEATURES)]], axis=1)[list(columns)]
+
+
+def _base_features(deals: pd.DataFrame, data: PipelineData, cutoff, window_end) -> pd.DataFrame:
     stages = data.stages
     rank = {s: i for i, s in enumerate(stages.open)}
     rates, overall = data.owner_win_rates(cutoff)
@@ -87,6 +131,9 @@ def training_frame(
     offset_days: float,
     window_days: float,
     lookback_months: int = 36,
+    *,
+    features: str = "base",
+    activities: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Snapshots before ``cutoff`` labelled with what happened next.
 
@@ -98,6 +145,9 @@ def training_frame(
     inside the forecast window (a window ending two days before the quarter end would
     count them as not won). Only windows that ended by ``cutoff`` are used: no label
     looks past the as-of date.
+
+    ``features`` and ``activities`` are those of :func:`deal_features`; every feature of a
+    snapshot is computed from rows stamped before the snapshot.
 
     Returns
     -------
@@ -113,24 +163,28 @@ def training_frame(
     won = won.sort_values("closed_at", kind="mergesort")
     frames = []
     for t in starts:
-        feats = _labelled_snapshot(data, t, t + offset, t + offset + window)
+        feats = _labelled_snapshot(data, t, t + offset, t + offset + window, features, activities)
         if feats is None:
             continue
         later = won[won["closed_at"] >= t].drop_duplicates("opportunity_id", keep="first")
         frames.append(feats.assign(won_by_cutoff=feats["opportunity_id"].isin(later["opportunity_id"]).astype(int)))
     if not frames:
-        return pd.DataFrame(columns=[*FEATURES, "snapshot_at", "window_start", "window_end", "opportunity_id", "amount",
-                                     "close_date", "stage", "won_in_window", "won_by_cutoff", "won_amount"])
+        return pd.DataFrame(columns=[*feature_columns(features), "snapshot_at", "window_start", "window_end",
+                                     "opportunity_id", "amount", "close_date", "stage", "won_in_window",
+                                     "won_by_cutoff", "won_amount"])
     return pd.concat(frames, ignore_index=True)
 
 
-def _labelled_snapshot(data: PipelineData, t: pd.Timestamp, a: pd.Timestamp, b: pd.Timestamp) -> pd.DataFrame | None:
+def _labelled_snapshot(data: PipelineData, t: pd.Timestamp, a: pd.Timestamp, b: pd.Timestamp,
+                       features: str = "base", activities: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """Features of the snapshot at ``t`` labelled over ``[a, b)``; cached in ``data`` (None: no open deal).
 
     Nothing here depends on the as-of cutoff (the window ends by it), so training frames
     of later cutoffs reuse the snapshots of earlier ones: a backtest builds each once.
     """
     key = ("labelled_snapshot", t, a, b)
+    if features != "base":
+        key = (*key, features, _activities_token(data, activities))
     if key not in data.cache:
         deals = data.open_deals(t)
         if deals.empty:
@@ -140,7 +194,7 @@ def _labelled_snapshot(data: PipelineData, t: pd.Timestamp, a: pd.Timestamp, b: 
         in_window = won.sort_values("closed_at", kind="mergesort").drop_duplicates("opportunity_id", keep="first")
         in_window = in_window.set_index("opportunity_id")
         ids = deals["opportunity_id"]
-        feats = deal_features(deals, data, t, b)
+        feats = deal_features(deals, data, t, b, features=features, activities=activities)
         feats["snapshot_at"] = t
         feats["window_start"] = a
         feats["window_end"] = b
@@ -154,10 +208,18 @@ def _labelled_snapshot(data: PipelineData, t: pd.Timestamp, a: pd.Timestamp, b: 
     return data.cache[key]
 
 
+def _activities_token(data: PipelineData, activities: pd.DataFrame | None):
+    """A cache key for an activities table; ``data`` keeps the table so its id is not reused."""
+    if activities is None:
+        return None
+    data.cache.setdefault(("activities", id(activities)), activities)
+    return id(activities)
+
+
 class CloseProbabilityModel(ClassifierMixin, BaseEstimator):
     """Gradient-boosted probability that an open deal is won within the window.
 
-    A scikit-learn classifier over :data:`FEATURES` (a DataFrame); the
+    A scikit-learn classifier over the columns of a feature set (a DataFrame); the
     :data:`CATEGORICAL` columns are categorical (values unseen in training count as
     missing). Constructor stores parameters only.
 
@@ -166,19 +228,25 @@ class CloseProbabilityModel(ClassifierMixin, BaseEstimator):
     max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization
         Passed to :class:`~sklearn.ensemble.HistGradientBoostingClassifier`.
     random_state : int, default 0
+    features : {"base", "risk"}, default "base"
+        :data:`FEATURES`, or those plus :data:`RISK_FEATURES` (:func:`feature_columns`).
     """
 
     def __init__(self, max_iter=100, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=100,
-                 l2_regularization=1.0, random_state=0):
+                 l2_regularization=1.0, random_state=0, features="base"):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.random_state = random_state
+        self.features = features
 
     def _matrix(self, X: pd.DataFrame) -> np.ndarray:
-        numeric = X[[c for c in FEATURES if c not in CATEGORICAL]].to_numpy(dtype=float)
+        numeric = X[[c for c in self.feature_columns_ if c not in CATEGORICAL]].astype(float)
+        # A column missing in every training row (no activities table, no stage history) is a
+        # constant: the trees cannot split on it (and the binning refuses an empty column).
+        numeric = numeric.assign(**{c: 0.0 for c in self.empty_columns_}).to_numpy(dtype=float)
         codes = [X[c].astype(str).map({v: i for i, v in enumerate(self.categories_[c])}).fillna(-1)
                  for c in CATEGORICAL]  # unseen values: -1, missing for the estimator
         return np.column_stack([numeric, *[c.to_numpy(dtype=float) for c in codes]])
@@ -189,7 +257,7 @@ class CloseProbabilityModel(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame
-            The :data:`FEATURES` columns (others are ignored).
+            The columns of the feature set (others are ignored).
         y : array-like
             Two classes (won in the window or not) of any type; ``classes_[1]`` is "won".
         sample_weight : array-like, optional
@@ -203,7 +271,8 @@ class CloseProbabilityModel(ClassifierMixin, BaseEstimator):
         from sklearn.utils.multiclass import check_classification_targets
         from threadpoolctl import threadpool_limits
 
-        X = _frame(X)
+        columns = feature_columns(self.features)
+        X = _frame(X, columns)
         y = np.ravel(np.asarray(y))
         check_consistent_length(X, y)
         check_classification_targets(y)
@@ -214,7 +283,9 @@ class CloseProbabilityModel(ClassifierMixin, BaseEstimator):
                              f"found {len(classes)} class{'es' if len(classes) != 1 else ''}: {classes[:5].tolist()}")
         self.categories_ = {c: tuple(sorted(set(X[c].astype(str)))) for c in CATEGORICAL}
         self.classes_ = classes
-        n = len(FEATURES)
+        self.feature_columns_ = columns
+        self.empty_columns_ = tuple(c for c in columns if c not in CATEGORICAL and X[c].isna().all())
+        n = len(columns)
         estimator = HistGradientBoostingClassifier(
             max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
             min_samples_leaf=min(self.min_samples_leaf, max(5, len(y) // 20)),
@@ -235,7 +306,7 @@ class CloseProbabilityModel(ClassifierMixin, BaseEstimator):
 
         check_is_fitted(self, "estimator_")
         with threadpool_limits(1):
-            return self.estimator_.predict_proba(self._matrix(_frame(X)))
+            return self.estimator_.predict_proba(self._matrix(_frame(X, self.feature_columns_)))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """The class of ``classes_`` with the higher probability."""
@@ -249,9 +320,9 @@ class CloseProbabilityModel(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _frame(X) -> pd.DataFrame:
+def _frame(X, columns) -> pd.DataFrame:
     if isinstance(X, pd.DataFrame):
-        missing = [c for c in FEATURES if c not in X.columns]
+        missing = [c for c in columns if c not in X.columns]
         if not missing:
             return X
         raise ValueError("CloseProbabilityModel needs the deal feature columns; missing: " + ", ".join(missing))
