@@ -145,8 +145,8 @@ def combine(forecasts: pd.DataFrame, team: Hierarchy | None = None, *, strength:
        period  forecast  history  weight_call
     0  2026Q1     89.44        0         0.50
     1  2026Q2    114.02        1         0.50
-    2  2026Q3     91.12        2         0.58
-    3  2026Q4    103.42        3         0.64
+    2  2026Q3     92.45        2         0.65
+    3  2026Q4    102.46        3         0.74
     """
     rows = forecasts[forecasts["person"] == TOTAL_GROUP][["source", "person", "period", "week", "forecast",
                                                           "actual"]]
