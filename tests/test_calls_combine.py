@@ -1,4 +1,5 @@
-"""The combined forecast: debiasing recovers a biased rep's actual; it beats every single source."""
+"""The combined forecast: debiasing recovers a biased rep's actual; correlated sources are weighed as one view;
+it beats every single source."""
 
 from __future__ import annotations
 
@@ -64,3 +65,35 @@ def test_combined_beats_the_best_single_source_at_most_weeks_with_biased_reps(sc
     assert mean[COMBINED] < min(mean["call"], mean["weighted"], mean[DEBIASED])
     # The raw call of the total is biased (ava calls 80%, bo 125%): debiased calls do better.
     assert table[DEBIASED].mean() < table["call"].mean()
+
+
+def _two_views_and_one_other() -> pd.DataFrame:
+    """Sources ``a`` and ``a2`` make the same error (one view reported twice); ``b`` an error of the same
+    size, uncorrelated with it, over 12 past periods. Actual 100 every period; the 13th is the one forecast."""
+    periods = [str(p) for p in pd.period_range("2023Q1", periods=13, freq="Q")]
+    shared, other = 0.1 * np.array([1, -1] * 6 + [0]), 0.1 * np.array([1, 1, -1, -1] * 3 + [0])
+    frames = [pd.DataFrame({"source": s, "person": "all", "period": periods, "week": 1,
+                            "forecast": 100 * np.exp(e), "actual": [100.0] * 12 + [np.nan]})
+              for s, e in (("a", shared), ("a2", shared), ("b", other))]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_a_source_reported_twice_does_not_get_twice_the_say():
+    fc = _two_views_and_one_other()
+    last = fc["period"].max()
+    correlated = combine(fc, diagonal=0.0).set_index("period").loc[last]
+    independent = combine(fc, diagonal=1.0).set_index("period").loc[last]
+    # Inverse variance (diagonal 1) gives each of the three 1/3; the covariance sees a and a2 as one view
+    # (b gets about half; a little less, as the prior counts the sources as independent).
+    assert independent["weight_b"] == pytest.approx(1 / 3)
+    assert 0.45 < correlated["weight_b"] < 0.5
+    assert correlated["weight_a"] + correlated["weight_a2"] == pytest.approx(1 - correlated["weight_b"])
+
+
+def test_weights_are_non_negative_and_sum_to_one(scored):
+    h, acc = scored
+    out = combine(acc, h)
+    weights = out.filter(like="weight_")
+    assert (weights >= 0).all().all()
+    assert np.allclose(weights.sum(axis=1), 1.0)
+    assert (out["sources"] == (weights > 0).sum(axis=1)).all()

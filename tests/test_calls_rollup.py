@@ -78,7 +78,7 @@ def test_reps_without_a_call_count_zero_and_are_counted_missing():
 
 def test_manager_cycle_names_the_owners_on_it():
     team = pd.DataFrame({"owner": ["a", "b", "c", "d"], "manager": ["b", "c", "a", None]})
-    with pytest.raises(DataError, match=r"team\.manager: has a manager cycle: a -> b -> c -> a"):
+    with pytest.raises(DataError, match=r"team\.manager: has a cycle: a -> b -> c -> a"):
         hierarchy(team)
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 from ..data.errors import DataError, problem
 from ..data.validate import DataWarning
 from ..metrics.sales import TOTAL_GROUP
-from ..pipeline import PipelineData, expected_in_window, forecast_period
+from ..pipeline import PipelineData, forecast_period, weighted_pipeline
 from ..pipeline.snapshot import DAY, period_bounds
 from .rollup import rollup
 from .team import Hierarchy, hierarchy
@@ -76,7 +76,7 @@ def forecasts_as_of(team: pd.DataFrame | Hierarchy, calls: pd.DataFrame, data: P
     (:func:`~forecasting.calls.combine`).
     """
     h = team if isinstance(team, Hierarchy) else hierarchy(team)
-    p, begin, end = period_bounds(period)
+    p = period_bounds(period)[0]
     as_of = pd.Timestamp(as_of).normalize()
     frame = rollup(h, calls, as_of=as_of, period=p, checked=True)
     called = frame[frame["commit"].notna()]
@@ -84,7 +84,7 @@ def forecasts_as_of(team: pd.DataFrame | Hierarchy, calls: pd.DataFrame, data: P
     top = frame.loc[frame["level"] == 0, "commit"]
     if top.notna().any():
         rows.append(("call", TOTAL_GROUP, str(p), float(top.sum())))
-    rows.append(("weighted", TOTAL_GROUP, str(p), _weighted(data, as_of, begin, end)))
+    rows.append(("weighted", TOTAL_GROUP, str(p), weighted_pipeline(as_of=as_of, period=p, data=data)))
     out = pd.DataFrame(rows, columns=["source", "person", "period", "forecast"])
     out.insert(3, "week", week_of(as_of, p))
     return out.assign(as_of=as_of, actual=np.nan)
@@ -110,32 +110,24 @@ def call_forecasts(team: pd.DataFrame | Hierarchy, calls: pd.DataFrame, *, perio
     return pd.DataFrame(rows, columns=_FORECAST_COLUMNS)
 
 
-def _weighted(data: PipelineData, as_of: pd.Timestamp, begin: pd.Timestamp, end: pd.Timestamp) -> float:
-    """Closed won in the period so far + open deals expected in it x their stage's default probability."""
-    cutoff = as_of + DAY
-    won = data.won_between(begin, min(cutoff, end))["amount"].sum()
-    snap = data.open_deals(cutoff)
-    inside = expected_in_window(snap["close_date"], cutoff, begin, end)
-    probability = snap["stage"].map(data.stages.probability).to_numpy(dtype=float)
-    return float(won + (snap["amount"].to_numpy(dtype=float) * probability)[inside].sum())
-
-
 def pipeline_forecasts(data: PipelineData, *, periods, model_method: str = "historical",
                        model_weeks=MODEL_WEEKS, n_sims: int = 1000, seed: int = 0) -> pd.DataFrame:
     """The weighted pipeline (every week) and the model's P50 (at ``model_weeks``) for the total."""
     rows = []
     for period in periods:
-        p, begin, end = period_bounds(period)
+        p = period_bounds(period)[0]
         for week, as_of in enumerate(week_ends(p), start=1):
             if as_of + DAY <= data.first_date:
                 continue  # nothing was known yet
-            rows.append(("weighted", TOTAL_GROUP, str(p), week, as_of, _weighted(data, as_of, begin, end)))
-            if week in model_weeks:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", DataWarning)  # model fallbacks: the error shows it
+            with warnings.catch_warnings():
+                # Model fallbacks and a last week past the data's last record: the error shows them.
+                warnings.simplefilter("ignore", DataWarning)
+                rows.append(("weighted", TOTAL_GROUP, str(p), week, as_of,
+                             weighted_pipeline(as_of=as_of, period=p, data=data)))
+                if week in model_weeks:
                     fc, _ = forecast_period(as_of=as_of, period=p, method=model_method, n_sims=n_sims, seed=seed,
                                             ranges="independent", range_periods=0, data=data)
-                rows.append(("model", TOTAL_GROUP, str(p), week, as_of, float(fc["p50"].iloc[0])))
+                    rows.append(("model", TOTAL_GROUP, str(p), week, as_of, float(fc["p50"].iloc[0])))
     return pd.DataFrame(rows, columns=_FORECAST_COLUMNS)
 
 

@@ -1,21 +1,27 @@
 """Combine judgment and model: the calls and the pipeline forecasts weighted by their track record.
 
 For a period and a week of quarter, each source's forecast of the total is
-first *debiased* by its past log forecast/actual ratio at the same week, shrunk
-toward no correction when few past periods exist (``n / (n + strength)``), then
-the debiased sources are averaged on the log scale with weights ``1 / variance``
-of their past log errors (also shrunk toward a prior variance). One more source
-joins: ``calls (debiased)``, the sum of each rep's call divided by that rep's own
-shrunk track record at that week, so a rep who always calls 80% of what they
-win is read as 1 / 0.8 of their call.
+first *debiased* by its past log forecast/actual ratio at that week and the
+``window`` weeks either side, shrunk toward no correction when the record is
+short or noisy. One more source joins: ``calls (debiased)``, the sum of each
+rep's call divided by that rep's own shrunk track record at that week, so a rep
+who always calls 80% of what they win is read as 1 / 0.8 of their call.
+
+The debiased sources are then averaged on the log scale with the weights of
+least variance (non-negative, summing to one) under the covariance of their
+past log errors, shrunk toward its diagonal. The covariance matters: the team's
+call and the debiased calls share most of their errors, so weighing them as
+independent (inverse variance) gives the calls twice the say and dilutes the
+best source; the minimum-variance weights count what each source adds.
 
 Only periods before the one combined are used (a walk-forward backtest), so
 the combined rows of past periods are honest out-of-sample forecasts. The
-P10-P90 range is lognormal with the weighted average of the sources' past log
-error sd.
+P10-P90 range is lognormal with the sd of the combination's past log error.
 """
 
 from __future__ import annotations
+
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -23,13 +29,12 @@ import pandas as pd
 from ..metrics.sales import TOTAL_GROUP
 from .team import Hierarchy
 
-__all__ = ["combine", "debias_reps", "compare_sources", "COMBINED", "DEBIASED", "PRIOR_SD", "TRIM"]
+__all__ = ["combine", "debias_reps", "compare_sources", "COMBINED", "DEBIASED", "PRIOR_SD"]
 
 COMBINED = "combined"
 DEBIASED = "calls (debiased)"
 _Z90 = 1.2815515655446004  # standard normal 90th percentile
 PRIOR_SD = 0.3  # log-error sd assumed for a source with no track record
-TRIM = 2.0  # sources with a past error sd over TRIM x the best source's get no weight
 
 
 def _log_ratio(frame: pd.DataFrame) -> pd.Series:
@@ -99,8 +104,9 @@ def debias_reps(forecasts: pd.DataFrame, team: Hierarchy, *, strength: float = 2
     return out
 
 
-def combine(forecasts: pd.DataFrame, team: Hierarchy | None = None, *, strength: float = 2.0) -> pd.DataFrame:
-    """The combined forecast of the total for every period and week, from past accuracy at the same week.
+def combine(forecasts: pd.DataFrame, team: Hierarchy | None = None, *, strength: float = 5.0, window: int = 6,
+            diagonal: float = 0.8) -> pd.DataFrame:
+    """The combined forecast of the total for every period and week, from past accuracy around the same week.
 
     Parameters
     ----------
@@ -110,41 +116,57 @@ def combine(forecasts: pd.DataFrame, team: Hierarchy | None = None, *, strength:
         rows with ``actual`` NaN). Sources of person ``all`` are combined.
     team : Hierarchy, optional
         Adds the ``calls (debiased)`` source (each rep's call debiased by their record).
-    strength : float, default 2
-        Shrinkage: a track record of ``n`` periods counts ``n / (n + strength)``.
+    strength : float, default 5
+        Shrinkage of each source's bias: ``n`` past periods count ``n / (n + strength)``
+        (less when the record is noisy).
+    window : int, default 6
+        Past errors of the weeks this many either side of the week inform its bias and
+        weights (more periods per estimate; a source's error changes slowly with the week).
+    diagonal : float, default 0.8
+        Shrinkage of the error covariance toward its diagonal (1: sources treated as independent).
 
     Returns
     -------
     DataFrame
         ``source`` (``combined``), ``person, period, week, forecast`` (P50), ``actual``,
-        ``error, bias`` (as in accuracy), ``p10, p90``, ``sources`` (how many),
+        ``error, bias`` (as in accuracy), ``p10, p90``, ``sources`` (how many weighted),
         ``history`` (past periods behind the weights) and ``weight_<source>`` columns.
 
     Examples
     --------
-    >>> fc = pd.DataFrame({"source": ["call", "model"] * 3, "person": "all", "week": 1,
-    ...     "period": ["2026Q1", "2026Q1", "2026Q2", "2026Q2", "2026Q3", "2026Q3"],
-    ...     "forecast": [80.0, 100.0, 80.0, 130.0, 80.0, 90.0], "actual": [100.0] * 4 + [np.nan] * 2})
+    A source that is always 20% low is read as its forecast / 0.8 once it has a record;
+    the other source, noisier, gets less weight:
+
+    >>> fc = pd.DataFrame({"source": ["call", "model"] * 4, "person": "all", "week": 1,
+    ...     "period": ["2026Q1", "2026Q1", "2026Q2", "2026Q2", "2026Q3", "2026Q3", "2026Q4", "2026Q4"],
+    ...     "forecast": [80.0, 100.0, 80.0, 130.0, 80.0, 90.0, 80.0, 115.0], "actual": [100.0] * 6 + [np.nan] * 2})
     >>> out = combine(fc, strength=0.5)
-    >>> out[["period", "forecast", "history"]].round(1)
-       period  forecast  history
-    0  2026Q1      89.4        0
-    1  2026Q2     113.0        1
-    2  2026Q3      91.8        2
+    >>> out[["period", "forecast", "history", "weight_call"]].round(2)
+       period  forecast  history  weight_call
+    0  2026Q1     89.44        0         0.50
+    1  2026Q2    114.02        1         0.50
+    2  2026Q3     92.45        2         0.65
+    3  2026Q4    102.46        3         0.74
     """
     rows = forecasts[forecasts["person"] == TOTAL_GROUP][["source", "person", "period", "week", "forecast",
                                                           "actual"]]
     if team is not None:
-        rows = pd.concat([rows, debias_reps(forecasts, team, strength=strength)], ignore_index=True)
-    rows = rows.assign(log_ratio=_log_ratio(rows))
+        rows = pd.concat([rows, debias_reps(forecasts, team, strength=2.0)], ignore_index=True)
     order = sorted(rows["period"].unique(), key=pd.Period)
     sources = sorted(rows["source"].unique())
+    logs = _log_cube(rows, order, sources, "forecast")
+    actual = rows.drop_duplicates("period").set_index("period")["actual"].reindex(order).to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        errors = logs - np.log(np.where(actual > 0, actual, np.nan))[:, None, None]
     out = []
-    for (period, week), now in rows.groupby(["period", "week"], sort=False):
-        past = rows[(rows["week"] == week) & rows["period"].isin(order[:order.index(period)])]
-        out.append(_combine_one(now, past, sources, strength) | {"period": period, "week": week})
+    for (period, week), _ in rows.groupby(["period", "week"], sort=False):
+        t, w = order.index(period), int(week) - 1
+        lo, hi = max(0, w - window), w + window + 1
+        one = _combine_one(logs[t, w], errors[:t, lo:hi], strength=strength, diagonal=diagonal)
+        out.append(one | {f"weight_{s}": v for s, v in zip(sources, one.pop("weights"))}
+                   | {"period": period, "week": week})
     frame = pd.DataFrame(out)
-    frame["actual"] = frame["period"].map(rows.drop_duplicates("period").set_index("period")["actual"])
+    frame["actual"] = frame["period"].map(dict(zip(order, actual)))
     base = frame["actual"].where(frame["actual"] > 0)
     frame["error"] = (frame["forecast"] - frame["actual"]).abs() / base
     frame["bias"] = (frame["forecast"] - frame["actual"]) / base
@@ -156,30 +178,71 @@ def combine(forecasts: pd.DataFrame, team: Hierarchy | None = None, *, strength:
     return frame[first + [c for c in frame.columns if c not in first]]
 
 
-def _combine_one(now: pd.DataFrame, past: pd.DataFrame, sources: list[str], strength: float) -> dict:
-    """Weights, debiased log forecasts and the range for one period and week."""
-    now = now[now["forecast"] > 0]
-    prior_var = _prior_var(past["log_ratio"])
-    logs, weights, sds, histories = [], [], [], []
-    for source, forecast in zip(now["source"], now["forecast"]):
-        bias, sd, n = _track(past.loc[past["source"] == source, "log_ratio"], strength, prior_var)
-        logs.append(np.log(forecast) - bias)
-        weights.append(1 / max(sd, 1e-6) ** 2)
-        sds.append(sd)
-        histories.append(n)
-    if not logs:
-        return {"forecast": np.nan, "p10": np.nan, "p90": np.nan, "sources": 0, "history": 0}
-    # A source whose past errors are over TRIM times the best one's only dilutes it.
-    keep = np.asarray(sds) <= TRIM * min(sds)
-    weights = np.where(keep, weights, 0.0)
-    w = np.asarray(weights) / np.sum(weights)
-    center = float(np.dot(w, logs))
-    sd = float(np.dot(w, sds))
-    out = {"forecast": np.exp(center), "p10": np.exp(center - _Z90 * sd), "p90": np.exp(center + _Z90 * sd),
-           "sources": int(keep.sum()), "history": int(max(histories))}
-    weight = dict(zip(now["source"], w))
-    out |= {f"weight_{s}": float(weight.get(s, 0.0)) for s in sources}
-    return out
+def _log_cube(rows: pd.DataFrame, order: list, sources: list, column: str) -> np.ndarray:
+    """``log(column)`` as an array [period, week, source]; NaN where missing or not positive."""
+    weeks = int(rows["week"].max())
+    cube = np.full((len(order), weeks, len(sources)), np.nan)
+    values = rows[column].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logged = np.where(values > 0, np.log(values), np.nan)
+    cube[rows["period"].map({p: i for i, p in enumerate(order)}).to_numpy(),
+         rows["week"].to_numpy(dtype=int) - 1, rows["source"].map({s: i for i, s in enumerate(sources)}).to_numpy()] = logged
+    return cube
+
+
+def _shrunk_bias(errors: np.ndarray, periods: float, strength: float) -> float:
+    """Mean log error shrunk by ``n / (n + strength * v / (v + m**2))``: a consistent bias is trusted sooner."""
+    if not len(errors):
+        return 0.0
+    m, v = float(errors.mean()), float(errors.var())
+    return m * periods / (periods + strength * v / (v + m ** 2)) if v > 0 else m
+
+
+def _min_variance(cov: np.ndarray) -> np.ndarray:
+    """Non-negative weights summing to 1 of least ``w' cov w`` (every subset of sources tried: there are few)."""
+    k = len(cov)
+    best, weights = np.inf, np.full(k, 1 / k)
+    for size in range(1, k + 1):
+        for subset in combinations(range(k), size):
+            sub = np.ix_(subset, subset)
+            try:
+                x = np.linalg.solve(cov[sub], np.ones(size))
+            except np.linalg.LinAlgError:
+                continue
+            w = x / x.sum()
+            variance = float(w @ cov[sub] @ w)
+            if (w >= 0).all() and variance < best:
+                best, weights = variance, np.zeros(k)
+                weights[list(subset)] = w
+    return weights
+
+
+def _combine_one(now: np.ndarray, past: np.ndarray, *, strength: float, diagonal: float) -> dict:
+    """Weights, debiased log forecast and range for one period and week.
+
+    ``now``: the sources' log forecasts; ``past``: their log errors [period, week, source]
+    in the earlier periods at the neighbouring weeks.
+    """
+    present = np.flatnonzero(np.isfinite(now))
+    weights = np.zeros(len(now))
+    if not len(present):
+        return {"forecast": np.nan, "p10": np.nan, "p90": np.nan, "sources": 0, "history": 0, "weights": weights}
+    errors = past[:, :, present]
+    weeks = max(errors.shape[1], 1)
+    bias = np.array([_shrunk_bias(e[np.isfinite(e)], np.isfinite(e).sum() / weeks, strength)
+                     for e in np.moveaxis(errors, 2, 0).reshape(len(present), -1)])
+    complete = errors.reshape(-1, len(present))
+    complete = complete[np.isfinite(complete).all(axis=1)] - bias
+    # The prior (independent sources, each with the mean squared past error of all) counts as one more row.
+    prior = _prior_var(pd.Series(errors.ravel()))
+    cov = (complete.T @ complete + prior * np.eye(len(present))) / (len(complete) + 1)
+    w = _min_variance((1 - diagonal) * cov + diagonal * np.diag(np.diag(cov)))
+    center = float(w @ (now[present] - bias))
+    sd = float(np.sqrt(w @ cov @ w))
+    weights[present] = w
+    history = int(np.isfinite(errors).all(axis=2).any(axis=1).sum())
+    return {"forecast": np.exp(center), "p10": np.exp(center - _Z90 * sd), "p90": np.exp(center + _Z90 * sd),
+            "sources": int((w > 0).sum()), "history": history, "weights": weights}
 
 
 def compare_sources(accuracy: pd.DataFrame, combined: pd.DataFrame, team: Hierarchy | None = None, *,

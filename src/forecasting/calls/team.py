@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..data.errors import DataError, problem
+from ..data.validate import load_table
 
 __all__ = ["Hierarchy", "hierarchy"]
 
@@ -52,22 +52,16 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == ""
 
 
-def _cycles(manager: dict) -> list[list[str]]:
-    """Each loop of the manager chain, as the owners on it (each loop once)."""
-    seen, loops = set(), []
-    for start in manager:
-        chain, node = [], start
-        while node is not None and node not in seen and node not in chain:
-            chain.append(node)
-            node = manager.get(node)
-        if node is not None and node in chain:
-            loops.append(chain[chain.index(node):])
-        seen.update(chain)
-    return loops
-
-
-def hierarchy(team: pd.DataFrame) -> Hierarchy:
+def hierarchy(team: pd.DataFrame, *, checked: bool = False) -> Hierarchy:
     """Validate the ``team`` table and build the hierarchy.
+
+    Parameters
+    ----------
+    team : DataFrame
+        ``owner, manager`` (empty manager: the top).
+    checked : bool, default False
+        The table comes from ``load_table("team", ...)`` already, which makes the
+        checks (missing or repeated owners, manager cycles); skip them.
 
     Raises
     ------
@@ -84,30 +78,14 @@ def hierarchy(team: pd.DataFrame) -> Hierarchy:
     >>> hierarchy(pd.DataFrame({"owner": ["a", "b"], "manager": ["b", "a"]}))
     Traceback (most recent call last):
     ...
-    forecasting.data.errors.DataError: team.manager: has a manager cycle: a -> b -> a (rows: a, b)
+    forecasting.data.errors.DataError: team.manager: has a cycle: a -> b -> a; a roll-up needs a top (an owner whose manager is empty) (rows: a, b)
     """
-    missing = [c for c in ("owner", "manager") if c not in team.columns]
-    if missing:
-        raise DataError([problem("team", c, "is a required column but is missing") for c in missing])
-    owners = team["owner"].astype(object)
-    blank = owners.map(_blank).to_numpy(dtype=bool)
-    owners = owners.astype(str).str.strip()
-    dup = owners.duplicated(keep=False).to_numpy() & ~blank
-    problems = []
-    if blank.any():
-        problems.append(problem("team", "owner", "is missing an owner", [f"row {i + 1}" for i in blank.nonzero()[0]]))
-    if dup.any():
-        problems.append(problem("team", "owner", "lists an owner twice (one manager per person)",
-                                sorted(set(owners[dup]))))
-    if problems:
-        raise DataError(problems)
+    if not checked:
+        team = load_table("team", team)  # one set of checks for the CLI, `data check` and this function
+    owners = team["owner"].astype(str).str.strip()
     manager = {o: (None if _blank(m) else str(m).strip()) for o, m in zip(owners, team["manager"])}
     for m in {m for m in manager.values() if m is not None} - set(manager):
         manager[m] = None  # a manager without a row of their own is at the top
-    loops = _cycles(manager)
-    if loops:
-        raise DataError([problem("team", "manager", f"has a manager cycle: {' -> '.join(loop + loop[:1])}", loop)
-                         for loop in loops])
     reports = {n: sorted(o for o, m in manager.items() if m == n) for n in manager}
     level, nodes = {}, []
     stack = [(n, 0) for n in sorted((n for n, m in manager.items() if m is None), reverse=True)]

@@ -96,7 +96,8 @@ def load_team_calls(args):
 
     options = read_options_from(args)
     mapping = mapping_from(args)
-    team = hierarchy(load_table("team", _source_of(args, "team"), mapping, table="team", **options))
+    team = hierarchy(load_table("team", _source_of(args, "team"), mapping, table="team", **options),
+                     checked=True)
     raw = load_table("forecast_calls", _source_of(args, "calls"), mapping, table="forecast_calls", **options)
     return team, check_calls(raw, team)
 

@@ -14,6 +14,7 @@ from .stages import stage_win_rates
 from .risk import deal_risk
 from .scenario import SCENARIOS, Scenario, simulate_scenarios, what_it_takes
 from .waterfall import category_moves, waterfall
+from .weighted import weighted_pipeline
 
 __all__ = [
     "PipelineData",
@@ -43,4 +44,5 @@ __all__ = [
     "SCENARIOS",
     "simulate_scenarios",
     "what_it_takes",
+    "weighted_pipeline",
 ]

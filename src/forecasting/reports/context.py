@@ -76,7 +76,8 @@ _PURPOSE = {
     "spend": "customer acquisition cost (CAC)",
     "quotas": "quota attainment and pipeline coverage",
     "accounts": "churn",
-    "team": "KPIs per team, manager and territory",
+    "team": "KPIs per team, manager and territory, and the roll-up of the forecast call",
+    "forecast_calls": "the weekly forecast call: the roll-up, each rep's track record and the combined forecast",
     "targets": "activity targets and their attainment per rep",
     "survey": "NPS and eNPS",
 }
