@@ -34,6 +34,7 @@ target: float = 0.0  # period target; 0 means the summed quotas of the period, n
 backtest_periods: str = ""  # past periods to backtest, inclusive range like 2025Q1:2026Q2; empty for the last 8 complete ones
 seed: int = 0  # random seed of the simulation and the learned model
 n_sims: int = 0  # Monte Carlo simulations; 0 for the library's default (as the CLI)
+saved_backtest: str = ""  # --out folder of `forecasting pipeline backtest` with these settings; empty to backtest here
 out_dir: str = ""  # when set, result tables are written here as CSV
 
 # %%
@@ -49,6 +50,7 @@ from forecasting.pipeline import plots
 from forecasting.pipeline.health import funnel, pipeline_health
 from forecasting.reports.context import (library_default, load_report_data, money, percent, record_resolved,
                                          resolve_as_of, resolve_backtest_periods, resolve_period, show)
+from forecasting.reports.saved import load_pipeline_backtest, report_inputs
 
 pd.set_option("display.float_format", "{:,.3f}".format)
 data_in = load_report_data(source, ["opportunities", "stage_history", "quotas"], optional=["stage_history", "quotas"],
@@ -77,7 +79,7 @@ _ = record_resolved(out_dir, dict(source=source, stages=stages, map=map, date_fo
                                   period=period, method=method, target=goal or 0.0,
                                   backtest_periods=backtest_periods, seed=seed, n_sims=sims,
                                   backtest_n_sims=backtest_sims, exact_snapshot=stage_history is not None,
-                                  missing=data_in.notes))
+                                  saved_backtest=saved_backtest, missing=data_in.notes))
 
 # %% [markdown]
 # ## The forecast for the period
@@ -243,8 +245,11 @@ show(deals.nlargest(10, "amount").set_index("opportunity_id")[shown])
 # inside the P10-P90 range (80 % if the range is honest).
 
 # %%
-history, accuracy = backtest(None, periods=backtest_periods, methods=METHODS, n_sims=backtest_sims, seed=seed,
-                             data=data)
+settings = dict(periods=backtest_periods, methods=METHODS, n_sims=backtest_sims, seed=seed)
+# `forecasting demo` passes the backtest its `pipeline backtest` step saved: the same rows, not computed twice.
+inputs = report_inputs(source, stage_history=stage_history is not None, stages=stages, map=map, date_format=date_format)
+history, accuracy = (load_pipeline_backtest(saved_backtest, inputs=inputs, **settings) if saved_backtest
+                     else backtest(None, **settings, data=data))
 fig = plot_backtest(history)
 plt.show()
 show(accuracy.set_index("method"))

@@ -36,6 +36,7 @@ seed: int = 0  # random seed
 blend_period: str = ""  # quarter blended with the pipeline forecast; empty for the quarter still open after as_of
 blend_backtest_periods: str = ""  # past quarters that weight the blend, like 2025Q1:2026Q2; empty for the last 8 complete
 blend_metric: str = "mse"  # blend weights: inverse mse or inverse wape of each method's backtest P50
+saved_blend: str = ""  # --out folder of `forecasting revenue blend` with these settings; empty to blend here
 out_dir: str = ""  # when set, result tables are written here as CSV
 
 # %%
@@ -50,6 +51,7 @@ from forecasting.reports.context import (load_report_data, money, percent, recor
                                          resolve_backtest_periods, resolve_period, show)
 from forecasting.revenue import DEFAULT_MODEL, DEFAULT_MODELS, TOTAL, backtest_metrics, future_index, run_forecast
 from forecasting.revenue import plots
+from forecasting.reports.saved import load_blend, report_inputs
 from forecasting.revenue.blend import blend_with_pipeline
 
 assert level in (80, 95), f"level must be 80 or 95, found {level}"
@@ -74,7 +76,7 @@ unit = next((word for code, word in (("M", "months"), ("Q", "quarters"), ("W", "
 resolved = dict(source=source, stages=stages, map=map, date_format=date_format, as_of=as_of, horizon=horizon,
                 level=level, models=",".join(candidates), model=model, chosen_model=chosen,
                 backtest_horizon=backtest_horizon, folds=folds, seed=seed, blend_metric=blend_metric,
-                missing=data.notes)
+                saved_blend=saved_blend, missing=data.notes)
 _ = record_resolved(out_dir, resolved)
 
 # %% [markdown]
@@ -200,15 +202,26 @@ assert abs(by_quarter.loc[TOTAL, "mean"].sum() - total["mean"].sum()) <= 1e-6 * 
 
 # %%
 opportunities, blended, blend_note = data["opportunities"], None, data.missing("opportunities")
+pipeline_method = "learned"  # as `forecasting revenue blend`
 if opportunities is not None:
     crm = PipelineData.build(opportunities, data["stage_history"], data.stages)
     blend_period = resolve_period(blend_period, as_of)
     blend_backtest_periods = resolve_backtest_periods(blend_backtest_periods, as_of, period=blend_period,
                                                       first=crm.first_date)
-    pipeline_fc, _ = forecast_period(as_of=as_of, period=blend_period, seed=seed, data=crm)
-    pipeline_past, _ = pipeline_backtest(periods=blend_backtest_periods, methods=["learned"], seed=seed, data=crm)
-    blended, blend_past, blend_accuracy = blend_with_pipeline(opportunities, pipeline_fc, pipeline_past, as_of,
-                                                              model=chosen, metric=blend_metric, seed=seed)
+    # `forecasting demo` passes the blend its `revenue blend` step saved: the same numbers, not computed twice.
+    if saved_blend:
+        inputs = report_inputs(source, stage_history=data["stage_history"] is not None, stages=stages, map=map,
+                               date_format=date_format)
+        blended, blend_past, blend_accuracy = load_blend(
+            saved_blend, inputs=inputs, as_of=as_of, period=blend_period, backtest_periods=blend_backtest_periods,
+            pipeline_method=pipeline_method, model=chosen, metric=blend_metric, seed=seed)
+    else:
+        pipeline_fc, _ = forecast_period(as_of=as_of, period=blend_period, method=pipeline_method, seed=seed,
+                                         data=crm)
+        pipeline_past, _ = pipeline_backtest(periods=blend_backtest_periods, methods=[pipeline_method], seed=seed,
+                                             data=crm)
+        blended, blend_past, blend_accuracy = blend_with_pipeline(opportunities, pipeline_fc, pipeline_past, as_of,
+                                                                  model=chosen, metric=blend_metric, seed=seed)
     _ = record_resolved(out_dir, {**resolved, "blend_period": blend_period,
                                   "blend_backtest_periods": blend_backtest_periods})
 if blended is not None:

@@ -28,6 +28,28 @@ def test_the_lead_report_reads_the_comparison_and_model_the_cli_saved():
     assert lead.after == ("leads train",) and lead.out == "/out/reports/lead_scoring_comparison"
 
 
+def test_the_pipeline_and_revenue_reports_read_the_backtest_and_blend_the_cli_saved():
+    steps = {s.name: s for s in plan("/data/crm.duckdb", "/out", 3, REPORTS)}
+    pipeline, revenue = steps["report pipeline_forecast"], steps["report revenue_forecast"]
+    assert pipeline.params == {"source": "/data/crm.duckdb", "saved_backtest": "/out/pipeline_backtest", "seed": 3}
+    assert pipeline.after == ("pipeline backtest",)
+    assert revenue.params == {"source": "/data/crm.duckdb", "saved_blend": "/out/revenue_blend",
+                              "blend_backtest_periods": "2025Q1:2026Q2", "seed": 3}
+    assert revenue.after == ("revenue blend",)
+    blend = steps["revenue blend"].argv  # the report asks for the blend the CLI step makes
+    assert blend[blend.index("--backtest-periods") + 1] == "2025Q1:2026Q2" and "--out" in blend
+    assert blend[blend.index("--out") + 1] == "/out/revenue_blend"
+    assert blend[blend.index("--pipeline-backtest") + 1] == "/out/pipeline_backtest"
+    assert steps["revenue blend"].after == ("pipeline backtest",)
+    backtest = steps["pipeline backtest"].argv  # holds the blend's periods and the report's last 8 (2024Q3:2026Q2)
+    assert backtest[backtest.index("--periods") + 1] == "2024Q1:2026Q2"
+
+
+def test_the_longest_chains_start_first():
+    names = [s.name for s in plan("/data/crm.duckdb", "/out", 0, REPORTS)]
+    assert names[:3] == ["pipeline backtest", "leads compare", "revenue blend"]
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_failed_step_skips_the_steps_after_it_and_the_others_run(tmp_path, jobs, capsys):
     broken = ("leads", "compare", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "leads"))

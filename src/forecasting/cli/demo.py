@@ -33,6 +33,8 @@ def register(sub) -> None:
 
 # The demo CRM's "today": its last day of data.
 _AS_OF = "2026-06-30"
+# The blend's past periods: the revenue report is passed them too, to read the blend saved with them.
+_BLEND_PERIODS = "2025Q1:2026Q2"
 
 
 @dataclass(frozen=True)
@@ -83,29 +85,38 @@ def _steps(db: str, out: str, seed: int) -> list[tuple[str, list[str]]]:
                                "--periods", "2024Q1:2026Q2", "--seed", str(seed),
                                "--out", f"{out}/pipeline_backtest"]),
         ("revenue blend", ["revenue", "blend", db, "--stage-history", db, "--as-of", _AS_OF,
-                           "--period", "2026Q3", "--backtest-periods", "2025Q1:2026Q2", "--seed", str(seed),
-                           "--out", f"{out}/revenue_blend"]),
+                           "--period", "2026Q3", "--backtest-periods", _BLEND_PERIODS, "--seed", str(seed),
+                           "--pipeline-backtest", f"{out}/pipeline_backtest", "--out", f"{out}/revenue_blend"]),
     ]
 
 
 # Steps that need another step's output first (the others only need the demo data).
-_AFTER = {"leads train": ("leads compare",), "leads score": ("leads train",)}
+# The blend reads its pipeline rows from the backtest (its periods hold the blend's).
+_AFTER = {"leads train": ("leads compare",), "leads score": ("leads train",), "revenue blend": ("pipeline backtest",)}
 # Which step a free worker takes first: the longest chains and steps (measured), so that the workers
 # finish together; the others follow in the order above. Only the wall time depends on it.
-_FIRST = ("leads compare", "leads train", "report lead_scoring_comparison", "revenue blend",
-          "report pipeline_forecast", "report revenue_forecast", "pipeline backtest", "revenue backtest")
+_FIRST = ("pipeline backtest", "leads compare", "revenue blend", "leads train", "report lead_scoring_comparison",
+          "report revenue_forecast", "report pipeline_forecast", "report forecast_call", "pipeline forecast")
 
 
 def _report_inputs(out: str, seed: int) -> dict[str, tuple[tuple[str, ...], dict]]:
     """Reports that reuse what a CLI step saved: report -> (steps it waits for, parameters).
 
     The lead report reads the comparison and the model `leads compare` / `leads train` made
-    with the same settings (its defaults are the CLI's), instead of running them again.
+    with the same settings (its defaults are the CLI's), the pipeline report the rows of its
+    periods in the `pipeline backtest` (a longer backtest holds the very same rows) and the
+    revenue report the `revenue blend`, instead of running them again. Each report checks
+    that the saved settings are its own and refuses them otherwise.
     """
     from ..paths import models_dir
 
     lead_report = {"saved_comparison": f"{out}/leads", "model": str(models_dir() / "demo"), "seed": seed}
-    return {"lead_scoring_comparison": (("leads train",), lead_report)}
+    pipeline_report = {"saved_backtest": f"{out}/pipeline_backtest", "seed": seed}
+    revenue_report = {"saved_blend": f"{out}/revenue_blend", "blend_backtest_periods": _BLEND_PERIODS,
+                      "seed": seed}
+    return {"lead_scoring_comparison": (("leads train",), lead_report),
+            "pipeline_forecast": (("pipeline backtest",), pipeline_report),
+            "revenue_forecast": (("revenue blend",), revenue_report)}
 
 
 def plan(db: str, out: str, seed: int, reports: list[str]) -> list[Step]:
@@ -130,7 +141,7 @@ def plan(db: str, out: str, seed: int, reports: list[str]) -> list[Step]:
     Examples
     --------
     >>> [step.name for step in plan("crm.duckdb", "out", 0, [])][:4]
-    ['leads compare', 'leads train', 'revenue blend', 'pipeline backtest']
+    ['pipeline backtest', 'leads compare', 'revenue blend', 'leads train']
     """
     from pathlib import Path
 

@@ -205,6 +205,9 @@ def _blend_options(p: argparse.ArgumentParser) -> None:
                    help="pipeline open-deal probability (default learned)")
     p.add_argument("--metric", choices=("mse", "wape"), default="mse",
                    help="weights: inverse MSE (default) or inverse WAPE of the backtest P50s")
+    p.add_argument("--pipeline-backtest", metavar="DIR",
+                   help="--out folder of `pipeline backtest` on the same inputs and --seed: its rows of "
+                   "--backtest-periods are read instead of backtested again (refused when made otherwise)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     add_map_option(p)
     add_read_options(p)
@@ -236,6 +239,7 @@ def _blend(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from ..data import write_csv
     from ..pipeline import PipelineData, backtest, forecast_period
+    from ..reports.context import library_default
     from ..revenue import make_model
     from ..revenue.blend import blend_with_pipeline
     from ..revenue.plots import blend_chart
@@ -250,7 +254,14 @@ def _blend(args: argparse.Namespace) -> int:
         log.step("load")
         forecast, _ = forecast_period(as_of=as_of, period=period, method=args.pipeline_method, seed=args.seed,
                                       data=data)
-        pipeline_past, _ = backtest(periods=past, methods=[args.pipeline_method], seed=args.seed, data=data)
+        if args.pipeline_backtest:  # `forecasting demo`: the rows its `pipeline backtest` step saved
+            from ..reports.saved import load_pipeline_backtest
+
+            pipeline_past, _ = load_pipeline_backtest(
+                args.pipeline_backtest, inputs=parameters_of(args), periods=past, methods=[args.pipeline_method],
+                n_sims=library_default(backtest, "n_sims"), seed=args.seed, instead="drop --pipeline-backtest")
+        else:
+            pipeline_past, _ = backtest(periods=past, methods=[args.pipeline_method], seed=args.seed, data=data)
         log.step("pipeline")
         blended, frame, metrics = blend_with_pipeline(opportunities, forecast, pipeline_past, as_of,
                                                       model=args.model, metric=args.metric, seed=args.seed)
