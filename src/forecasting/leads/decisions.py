@@ -332,7 +332,8 @@ def _linear_explained(features, model, frame: pd.DataFrame, columns, reference):
     logit = model.decision_function(design)
     position = {f: k for k, f in enumerate(features.types_)}
     drops = np.stack([drops[:, position[c]] if c in position else np.zeros(len(frame)) for c in columns])
-    return model.predict_proba(design)[:, 1], expit(logit[None, :] - drops)
+    # predict_proba of a two-class LogisticRegression is expit(decision_function): one product, not two.
+    return expit(logit), expit(logit[None, :] - drops)
 
 
 def _counterfactual_effects(predict, frame: pd.DataFrame, columns, reference) -> tuple[np.ndarray, np.ndarray]:
@@ -435,7 +436,14 @@ def format_reasons(frame: pd.DataFrame, columns, effects, *, top: int = 3, min_e
 
 
 def _reason_texts(frame: pd.DataFrame, columns, effects, top: int = 3, min_effect: float = 0.005):
-    """:func:`format_reasons` as an Arrow string array (no Python string per lead)."""
+    """:func:`format_reasons` as an Arrow string array (no Python string per lead).
+
+    Vectorised over leads: the features of each rank by ``argmax`` (three passes over the
+    effects beat a partition or a sort of every lead's row), each feature's shown values
+    factorised once for all ranks and labelled once per distinct value; each reason is then
+    an index into a short list of ``"col=value "`` texts plus one of the ``"+0.12"`` texts, and
+    Arrow joins them.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -444,27 +452,44 @@ def _reason_texts(frame: pd.DataFrame, columns, effects, top: int = 3, min_effec
     if not len(columns) or n == 0:
         return pa.array([""] * n, pa.string())
     rows = np.arange(n)
+    size = np.abs(effects)
+    picks, shown = [], []
+    for _ in range(min(top, len(columns))):
+        feature = np.argmax(size, axis=0)  # the first largest: ties in column order
+        effect = effects[feature, rows]
+        size[feature, rows] = -1.0
+        picks.append((feature, effect))
+        shown.append(np.abs(effect) >= min_effect)  # a rank is shown only if the ones before are
+    labels = _shown_labels(frame, columns, picks, shown)
     steps = pa.array(_HUNDREDTHS, pa.string())
     parts = []
-    size = np.abs(effects)
-    # One rank at a time, vectorized over leads: each reason is picked from a short list of
-    # "col=value " texts (one per distinct value shown) and one of "+0.12"; Arrow joins them.
-    for rank in range(min(top, len(columns))):
-        feature = np.argmax(size, axis=0)  # the first largest: ties in column order
-        size[feature, rows] = -1.0
-        effect = effects[feature, rows]
-        shown = np.abs(effect) >= min_effect
+    for rank, ((feature, effect), visible) in enumerate(zip(picks, shown)):
         texts, index = [""], np.zeros(n, dtype=np.int64)
-        leads = np.flatnonzero(shown)
-        leads = leads[np.argsort(feature[leads], kind="stable")]  # grouped by feature
-        groups = np.split(leads, np.cumsum(np.bincount(feature[leads], minlength=len(columns)))[:-1])
-        for k, at in ((k, at) for k, at in enumerate(groups) if len(at)):
-            codes, uniques = pd.factorize(frame[columns[k]].array.take(at), use_na_sentinel=True)
-            lead = f"{';' if rank else ''}{columns[k]}="  # a rank is shown only if the ones before are
-            index[at] = len(texts) + np.where(codes < 0, len(uniques), codes)
-            texts += [f"{lead}{_label(u)} " for u in uniques] + [f"{lead}missing "]
-        parts += [pa.array(texts, pa.string()).take(pa.array(index)), steps.take(pa.array(_hundredths(effect, shown)))]
+        for k, (codes, names) in labels.items():
+            at = visible & (feature == k)
+            index[at] = len(texts) + codes[at]
+            lead = f"{';' if rank else ''}{columns[k]}="
+            texts += [f"{lead}{name} " for name in names]
+        parts += [pa.array(texts, pa.string()).take(pa.array(index)), steps.take(pa.array(_hundredths(effect, shown[rank])))]
     return pc.binary_join_element_wise(*parts, "")
+
+
+def _shown_labels(frame: pd.DataFrame, columns, picks, shown) -> dict:
+    """Feature position -> (code of each lead's value, label of each code; the last is
+    ``missing``), over the leads where the feature is shown at some rank."""
+    shown_features = {}
+    for (feature, _), visible in zip(picks, shown):
+        for k in np.unique(feature[visible]):
+            shown_features.setdefault(int(k), np.zeros(len(frame), dtype=bool))
+            shown_features[int(k)] |= visible & (feature == k)
+    labels = {}
+    for k, where in sorted(shown_features.items()):
+        at = np.flatnonzero(where)
+        codes, uniques = pd.factorize(frame[columns[k]].array.take(at), use_na_sentinel=True)
+        full = np.zeros(len(frame), dtype=np.int64)
+        full[at] = np.where(codes < 0, len(uniques), codes)
+        labels[k] = (full, [_label(u) for u in uniques] + ["missing"])
+    return labels
 
 
 def reason_codes(predict, frame: pd.DataFrame, reference: Mapping, *, top: int = 3,
