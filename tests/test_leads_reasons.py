@@ -168,10 +168,18 @@ def test_probability_contributions_add_up_to_the_score_change_from_the_average_l
 
 
 @pytest.mark.parametrize("name", ["hist_gb", "random_forest", "blend"])
-def test_tree_reason_codes_use_the_trees_and_keep_the_scores(mixed, name):
+def test_tree_reason_codes_use_the_trees_and_keep_the_scores(mixed, name, tmp_path, monkeypatch):
+    from forecasting.leads import decisions, load_model
+
     X, y = mixed
-    model = train_quietly(X.assign(converted=y, lead_id=np.arange(len(X)).astype(str)), name, n_boot=10,
-                          calibration="sigmoid")
+    trained = train_quietly(X.assign(converted=y, lead_id=np.arange(len(X)).astype(str)), name, n_boot=10,
+                            calibration="sigmoid")
+    model = load_model(trained.save(tmp_path / name))  # as `leads score` has it: read back from skops
+
+    def one_prediction_per_feature(*args):
+        raise AssertionError("the trees' contributions were not used")
+
+    monkeypatch.setattr(decisions, "_counterfactual_effects", one_prediction_per_feature)
     leads = X.head(400)
     scores, columns, effects = feature_effects(model.estimator, leads, model.card["reference_values"])
     np.testing.assert_allclose(scores, model.estimator.predict_proba(leads)[:, 1], rtol=0, atol=1e-12)
