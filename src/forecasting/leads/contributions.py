@@ -165,9 +165,12 @@ def _hist_gb_trees(model) -> TreeEnsemble | None:
         numbered.append(TreePredictor(copy, tree.binned_left_cat_bitsets, tree.raw_left_cat_bitsets))
 
     def leaves(X):
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
         known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
         X = model._preprocess_X(X, reset=False)
-        return np.stack([t.predict(X, known, f_idx_map, 1) for t in numbered])
+        threads = _openmp_effective_n_threads()  # as many as the model's own predict uses
+        return np.stack([t.predict(X, known, f_idx_map, threads) for t in numbered])
 
     return TreeEnsemble(left=np.where(leaf, 0, flat["left"].astype(np.int64) + shift),
                         right=np.where(leaf, 0, flat["right"].astype(np.int64) + shift),
