@@ -9,9 +9,11 @@
   from expected value (call when ``p * deal_value > call_cost``).
 - :func:`feature_effects` / :func:`format_reasons` (and :func:`reason_codes` for
   any scoring function): the top features pushing each lead's score up or down,
-  the score change when one feature is set to its reference value (median or
-  most common level), as ``"seniority=vp +0.12"``. Exact for every model; for
-  the linear candidates computed from the coefficients in one pass.
+  as ``"seniority=vp +0.12"``: for the linear candidates (and any unknown model) the
+  score change when one feature is set to its reference value (median or most common
+  level), computed from the coefficients in one pass; for the tree candidates the
+  feature's path contribution through the trees (what moved the lead's score away from
+  an average lead's), from one traversal of the trees. Both exact, none sampled.
 """
 
 from __future__ import annotations
@@ -259,24 +261,79 @@ def _hundredths(effects: np.ndarray, shown: np.ndarray) -> np.ndarray:
     return np.where(shown, np.clip(steps, -100, 100) + 100, len(_HUNDREDTHS) - 1).astype(np.int64)
 
 
-def _linear_parts(estimator):
-    """``(LeadFeatures, logistic regression, calibrator or None)`` of a linear candidate, else None."""
+def _explained(estimator, frame: pd.DataFrame, columns, reference) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(scores, others)``: ``estimator``'s scores and, per feature of ``columns``, the score
+    without that feature's effect (``others``, shape (n_features, n_leads)); None for a model
+    whose effects need one prediction per feature.
+
+    Calibrated models pass both through their calibration map; a soft-voting blend averages
+    its members'; lead features + logistic regression (``logistic``, ``learned_scorecard``)
+    take the counterfactual from the coefficients; lead features + ``hist_gb`` or
+    ``random_forest`` take the trees' path contributions
+    (:func:`~forecasting.leads.contributions.probability_contributions`).
+    """
+    from sklearn.ensemble import VotingClassifier
+
+    from .calibration import Calibrated, apply_calibrator
+
+    if isinstance(estimator, Calibrated):
+        found = _explained(estimator.estimator_, frame, columns, reference)
+        if found is None:
+            return None
+        scores, others = found
+        calibrator = estimator.calibrator_
+        return (apply_calibrator(calibrator, scores),
+                apply_calibrator(calibrator, others.ravel()).reshape(others.shape))
+    if isinstance(estimator, VotingClassifier):
+        if estimator.voting != "soft" or len(estimator.classes_) != 2:
+            return None
+        members = [_explained(member, frame, columns, reference) for member in estimator.estimators_]
+        if any(m is None for m in members):
+            return None
+        weights = (None if estimator.weights is None else
+                   [w for w, (_, member) in zip(estimator.weights, estimator.estimators) if member != "drop"])
+        # As VotingClassifier.predict_proba averages its members' probabilities.
+        return tuple(np.average([m[k] for m in members], axis=0, weights=weights) for k in (0, 1))
+    return _pipeline_explained(estimator, frame, columns, reference)
+
+
+def _pipeline_explained(estimator, frame: pd.DataFrame, columns, reference):
+    """:func:`_explained` of lead features + one classifier (a two-step Pipeline)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    from .calibration import Calibrated
+    from .contributions import probability_contributions
     from .features import LeadFeatures
 
-    calibrator = None
-    if isinstance(estimator, Calibrated):
-        calibrator, estimator = estimator.calibrator_, estimator.estimator_
-    if not (isinstance(estimator, Pipeline) and len(estimator.steps) == 2):
+    if not (isinstance(estimator, Pipeline) and len(estimator.steps) == 2
+            and isinstance(estimator.steps[0][1], LeadFeatures)):
         return None
     features, model = estimator.steps[0][1], estimator.steps[1][1]
-    if (isinstance(features, LeadFeatures) and features.style in ("linear", "bins")
-            and type(model) is LogisticRegression and len(model.classes_) == 2):
-        return features, model, calibrator
-    return None
+    if features.style in ("linear", "bins"):
+        if type(model) is LogisticRegression and len(model.classes_) == 2:
+            return _linear_explained(features, model, frame, columns, reference)
+        return None
+    design = features.transform(frame)
+    found = probability_contributions(model, design)
+    if found is None:
+        return None
+    scores, contributions = found
+    owners = [features._source(c) for c in design.columns]  # a date's parts are the date's
+    effects = np.stack([contributions[[j for j, owner in enumerate(owners) if owner == c]].sum(axis=0)
+                        for c in columns]) if columns else np.zeros((0, len(frame)))
+    return scores, scores[None, :] - effects
+
+
+def _linear_explained(features, model, frame: pd.DataFrame, columns, reference):
+    """Logistic regression on lead features: the counterfactual log-odds from the coefficients."""
+    from scipy.special import expit
+
+    design, drops = features.effects(frame, model.coef_, reference)
+    logit = model.decision_function(design)
+    position = {f: k for k, f in enumerate(features.types_)}
+    drops = np.stack([drops[:, position[c]] if c in position else np.zeros(len(frame)) for c in columns])
+    # predict_proba of a two-class LogisticRegression is expit(decision_function): one product, not two.
+    return expit(logit), expit(logit[None, :] - drops)
 
 
 def _counterfactual_effects(predict, frame: pd.DataFrame, columns, reference) -> tuple[np.ndarray, np.ndarray]:
@@ -299,11 +356,21 @@ def _counterfactual_effects(predict, frame: pd.DataFrame, columns, reference) ->
 def feature_effects(estimator, frame: pd.DataFrame, reference: Mapping) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Scores of leads and how much each feature moves them.
 
-    The effect of feature ``f`` on a lead is ``score(lead) - score(lead with f at
-    its reference value)``. For the linear candidates (lead features + logistic
-    regression, calibrated or not: ``logistic``, ``learned_scorecard``) it is
-    computed exactly from the coefficients with a single transform of the
-    leads; for other models with one batched prediction per feature.
+    Two exact definitions, by model:
+
+    - linear candidates (lead features + logistic regression, calibrated or not:
+      ``logistic``, ``learned_scorecard``), and any model this function does not know
+      (``rule_scorecard``): the effect of feature ``f`` is ``score(lead) - score(lead with
+      f at its reference value)``, from the coefficients with a single transform of the
+      leads (else one batched prediction per feature);
+    - tree candidates (``hist_gb``, ``random_forest``): the feature's path contribution,
+      how far the splits on ``f`` along the lead's path through the trees moved its score
+      away from the score of an average training lead; the effects of a lead add up to
+      ``score(lead) - score(average lead)`` (before calibration; see
+      :mod:`~forecasting.leads.contributions`). One traversal of the trees, not one per feature.
+
+    A soft-voting blend (``blend``) averages its members' effects; a calibrated model
+    passes them through its calibration map (``cal(score) - cal(score - effect)``).
 
     Parameters
     ----------
@@ -321,26 +388,29 @@ def feature_effects(estimator, frame: pd.DataFrame, reference: Mapping) -> tuple
     columns : list of str
         The features of ``reference`` found in ``frame``.
     effects : ndarray of shape (n_features, n_leads)
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import RandomForestClassifier
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from forecasting.leads.features import LeadFeatures
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"visits": rng.poisson(3, 400).astype(float), "noise": rng.normal(size=400)})
+    >>> y = (X["visits"] > 3).astype(int)
+    >>> forest = make_pipeline(LeadFeatures(style="tree", categories="ordinal"),
+    ...                        RandomForestClassifier(n_estimators=10, random_state=0)).fit(X, y)
+    >>> scores, columns, effects = feature_effects(forest, X.head(3), {"visits": 3.0, "noise": 0.0})
+    >>> bool(np.allclose(scores - effects.sum(axis=0), scores[0] - effects[:, 0].sum()))
+    True
     """
-    from scipy.special import expit
-
-    from .calibration import apply_calibrator
-
     columns = [c for c in reference if c in frame.columns]
-    linear = _linear_parts(estimator)
-    if linear is None or len(frame) == 0:
+    found = _explained(estimator, frame, columns, reference) if len(frame) else None
+    if found is None:
         scores, effects = _counterfactual_effects(lambda f: estimator.predict_proba(f)[:, 1], frame, columns,
                                                   reference)
         return scores, columns, effects
-    features, model, calibrator = linear
-    design, drops = features.effects(frame, model.coef_, reference)
-    scores = apply_calibrator(calibrator, model.predict_proba(design)[:, 1])
-    logit = model.decision_function(design)
-    position = {f: k for k, f in enumerate(features.types_)}
-    drops = np.stack([drops[:, position[c]] if c in position else np.zeros(len(frame)) for c in columns])
-    # Through the same link and calibration as the score itself.
-    other = apply_calibrator(calibrator, expit(logit[None, :] - drops).ravel()).reshape(drops.shape)
-    return scores, columns, apply_calibrator(calibrator, expit(logit))[None, :] - other
+    scores, others = found
+    return scores, columns, scores[None, :] - others
 
 
 def format_reasons(frame: pd.DataFrame, columns, effects, *, top: int = 3, min_effect: float = 0.005) -> list[str]:
@@ -366,7 +436,14 @@ def format_reasons(frame: pd.DataFrame, columns, effects, *, top: int = 3, min_e
 
 
 def _reason_texts(frame: pd.DataFrame, columns, effects, top: int = 3, min_effect: float = 0.005):
-    """:func:`format_reasons` as an Arrow string array (no Python string per lead)."""
+    """:func:`format_reasons` as an Arrow string array (no Python string per lead).
+
+    Vectorised over leads: the features of each rank by ``argmax`` (three passes over the
+    effects beat a partition or a sort of every lead's row), each feature's shown values
+    factorised once for all ranks and labelled once per distinct value; each reason is then
+    an index into a short list of ``"col=value "`` texts plus one of the ``"+0.12"`` texts, and
+    Arrow joins them.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -375,27 +452,44 @@ def _reason_texts(frame: pd.DataFrame, columns, effects, top: int = 3, min_effec
     if not len(columns) or n == 0:
         return pa.array([""] * n, pa.string())
     rows = np.arange(n)
+    size = np.abs(effects)
+    picks, shown = [], []
+    for _ in range(min(top, len(columns))):
+        feature = np.argmax(size, axis=0)  # the first largest: ties in column order
+        effect = effects[feature, rows]
+        size[feature, rows] = -1.0
+        picks.append((feature, effect))
+        shown.append(np.abs(effect) >= min_effect)  # a rank is shown only if the ones before are
+    labels = _shown_labels(frame, columns, picks, shown)
     steps = pa.array(_HUNDREDTHS, pa.string())
     parts = []
-    size = np.abs(effects)
-    # One rank at a time, vectorized over leads: each reason is picked from a short list of
-    # "col=value " texts (one per distinct value shown) and one of "+0.12"; Arrow joins them.
-    for rank in range(min(top, len(columns))):
-        feature = np.argmax(size, axis=0)  # the first largest: ties in column order
-        size[feature, rows] = -1.0
-        effect = effects[feature, rows]
-        shown = np.abs(effect) >= min_effect
+    for rank, ((feature, effect), visible) in enumerate(zip(picks, shown)):
         texts, index = [""], np.zeros(n, dtype=np.int64)
-        leads = np.flatnonzero(shown)
-        leads = leads[np.argsort(feature[leads], kind="stable")]  # grouped by feature
-        groups = np.split(leads, np.cumsum(np.bincount(feature[leads], minlength=len(columns)))[:-1])
-        for k, at in ((k, at) for k, at in enumerate(groups) if len(at)):
-            codes, uniques = pd.factorize(frame[columns[k]].array.take(at), use_na_sentinel=True)
-            lead = f"{';' if rank else ''}{columns[k]}="  # a rank is shown only if the ones before are
-            index[at] = len(texts) + np.where(codes < 0, len(uniques), codes)
-            texts += [f"{lead}{_label(u)} " for u in uniques] + [f"{lead}missing "]
-        parts += [pa.array(texts, pa.string()).take(pa.array(index)), steps.take(pa.array(_hundredths(effect, shown)))]
+        for k, (codes, names) in labels.items():
+            at = visible & (feature == k)
+            index[at] = len(texts) + codes[at]
+            lead = f"{';' if rank else ''}{columns[k]}="
+            texts += [f"{lead}{name} " for name in names]
+        parts += [pa.array(texts, pa.string()).take(pa.array(index)), steps.take(pa.array(_hundredths(effect, shown[rank])))]
     return pc.binary_join_element_wise(*parts, "")
+
+
+def _shown_labels(frame: pd.DataFrame, columns, picks, shown) -> dict:
+    """Feature position -> (code of each lead's value, label of each code; the last is
+    ``missing``), over the leads where the feature is shown at some rank."""
+    shown_features = {}
+    for (feature, _), visible in zip(picks, shown):
+        for k in np.unique(feature[visible]):
+            shown_features.setdefault(int(k), np.zeros(len(frame), dtype=bool))
+            shown_features[int(k)] |= visible & (feature == k)
+    labels = {}
+    for k, where in sorted(shown_features.items()):
+        at = np.flatnonzero(where)
+        codes, uniques = pd.factorize(frame[columns[k]].array.take(at), use_na_sentinel=True)
+        full = np.zeros(len(frame), dtype=np.int64)
+        full[at] = np.where(codes < 0, len(uniques), codes)
+        labels[k] = (full, [_label(u) for u in uniques] + ["missing"])
+    return labels
 
 
 def reason_codes(predict, frame: pd.DataFrame, reference: Mapping, *, top: int = 3,

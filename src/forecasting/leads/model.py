@@ -93,8 +93,10 @@ class LeadModel:
         """``lead_id, score, grade, reasons`` for each lead (the ``leads score`` output).
 
         Reasons are the top 3 features moving the score (see
-        :func:`~forecasting.leads.decisions.feature_effects`): exact and nearly free
-        for the linear candidates, one extra prediction per feature for the others.
+        :func:`~forecasting.leads.decisions.feature_effects`), exact for every model: from
+        the coefficients for the linear candidates, from the trees' path contributions for
+        ``hist_gb``, ``random_forest`` and ``blend`` (one traversal of the trees), one extra
+        prediction per feature for any other model.
         """
         from .decisions import _reason_texts, assign_grades, feature_effects
 

@@ -162,8 +162,8 @@ def score_source(
     mapping : dict, optional
         ``{their_name: canonical_name}``.
     reasons : bool
-        Add reason codes (nearly free for the linear candidates; one extra
-        prediction per feature for the tree models).
+        Add reason codes (see :meth:`~forecasting.leads.LeadModel.score`; from the coefficients or the
+        trees, in one pass over each chunk).
     drift_out : path, "auto" or None
         Where to write the PSI table; ``auto``: beside ``out``, named after it
         (``scores.csv`` -> ``scores.drift.csv``, see :func:`companion_path`).
