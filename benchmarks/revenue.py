@@ -31,7 +31,16 @@ members' chosen forms at 3 earlier origins), ``--conformal-search`` (with it, al
 ``Ensemble(conformal_fit="search")``, which repeats the model search at each origin,
 about 4x the members' time), ``--interval-variants`` (the default ensemble fitted once per
 series and predicted with each interval method: ``conformal``, ``members``, ``wider``),
-``--out FILE.csv``.
+``--out FILE.csv``, ``--forecasts DIR`` (every row's per-series forecasts as
+``forecasts.parquet``; with ``--interval-variants`` also the members' forecasts and
+backtest windows and each series' CPU seconds), ``--combine-from DIR`` (score the
+combination rules of :data:`RULES` from a ``--forecasts`` directory, or several, without
+refitting), ``--combine`` (the ensemble's rule in ``--interval-variants``) and
+``--shard K/N`` (every N-th series from the K-th, to split a full run into resumable parts)::
+
+    for k in 0 1 2 3; do python benchmarks/revenue.py --ours none --skip-statsforecast \
+        --interval-variants --n-jobs 1 --shard $k/4 --forecasts runs/m3/$k; done
+    python benchmarks/revenue.py --combine-from runs/m3
 
 Conventions (M3/M4): sMAPE in percent averaged over all forecasts; MASE scaled
 by the in-sample seasonal-naive MAE (lag = season length), averaged over series; coverage
@@ -125,7 +134,11 @@ def sample(data: Dataset, limit: int | None, seed: int, shard: str | None = None
     if shard:
         k, n = (int(part) for part in shard.split("/"))
         ids = ids.iloc[k::n]
-    keep = set(ids.sample(n=min(limit, len(ids)), random_state=seed) if limit else ids)
+    return subset(data, set(ids.sample(n=min(limit, len(ids)), random_state=seed) if limit else ids))
+
+
+def subset(data: Dataset, keep: set) -> Dataset:
+    """The series of ``data`` named in ``keep``."""
     return Dataset(data.name, data.train[data.train["series"].isin(keep)],
                    data.test[data.test["series"].isin(keep)], data.horizon, data.season, data.freq)
 
@@ -314,13 +327,17 @@ def _stack(frame: pd.DataFrame, keys: list[str], column: str) -> np.ndarray:
 def score_combinations(data: Dataset, save: Path) -> pd.DataFrame:
     """Score every rule of :data:`RULES` from the members saved by ``--interval-variants --forecasts``.
 
+    ``save`` may hold several such directories (one per ``--shard``); the series found are scored.
+
     Intervals as ``Ensemble(intervals="wider")`` builds them, with the rule in place of the
     median: the rule combines the members' bounds, the conformal scores come from the rule's
     backtest-window forecasts, and the wider of the two is kept.
     """
-    members = pd.read_parquet(save / "members.parquet")
+    members = pd.concat([pd.read_parquet(p) for p in sorted(save.glob("**/members.parquet"))])
     members = members[members["source"].isin(MEMBERS)].sort_values(["series", "step"])
-    windows = pd.read_parquet(save / "windows.parquet").sort_values(["series", "window", "step"])
+    windows = pd.concat([pd.read_parquet(p) for p in sorted(save.glob("**/windows.parquet"))])
+    windows = windows.sort_values(["series", "window", "step"])
+    data = subset(data, set(members["series"]))  # e.g. the shards that have finished
     keys, wkeys = ["series", "step"], ["series", "window", "step"]
     index = members.drop_duplicates(keys)[keys].reset_index(drop=True)
     windex = windows.drop_duplicates(wkeys)[wkeys].reset_index(drop=True)
@@ -349,7 +366,9 @@ def score_combinations(data: Dataset, save: Path) -> pd.DataFrame:
             frame[f"lo_{lv}"] = np.minimum(frame[f"lo_{lv}"], frame["mean"] - qs * scale)
             frame[f"hi_{lv}"] = np.maximum(frame[f"hi_{lv}"], frame["mean"] + qs * scale)
         rows.append({"rule": rule, **score(frame, data)})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs["series"] = data.train["series"].nunique()
+    return table
 
 
 # ---------------------------------------------------------------- statsforecast
@@ -446,6 +465,10 @@ def main(argv=None) -> int:
 
     if args.combine_from:
         table = score_combinations(data, args.combine_from)
+        print(f"{table.attrs['series']} series with saved members", flush=True)
+        fits = pd.concat([pd.read_csv(p) for p in sorted(args.combine_from.glob("**/series.csv"))])
+        print(f"default Ensemble fit + predict: {fits['cpu_seconds'].mean():.3f} CPU s per series; "
+              f"ETS forms AICc chose: {fits['ets_form'].value_counts().to_dict()}")
         print(table.round(3).to_string(index=False))
         if args.out:
             table.to_csv(args.out, index=False)
