@@ -31,7 +31,16 @@ members' chosen forms at 3 earlier origins), ``--conformal-search`` (with it, al
 ``Ensemble(conformal_fit="search")``, which repeats the model search at each origin,
 about 4x the members' time), ``--interval-variants`` (the default ensemble fitted once per
 series and predicted with each interval method: ``conformal``, ``members``, ``wider``),
-``--out FILE.csv``.
+``--out FILE.csv``, ``--forecasts DIR`` (every row's per-series forecasts as
+``forecasts.parquet``; with ``--interval-variants`` also the members' forecasts and
+backtest windows and each series' CPU seconds), ``--combine-from DIR`` (score the
+combination rules of :data:`RULES` from a ``--forecasts`` directory, or several, without
+refitting), ``--combine`` (the ensemble's rule in ``--interval-variants``) and
+``--shard K/N`` (every N-th series from the K-th, to split a full run into resumable parts)::
+
+    for k in 0 1 2 3; do python benchmarks/revenue.py --ours none --skip-statsforecast \
+        --interval-variants --n-jobs 1 --shard $k/4 --forecasts runs/m3/$k; done
+    python benchmarks/revenue.py --combine-from runs/m3
 
 Conventions (M3/M4): sMAPE in percent averaged over all forecasts; MASE scaled
 by the in-sample seasonal-naive MAE (lag = season length), averaged over series; coverage
@@ -59,7 +68,7 @@ import pandas as pd
 from forecasting.metrics.accuracy import coverage, interval_width, mase_scale, smape
 from forecasting.revenue import forecast
 from forecasting.revenue.models import _combine
-from forecasting.revenue.models.ensemble import INTERVALS
+from forecasting.revenue.models.ensemble import COMBINE, INTERVALS, _conformal_q
 
 M3_XLS = Path("/work/shared/data/m3_competition/M3C.xls")
 LEVELS = (80, 95)
@@ -117,11 +126,19 @@ def _read_m3_xls(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.concat(train, ignore_index=True), pd.concat(test, ignore_index=True)
 
 
-def sample(data: Dataset, limit: int | None, seed: int) -> Dataset:
-    if not limit:
+def sample(data: Dataset, limit: int | None, seed: int, shard: str | None = None) -> Dataset:
+    """A seeded random sample of ``limit`` series, or shard ``"K/N"`` (every N-th series from the K-th)."""
+    if not limit and not shard:
         return data
-    ids = data.train["series"].drop_duplicates()
-    keep = set(ids.sample(n=min(limit, len(ids)), random_state=seed))
+    ids = data.train["series"].drop_duplicates().sort_values()
+    if shard:
+        k, n = (int(part) for part in shard.split("/"))
+        ids = ids.iloc[k::n]
+    return subset(data, set(ids.sample(n=min(limit, len(ids)), random_state=seed) if limit else ids))
+
+
+def subset(data: Dataset, keep: set) -> Dataset:
+    """The series of ``data`` named in ``keep``."""
     return Dataset(data.name, data.train[data.train["series"].isin(keep)],
                    data.test[data.test["series"].isin(keep)], data.horizon, data.season, data.freq)
 
@@ -194,38 +211,164 @@ def ensemble_of(frames: list[pd.DataFrame], how: str) -> pd.DataFrame:
     return combined.reset_index()
 
 
-def _interval_variants(key: str, y: np.ndarray, horizon: int, season: int) -> dict[str, pd.DataFrame]:
-    """One default Ensemble fit of one series, predicted with each of its interval methods."""
+def _fit_series(key: str, y: np.ndarray, horizon: int, season: int, combine: str) -> dict:
+    """One default Ensemble fit of one series: its interval variants, members and backtest windows.
+
+    Returns the forecast frame of each interval method (``"conformal"``, ...) and of each
+    member (``"ETS"``, ...), the members' backtest-window forecasts with their actuals
+    (``"windows"``), the process CPU seconds of the fit and prediction and the ETS form.
+    """
     from forecasting.revenue.models import Ensemble
 
+    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.reset_index(drop=True)
+        frame.insert(0, "series", key)
+        frame.insert(1, "step", np.arange(len(frame)))
+        return frame
+
+    start = time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fitted = Ensemble(season_length=season, horizon=horizon).fit(pd.Series(y))
-        frames = {}
-        for how in INTERVALS:
-            # The interval method only acts in predict: the fitted members and scores are shared.
-            frame = fitted.set_params(intervals=how).predict(horizon, LEVELS).reset_index(drop=True)
-            frame.insert(0, "series", key)
-            frame.insert(1, "step", np.arange(horizon))
-            frames[how] = frame
-    return frames
+        fitted = Ensemble(season_length=season, horizon=horizon, combine=combine).fit(pd.Series(y))
+        # The interval method only acts in predict: the fitted members and scores are shared.
+        out = {how: keyed(fitted.set_params(intervals=how).predict(horizon, LEVELS)) for how in INTERVALS}
+    cpu = time.process_time() - start
+    out.update({type(mb).__name__: keyed(mb.predict(horizon, LEVELS)) for mb in fitted.members_})
+    windows = []
+    for k, means in enumerate(fitted.window_means_):
+        cut = len(y) - horizon - k * max(1, horizon // 2)
+        for name, frame in means.items():
+            windows.append(keyed(frame).assign(window=k, member=name, actual=y[cut:cut + horizon]))
+    out["windows"] = pd.concat(windows, ignore_index=True) if windows else None
+    out["meta"] = {"series": key, "n": len(y), "cpu_seconds": cpu,
+                   "ets_form": next((mb.form_ for mb in fitted.members_ if hasattr(mb, "form_")), None)}
+    return out
 
 
-def run_interval_variants(data: Dataset, n_jobs: int) -> dict[str, tuple[pd.DataFrame, float]]:
+def run_interval_variants(data: Dataset, n_jobs: int, save: Path | None = None, combine: str = "median"
+                          ) -> dict[str, tuple[pd.DataFrame, float]]:
     """Score ``Ensemble(intervals=...)`` for every interval method from one fit per series.
 
     Fits the series directly (no gap, outlier or fallback policies of ``forecast``), so the
-    rows compare the interval methods only; their shared time is the one fit's.
+    rows compare the interval methods only; their shared time is the one fit's. With
+    ``save``, also writes the members' forecasts (``members.parquet``: column ``source``),
+    their backtest-window forecasts (``windows.parquet``) and each series' CPU seconds and
+    ETS form (``series.csv``) there, so combination rules can be scored without refitting.
     """
     from joblib import Parallel, delayed
 
-    tasks = [(key, part["amount"].to_numpy(), data.horizon, data.season)
+    tasks = [(key, part["amount"].to_numpy(), data.horizon, data.season, combine)
              for key, part in data.train.groupby("series", sort=True)]
     start = time.perf_counter()
-    results = Parallel(n_jobs=n_jobs)(delayed(_interval_variants)(*task) for task in tasks)
+    results = Parallel(n_jobs=n_jobs, verbose=2)(delayed(_fit_series)(*task) for task in tasks)
     seconds = time.perf_counter() - start
-    return {f"ours Ensemble(intervals={how!r}) one fit": (pd.concat([r[how] for r in results], ignore_index=True),
+    cpu = sum(r["meta"]["cpu_seconds"] for r in results)
+    print(f"    Ensemble() fits: {cpu:.1f} CPU s, {cpu / len(results):.3f} per series", file=sys.stderr, flush=True)
+    if save is not None:
+        save.mkdir(parents=True, exist_ok=True)
+        members = [frame.assign(source=name) for r in results for name, frame in r.items()
+                   if name not in ("windows", "meta")]
+        pd.concat(members, ignore_index=True).to_parquet(save / "members.parquet")
+        windows = [r["windows"] for r in results if r["windows"] is not None]
+        pd.concat(windows, ignore_index=True).to_parquet(save / "windows.parquet")
+        pd.DataFrame([r["meta"] for r in results]).to_csv(save / "series.csv", index=False)
+    return {f"ours Ensemble(combine={combine!r}, intervals={how!r}) one fit": (pd.concat([r[how] for r in results], ignore_index=True),
                                                           seconds) for how in INTERVALS}
+
+
+# ---------------------------------------------------------------- combination rules, offline
+
+MEMBERS = ("ETS", "ARIMA", "Theta")
+COLUMNS = ["mean"] + [f"{s}_{lv}" for lv in LEVELS for s in ("lo", "hi")]
+
+
+def _weights(windows: pd.DataFrame, power: float) -> pd.DataFrame:
+    """Per series, member weights proportional to (backtest MAE) ** -power, summing to 1."""
+    err = (windows["actual"] - windows["mean"]).abs().groupby([windows["series"], windows["member"]]).mean()
+    inv = err.unstack("member").reindex(columns=list(MEMBERS)).clip(lower=1e-12) ** -power
+    return inv.div(inv.sum(axis=1), axis=0)
+
+
+def combine_rule(stack: np.ndarray, rule: str, weights: np.ndarray | None = None) -> np.ndarray:
+    """Combine member values ``stack`` (rows, members in :data:`MEMBERS` order) by ``rule``.
+
+    Members that failed are NaN and left out. ``weights`` (rows, members) serve the weighted rules.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows do not occur; NaN members do
+        if rule == "median":
+            return np.nanmedian(stack, axis=1)
+        if rule == "mean":
+            return np.nanmean(stack, axis=1)
+        if rule == "ets+theta":
+            return np.nanmean(stack[:, [0, 2]], axis=1)
+        if rule == "trimmed":  # the two members closest to the median, averaged
+            med = np.nanmedian(stack, axis=1, keepdims=True)
+            far = np.nanargmax(np.where(np.isnan(stack), -np.inf, np.abs(stack - med)), axis=1)
+            keep = np.ones_like(stack, dtype=bool)
+            keep[np.arange(len(stack)), far] = np.isnan(stack).sum(axis=1) > 0  # keep all when one is missing
+            return np.nanmean(np.where(keep, stack, np.nan), axis=1)
+    w = np.where(np.isnan(stack) | np.isnan(weights), 0.0, weights)
+    if rule == "best":
+        w = (w == w.max(axis=1, keepdims=True)).astype(float)
+    w[w.sum(axis=1) == 0] = 1.0  # no backtest window: equal weights, as Ensemble(combine="weighted")
+    return np.nansum(np.where(np.isnan(stack), 0.0, stack) * w, axis=1) / np.where(np.isnan(stack), 0.0, w).sum(axis=1)
+
+
+RULES = {"median": None, "mean": None, "ets+theta": None, "trimmed": None,
+         "inverse MAE": 1.0, "inverse MAE^2": 2.0, "inverse MAE^0.5": 0.5, "best": 1.0}
+
+
+def _stack(frame: pd.DataFrame, keys: list[str], column: str) -> np.ndarray:
+    return frame.pivot_table(index=keys, columns="member" if "member" in frame else "source", values=column,
+                             dropna=False).reindex(columns=list(MEMBERS)).to_numpy()
+
+
+def score_combinations(data: Dataset, save: Path) -> pd.DataFrame:
+    """Score every rule of :data:`RULES` from the members saved by ``--interval-variants --forecasts``.
+
+    ``save`` may hold several such directories (one per ``--shard``); the series found are scored.
+
+    Intervals as ``Ensemble(intervals="wider")`` builds them, with the rule in place of the
+    median: the rule combines the members' bounds, the conformal scores come from the rule's
+    backtest-window forecasts, and the wider of the two is kept.
+    """
+    members = pd.concat([pd.read_parquet(p) for p in sorted(save.glob("**/members.parquet"))])
+    members = members[members["source"].isin(MEMBERS)].sort_values(["series", "step"])
+    windows = pd.concat([pd.read_parquet(p) for p in sorted(save.glob("**/windows.parquet"))])
+    windows = windows.sort_values(["series", "window", "step"])
+    data = subset(data, set(members["series"]))  # e.g. the shards that have finished
+    keys, wkeys = ["series", "step"], ["series", "window", "step"]
+    index = members.drop_duplicates(keys)[keys].reset_index(drop=True)
+    windex = windows.drop_duplicates(wkeys)[wkeys].reset_index(drop=True)
+    actual = windows.drop_duplicates(wkeys)["actual"].to_numpy()
+    stacks = {c: _stack(members, keys, c) for c in COLUMNS}
+    wstacks = {c: _stack(windows, wkeys, c) for c in ("mean", "lo_95", "hi_95")}
+    rows = []
+    for rule, power in RULES.items():
+        w = ww = None
+        if power is not None:
+            weights = _weights(windows, power)
+            w = weights.reindex(index["series"]).to_numpy()
+            ww = weights.reindex(windex["series"]).to_numpy()
+        frame = index.copy()
+        for c in COLUMNS:
+            frame[c] = combine_rule(stacks[c], rule, w)
+        # conformal: |actual - combined| / combined 95 % half-width, pooled per series over windows and steps
+        wmean = combine_rule(wstacks["mean"], rule, ww)
+        wscale = (combine_rule(wstacks["hi_95"], rule, ww) - combine_rule(wstacks["lo_95"], rule, ww)) / (2 * 1.959963984540054)
+        scores = pd.Series(np.divide(np.abs(actual - wmean), wscale, out=np.zeros_like(wmean), where=wscale > 0),
+                           index=windex["series"])
+        scale = (frame["hi_95"] - frame["lo_95"]).to_numpy() / (2 * 1.959963984540054)
+        for lv in LEVELS:
+            q = scores.groupby(level=0).apply(lambda x: _conformal_q(x.to_numpy(), lv))
+            qs = q.reindex(frame["series"]).fillna(0.0).to_numpy()  # no window: member bounds alone
+            frame[f"lo_{lv}"] = np.minimum(frame[f"lo_{lv}"], frame["mean"] - qs * scale)
+            frame[f"hi_{lv}"] = np.maximum(frame[f"hi_{lv}"], frame["mean"] + qs * scale)
+        rows.append({"rule": rule, **score(frame, data)})
+    table = pd.DataFrame(rows)
+    table.attrs["series"] = data.train["series"].nunique()
+    return table
 
 
 # ---------------------------------------------------------------- statsforecast
@@ -242,10 +385,12 @@ def run_statsforecast(data: Dataset, n_jobs: int) -> dict[str, tuple[pd.DataFram
                   AutoTheta(season_length=m), Theta(season_length=m)):
         name = repr(model)
         StatsForecast(models=[model], freq=data.freq, n_jobs=1).forecast(df=warm, h=h, level=list(LEVELS))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         out = StatsForecast(models=[model], freq=data.freq, n_jobs=n_jobs).forecast(
             df=df, h=h, level=list(LEVELS))
         seconds = time.perf_counter() - start
+        # Process CPU time counts the work only with n_jobs=1 (workers are other processes).
+        print(f"    {name}: {time.process_time() - cpu:.1f} CPU s", file=sys.stderr, flush=True)
         out = out.reset_index() if "unique_id" not in out.columns else out
         frame = pd.DataFrame({"series": out["unique_id"].astype(str), "mean": out[name]})
         for lv in LEVELS:
@@ -284,6 +429,8 @@ def main(argv=None) -> int:
     parser.add_argument("--dataset", choices=("m3", "tourism-monthly", "tourism-quarterly"), default="m3")
     parser.add_argument("--limit", type=int, default=None, help="random sample of N series")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shard", default=None, help="K/N: only every N-th series from the K-th (0-based), "
+                        "so one run can be split over processes")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--skip-statsforecast", action="store_true")
     parser.add_argument("--ours", default=",".join(OURS),
@@ -297,16 +444,35 @@ def main(argv=None) -> int:
     parser.add_argument("--interval-variants", action="store_true",
                         help="also score Ensemble(intervals=conformal|members|wider), from one fit per series")
     parser.add_argument("--out", type=Path, default=None, help="also write the table as CSV")
+    parser.add_argument("--forecasts", type=Path, default=None,
+                        help="directory: write every row's per-series forecasts (forecasts.parquet, column "
+                        "'model') and, with --interval-variants, the members' forecasts and backtest windows")
+    parser.add_argument("--combine", choices=COMBINE, default="median",
+                        help="the Ensemble's combination rule in --interval-variants (default median)")
+    parser.add_argument("--combine-from", type=Path, default=None,
+                        help="score combination rules from the members a --interval-variants --forecasts run "
+                        "saved in this directory (no fitting), then stop")
     args = parser.parse_args(argv)
 
     ours = [m.strip() for m in args.ours.split(",") if m.strip() and m.strip() != "none"]
     unknown = sorted(set(ours) - set(OURS))
     if unknown:
         parser.error(f"unknown --ours models {unknown}; choose from {', '.join(OURS)}")
-    data = sample(load(args.dataset), args.limit, args.seed)
+    data = sample(load(args.dataset), args.limit, args.seed, args.shard)
     n_series = data.train["series"].nunique()
     print(f"{data.name}: {n_series} series, horizon {data.horizon}, season {data.season}, "
           f"n_jobs={args.n_jobs}", flush=True)
+
+    if args.combine_from:
+        table = score_combinations(data, args.combine_from)
+        print(f"{table.attrs['series']} series with saved members", flush=True)
+        fits = pd.concat([pd.read_csv(p) for p in sorted(args.combine_from.glob("**/series.csv"))])
+        print(f"default Ensemble fit + predict: {fits['cpu_seconds'].mean():.3f} CPU s per series; "
+              f"ETS forms AICc chose: {fits['ets_form'].value_counts().to_dict()}")
+        print(table.round(3).to_string(index=False))
+        if args.out:
+            table.to_csv(args.out, index=False)
+        return 0
 
     runs: dict[str, tuple[pd.DataFrame, float]] = {}
 
@@ -333,7 +499,7 @@ def main(argv=None) -> int:
             timed("ours Ensemble(conformal_fit='search')", run_ours, data,
                   Ensemble(conformal_fit="search"), args.n_jobs)
     if args.interval_variants:
-        runs.update(run_interval_variants(data, args.n_jobs))
+        runs.update(run_interval_variants(data, args.n_jobs, args.forecasts, args.combine))
     if not args.skip_statsforecast:
         runs.update(run_statsforecast(data, args.n_jobs))
 
@@ -344,6 +510,10 @@ def main(argv=None) -> int:
                            "width_80": 3, "width_95": 3, "seconds": 1}).to_string(index=False))
     if args.out:
         table.to_csv(args.out, index=False)
+    if args.forecasts:
+        args.forecasts.mkdir(parents=True, exist_ok=True)
+        pd.concat([frame.assign(model=name) for name, (frame, _) in runs.items()],
+                  ignore_index=True).to_parquet(args.forecasts / "forecasts.parquet")
     return 0
 
 

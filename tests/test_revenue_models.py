@@ -222,6 +222,30 @@ def test_ensemble_is_the_median_of_its_members():
     np.testing.assert_allclose(mean_ens["mean"], expected)
 
 
+def test_weighted_ensemble_weights_members_by_inverse_backtest_mae():
+    """y = t^2: from a cut c, naive misses step j by 2(c-1)j + j^2 and drift by (c-1)j + j^2."""
+    y = pd.Series(np.arange(40.0) ** 2)
+    steps, cuts = np.arange(1, 5), (36, 34, 32)  # horizon 4, windows horizon // 2 apart
+    mae = [np.mean([k * (c - 1) * steps + steps**2 for c in cuts]) for k in (2, 1)]
+    expected = np.array([1 / mae[0], 1 / mae[1]]) / (1 / mae[0] + 1 / mae[1])
+    for intervals in ("wider", "members"):  # "members" runs the backtest windows for the weights alone
+        ens = Ensemble(members=("naive", "drift"), combine="weighted", horizon=4, season_length=1,
+                       intervals=intervals).fit(y)
+        np.testing.assert_allclose(ens.weights_, expected)
+    assert expected[1] == pytest.approx(2 / 3, abs=0.01)  # drift misses about half as much
+    naive, drift = (m.predict(4, level=(95,)) for m in ens.members_)
+    np.testing.assert_allclose(ens.predict(4, level=(95,)).to_numpy(),
+                               expected[0] * naive.to_numpy() + expected[1] * drift.to_numpy())
+
+
+def test_weighted_ensemble_without_backtest_windows_weights_members_equally():
+    y = pd.Series(np.arange(10.0) ** 2)  # 10 points, horizon 8: no window fits
+    ens = Ensemble(members=("naive", "drift"), combine="weighted", intervals="members").fit(y)
+    np.testing.assert_allclose(ens.weights_, [0.5, 0.5])
+    with pytest.raises(ValueError, match="combine must be one of"):
+        Ensemble(combine="trimmed").fit(y)
+
+
 def test_conformal_quantile_is_the_finite_sample_rank():
     scores = np.arange(1.0, 40.0)  # n = 39
     assert _conformal_q(scores, 80) == 32.0  # ceil(40 * 0.8) = 32nd smallest

@@ -11,17 +11,40 @@ from forecasting.data.errors import DataError, problem
 from forecasting.revenue.models.base import FIT_ERRORS, Forecaster, _level_name, _z
 from forecasting.revenue.models.registry import MODELS, make_model
 
-__all__ = ["Ensemble", "INTERVALS"]
+__all__ = ["Ensemble", "INTERVALS", "COMBINE"]
 
 #: Interval methods of :class:`Ensemble` (see its ``intervals`` parameter).
 INTERVALS = ("conformal", "members", "wider")
+#: Combination rules of :class:`Ensemble` (see its ``combine`` parameter).
+COMBINE = ("median", "mean", "weighted")
 
 
-def _combine(frames: list[pd.DataFrame], how: str) -> pd.DataFrame:
-    """Element-wise median or mean of member forecast frames (same index and columns)."""
+def _combine(frames: list[pd.DataFrame], how: str, weights: np.ndarray | None = None) -> pd.DataFrame:
+    """Element-wise median, mean or weighted mean of member forecast frames (same index and columns).
+
+    ``weights`` (one per frame, summing to 1) serve ``how="weighted"``; without them it is the mean.
+    """
     stack = np.stack([f.to_numpy() for f in frames])
-    values = np.median(stack, axis=0) if how == "median" else stack.mean(axis=0)
+    if how == "median":
+        values = np.median(stack, axis=0)
+    elif how == "weighted" and weights is not None:
+        values = np.tensordot(weights, stack, axes=1)
+    else:
+        values = stack.mean(axis=0)
     return pd.DataFrame(values, index=frames[0].index, columns=frames[0].columns)
+
+
+def _inverse_mae_weights(errors: dict[str, list[np.ndarray]], names: list[str]) -> np.ndarray:
+    """Weights of ``names`` proportional to 1 / (mean absolute backtest error), summing to 1.
+
+    A member without backtest errors gets the mean weight of the others; without any, all are equal.
+    """
+    inv = np.array([1 / max(np.mean(np.abs(np.concatenate(errors[n]))), 1e-12) if errors.get(n) else np.nan
+                    for n in names])
+    if np.isnan(inv).all():
+        return np.full(len(names), 1 / len(names))
+    inv = np.where(np.isnan(inv), np.nanmean(inv), inv)
+    return inv / inv.sum()
 
 
 class Ensemble(Forecaster):
@@ -33,7 +56,12 @@ class Ensemble(Forecaster):
         Inferred from the index frequency when None.
     members : tuple of str, default ("ets", "arima", "theta")
         Names in :data:`MODELS`.
-    combine : {"median", "mean"}, default "median"
+    combine : {"median", "mean", "weighted"}, default "median"
+        How the members' forecasts (means and bounds) are combined, step by
+        step. ``"weighted"`` is their mean weighted by 1 / (each member's mean
+        absolute error over the ``n_windows`` backtest windows): the windows
+        the conformal intervals refit anyway, so it costs nothing extra unless
+        ``intervals="members"``.
     intervals : {"wider", "conformal", "members"}, default "wider"
         ``"conformal"`` refits the members at ``n_windows`` earlier origins
         (``horizon // 2`` periods apart), scores each backtest error by the
@@ -82,6 +110,14 @@ class Ensemble(Forecaster):
     scores_ : ndarray of shape (windows, horizon_) or None
         Conformity scores ``|actual - mean| / scale`` of each backtest window and
         step; None with ``intervals="members"`` or when no window fits.
+    weights_ : ndarray of shape (len(members_),)
+        The members' weights under ``combine="weighted"`` (equal when no
+        backtest window fits); unused by the other rules.
+    window_means_ : list of dict
+        Per backtest window (the latest first, ending ``horizon_`` periods
+        before the end, then ``horizon_ // 2`` earlier each), each member's
+        forecast frame (mean and 95 % bounds) by class name. Empty with
+        ``intervals="members"``.
 
     Examples
     --------
@@ -111,8 +147,8 @@ class Ensemble(Forecaster):
         return 4
 
     def _fit(self, y):
-        if self.combine not in ("median", "mean"):
-            raise ValueError(f"combine must be 'median' or 'mean', found {self.combine!r}")
+        if self.combine not in COMBINE:
+            raise ValueError(f"combine must be one of {COMBINE}, found {self.combine!r}")
         if self.intervals not in INTERVALS:
             raise ValueError(f"intervals must be one of {INTERVALS}, found {self.intervals!r}")
         if self.conformal_fit not in ("chosen", "search"):
@@ -122,7 +158,14 @@ class Ensemble(Forecaster):
         if self.horizon_ < 1:
             raise ValueError(f"horizon must be a positive integer, found {self.horizon}")
         self.members_ = self._fit_members(pd.Series(y, index=self.index_))
-        self.scores_ = self._conformal_scores(y) if self.intervals != "members" else None
+        windows = self._backtest(y) if self.intervals != "members" or self.combine == "weighted" else []
+        self.window_means_ = [frames for _, frames in windows]
+        errors: dict[str, list[np.ndarray]] = {}
+        for cut, frames in windows:
+            for name, frame in frames.items():
+                errors.setdefault(name, []).append(y[cut:cut + self.horizon_] - frame["mean"].to_numpy())
+        self.weights_ = _inverse_mae_weights(errors, [type(mb).__name__ for mb in self.members_])
+        self.scores_ = self._conformal_scores(y, windows) if self.intervals != "members" else None
 
     def _fit_members(self, y: pd.Series, chosen: bool = False) -> list:
         """Fit the members to ``y``; ``chosen`` refits the fitted members' forms without a search."""
@@ -148,11 +191,11 @@ class Ensemble(Forecaster):
             raise DataError([problem("revenue", "amount", "Ensemble: no member could be fitted")])
         return fitted
 
-    def _conformal_scores(self, y: np.ndarray) -> np.ndarray | None:
-        """``|actual - mean| / scale`` per window and step, windows ending ``horizon_`` before the end."""
+    def _backtest(self, y: np.ndarray) -> list[tuple[int, dict[str, pd.DataFrame]]]:
+        """``(cut, {member name: forecast frame})`` per window, ending ``horizon_`` before the end."""
         n, m, h = len(y), self.season_length_, self.horizon_
         step = max(1, h // 2)
-        scores = []
+        windows = []
         for k in range(self.n_windows):
             cut = n - h - k * step
             if cut < max(2 * m, 8):
@@ -164,9 +207,22 @@ class Ensemble(Forecaster):
                     members = self._fit_members(train, chosen=self.conformal_fit == "chosen")
                 except DataError:
                     break
-            frame = _combine([mb.predict(h, (95,)) for mb in members], self.combine)
+            windows.append((cut, {type(mb).__name__: mb.predict(h, (95,)) for mb in members}))
+        return windows
+
+    def _weights_of(self, names: list[str]) -> np.ndarray:
+        """The fitted weights of the members ``names``, renormalised (a window may lack a member)."""
+        fitted = dict(zip((type(mb).__name__ for mb in self.members_), self.weights_))
+        w = np.array([fitted.get(n, 0.0) for n in names])
+        return w / w.sum() if w.sum() > 0 else np.full(len(names), 1 / len(names))
+
+    def _conformal_scores(self, y: np.ndarray, windows: list) -> np.ndarray | None:
+        """``|actual - mean| / scale`` per backtest window and step."""
+        scores = []
+        for cut, frames in windows:
+            frame = _combine(list(frames.values()), self.combine, self._weights_of(list(frames)))
             scale = _scale(frame)
-            err = np.abs(y[cut:cut + h] - frame["mean"].to_numpy())
+            err = np.abs(y[cut:cut + self.horizon_] - frame["mean"].to_numpy())
             scores.append(np.divide(err, scale, out=np.zeros_like(err), where=scale > 0))
         if not scores:
             warnings.warn("Ensemble: series too short for conformal intervals; using the members' "
@@ -180,7 +236,7 @@ class Ensemble(Forecaster):
                              f"ahead, not {h}: fit with horizon={h} (or intervals='members')")
         # Always ask for 95 %: its half-width is the scale of the conformal scores.
         wanted = tuple(dict.fromkeys((*levels, 95)))
-        combined = _combine([mb.predict(h, wanted) for mb in self.members_], self.combine)
+        combined = _combine([mb.predict(h, wanted) for mb in self.members_], self.combine, self.weights_)
         mean = combined["mean"].to_numpy()
         members = {lv: (combined[f"lo_{_level_name(lv)}"].to_numpy(), combined[f"hi_{_level_name(lv)}"].to_numpy())
                    for lv in levels}
