@@ -117,3 +117,16 @@ def test_the_blend_refuses_a_saved_backtest_of_another_seed(crm_db, saved_backte
 def test_a_folder_of_another_command_is_refused(crm_db, saved_backtest):
     with pytest.raises(DataError, match=r"blend: .* lacks blend.csv.*`forecasting revenue blend`"):
         load_blend(saved_backtest, inputs=_inputs(crm_db), **BLEND)
+
+
+
+def test_the_pipeline_report_fails_naming_what_differs_rather_than_show_another_backtest(crm_db, saved_backtest,
+                                                                                        tmp_path):
+    from forecasting.reports import run_report
+
+    params = {"source": crm_db, "as_of": "2025-12-31", "backtest_periods": "2025Q3:2025Q4", "method": "default",
+              "seed": 3, "saved_backtest": str(saved_backtest)}
+    result = run_report("pipeline_forecast", params, tmp_path / "report")
+    assert not result.ok and result.error.startswith("DataError")
+    assert "backtest.seed: the saved backtest used 2, this run asks for 3" in result.error
+    assert "backtest.methods: the saved backtest has no learned" in result.error  # the report backtests all three
