@@ -94,6 +94,28 @@ def test_a_saved_blend_of_other_settings_is_refused(crm_db, saved_blend, change)
         load_blend(saved_blend, inputs=_inputs(crm_db), **{**BLEND, **change})
 
 
+@pytest.mark.parametrize("kind", ["backtest", "blend"])
+def test_a_saved_run_with_a_setting_the_reader_does_not_know_is_refused(crm_db, saved_backtest, saved_blend,
+                                                                          kind, tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / kind
+    shutil.copytree(saved_backtest if kind == "backtest" else saved_blend, folder)
+    record = json.loads((folder / "run.json").read_text())
+    record["parameters"]["features"] = "activity"  # an option added after this reader was written
+    (folder / "run.json").write_text(json.dumps(record))
+    with pytest.raises(DataError, match=rf"{kind}\.features: the saved {kind} was made with features='activity'"):
+        if kind == "backtest":
+            load_pipeline_backtest(folder, inputs=_inputs(crm_db), **BACKTEST)
+        else:
+            load_blend(folder, inputs=_inputs(crm_db), **BLEND)
+    record["parameters"]["features"] = None  # unset: the numbers are the reader's
+    (folder / "run.json").write_text(json.dumps(record))
+    (load_pipeline_backtest(folder, inputs=_inputs(crm_db), **BACKTEST) if kind == "backtest"
+     else load_blend(folder, inputs=_inputs(crm_db), **BLEND))
+
+
 def _blend_argv(crm_db, out, *options) -> list[str]:
     return ["revenue", "blend", crm_db, "--stage-history", crm_db, "--as-of", BLEND["as_of"], "--backtest-periods",
             BLEND["backtest_periods"], "--pipeline-method", "historical", "--model", "naive", *options, "--out", out]
