@@ -94,6 +94,28 @@ def test_a_saved_blend_of_other_settings_is_refused(crm_db, saved_blend, change)
         load_blend(saved_blend, inputs=_inputs(crm_db), **{**BLEND, **change})
 
 
+@pytest.mark.parametrize("kind", ["backtest", "blend"])
+def test_a_saved_run_with_a_setting_the_reader_does_not_know_is_refused(crm_db, saved_backtest, saved_blend,
+                                                                          kind, tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / kind
+    shutil.copytree(saved_backtest if kind == "backtest" else saved_blend, folder)
+    record = json.loads((folder / "run.json").read_text())
+    record["parameters"]["features"] = "activity"  # an option added after this reader was written
+    (folder / "run.json").write_text(json.dumps(record))
+    with pytest.raises(DataError, match=rf"{kind}\.features: the saved {kind} was made with features='activity'"):
+        if kind == "backtest":
+            load_pipeline_backtest(folder, inputs=_inputs(crm_db), **BACKTEST)
+        else:
+            load_blend(folder, inputs=_inputs(crm_db), **BLEND)
+    record["parameters"]["features"] = None  # unset: the numbers are the reader's
+    (folder / "run.json").write_text(json.dumps(record))
+    (load_pipeline_backtest(folder, inputs=_inputs(crm_db), **BACKTEST) if kind == "backtest"
+     else load_blend(folder, inputs=_inputs(crm_db), **BLEND))
+
+
 def _blend_argv(crm_db, out, *options) -> list[str]:
     return ["revenue", "blend", crm_db, "--stage-history", crm_db, "--as-of", BLEND["as_of"], "--backtest-periods",
             BLEND["backtest_periods"], "--pipeline-method", "historical", "--model", "naive", *options, "--out", out]
@@ -117,3 +139,16 @@ def test_the_blend_refuses_a_saved_backtest_of_another_seed(crm_db, saved_backte
 def test_a_folder_of_another_command_is_refused(crm_db, saved_backtest):
     with pytest.raises(DataError, match=r"blend: .* lacks blend.csv.*`forecasting revenue blend`"):
         load_blend(saved_backtest, inputs=_inputs(crm_db), **BLEND)
+
+
+
+def test_the_pipeline_report_fails_naming_what_differs_rather_than_show_another_backtest(crm_db, saved_backtest,
+                                                                                        tmp_path):
+    from forecasting.reports import run_report
+
+    params = {"source": crm_db, "as_of": "2025-12-31", "backtest_periods": "2025Q3:2025Q4", "method": "default",
+              "seed": 3, "saved_backtest": str(saved_backtest)}
+    result = run_report("pipeline_forecast", params, tmp_path / "report")
+    assert not result.ok and result.error.startswith("DataError")
+    assert "backtest.seed: the saved backtest used 2, this run asks for 3" in result.error
+    assert "backtest.methods: the saved backtest has no learned" in result.error  # the report backtests all three
