@@ -34,6 +34,8 @@ __all__ = ["TreeEnsemble", "path_tables", "tree_contributions", "probability_con
 # a mismatch means the private structure changed and the caller falls back.
 _CHECK_ROWS = 64
 _TOLERANCE = 1e-8
+# Trees whose leaf combinations number at most this share one lookup table (see _summed_credits).
+_COMBINED_LEAVES = 4096
 
 
 @dataclass(frozen=True)
@@ -123,16 +125,57 @@ def _contributions(trees: TreeEnsemble, X) -> tuple[np.ndarray, float, np.ndarra
     ``prediction == bias + contributions.sum(axis=0)`` up to rounding."""
     expected, table = path_tables(trees)
     nodes = trees.leaves(X).astype(np.int64) + trees.offsets[:, None]  # (n_trees, n_rows), flat
-    # Tree by tree, as scikit-learn adds them (the same float sums); a table row per lead and tree.
+    # Tree by tree, as scikit-learn adds them: the same float sums.
     prediction = np.full(nodes.shape[1], trees.init) if trees.divisor == 1 else np.zeros(nodes.shape[1])
-    contributions = np.zeros((nodes.shape[1], trees.n_features))
     for row in nodes:
         prediction += trees.value[row]
-        contributions += table[row]
+    contributions = _summed_credits(trees, table, nodes)
     if trees.divisor != 1:
         prediction, contributions = trees.init + prediction / trees.divisor, contributions / trees.divisor
     bias = trees.init + expected[trees.offsets].sum() / trees.divisor
     return prediction, float(bias), np.ascontiguousarray(contributions.T)
+
+
+def _summed_credits(trees: TreeEnsemble, table: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """``sum over trees of table[node each row reaches]``, shape (n_rows, n_features).
+
+    Consecutive small trees are looked up together, in a table of their summed credits
+    for every combination of their leaves (boosted trees of 15 leaves go by three): a third
+    of the lookups, from a table small enough to stay in cache.
+    """
+    leaf = trees.feature < 0
+    ends = np.append(trees.offsets, len(leaf))
+    leaves = [np.flatnonzero(leaf[a:b]) + a for a, b in zip(ends[:-1], ends[1:])]
+    position = np.zeros(len(leaf), dtype=np.int64)  # of a leaf among its tree's leaves
+    for at in leaves:
+        position[at] = np.arange(len(at))
+    total = np.zeros((nodes.shape[1], table.shape[1]))
+    for group in _groups([len(at) for at in leaves]):
+        if len(group) == 1:  # a large tree (a forest's): its own rows
+            total += table[nodes[group[0]]]
+            continue
+        combined, index = np.zeros((1, table.shape[1])), np.zeros(nodes.shape[1], dtype=np.int64)
+        for t in group:
+            combined = (combined[:, None, :] + table[leaves[t]][None, :, :]).reshape(-1, table.shape[1])
+            index = index * len(leaves[t]) + position[nodes[t]]
+        total += combined[index]
+    return total
+
+
+def _groups(sizes, most: int = _COMBINED_LEAVES) -> list[list[int]]:
+    """Consecutive trees in groups whose leaf counts multiply to at most ``most`` (or one tree).
+
+    >>> _groups([15, 15, 15, 15, 300], most=4096)
+    [[0, 1, 2], [3], [4]]
+    """
+    groups, product = [], most + 1
+    for t, size in enumerate(sizes):
+        if product * size > most:
+            groups.append([])
+            product = 1
+        groups[-1].append(t)
+        product *= size
+    return groups
 
 
 def _hist_gb_trees(model) -> TreeEnsemble | None:

@@ -488,7 +488,7 @@ def _shown_labels(frame: pd.DataFrame, columns, picks, shown) -> dict:
         codes, uniques = pd.factorize(frame[columns[k]].array.take(at), use_na_sentinel=True)
         full = np.zeros(len(frame), dtype=np.int64)
         full[at] = np.where(codes < 0, len(uniques), codes)
-        labels[k] = (full, [_label(u) for u in uniques] + ["missing"])
+        labels[k] = (full, [_label(u) for u in uniques.astype(object)] + ["missing"])  # fast iteration
     return labels
 
 
