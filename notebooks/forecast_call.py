@@ -197,8 +197,9 @@ if accuracy is not None:
 
 # %% [markdown]
 # ## Combined forecast for this period
-# The calls as of today and the weighted pipeline, each corrected by its past bias at this week
-# of the quarter and weighted by its past accuracy, with a P10-P90 range.
+# The calls as of today and the weighted pipeline, each corrected by its past bias around this week
+# of the quarter, weighted by the covariance of their past errors (a source that repeats another's
+# errors adds little), with a P10-P90 range.
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -97,3 +97,15 @@ def test_weights_are_non_negative_and_sum_to_one(scored):
     assert (weights >= 0).all().all()
     assert np.allclose(weights.sum(axis=1), 1.0)
     assert (out["sources"] == (weights > 0).sum(axis=1)).all()
+
+
+def test_a_bias_that_shrinks_over_the_quarter_is_corrected_week_by_week():
+    # The weighted pipeline sees 50% of the actual in week 1, a little more each week, all of it in week 14:
+    # pooling the weeks' biases would drag week 14 off the actual; each week keeps its own.
+    periods = [str(p) for p in pd.period_range("2023Q1", periods=8, freq="Q")]
+    weeks = np.arange(1, 15)
+    fc = pd.DataFrame([("weighted", "all", p, w, 100.0 * (0.5 + w / 28), 100.0) for p in periods for w in weeks],
+                      columns=["source", "person", "period", "week", "forecast", "actual"])
+    out = combine(fc)
+    scored = out[out["history"] >= 2]
+    assert np.allclose(scored["forecast"], 100.0), scored.groupby("week")["forecast"].mean().round(1).to_dict()

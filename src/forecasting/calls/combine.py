@@ -1,9 +1,9 @@
 """Combine judgment and model: the calls and the pipeline forecasts weighted by their track record.
 
 For a period and a week of quarter, each source's forecast of the total is
-first *debiased* by its past log forecast/actual ratio at that week and the
-``window`` weeks either side, shrunk toward no correction when the record is
-short or noisy. One more source joins: ``calls (debiased)``, the sum of each
+first *debiased* by its past log forecast/actual ratio at that week (steadied
+by the neighbouring weeks when they show the same bias), shrunk toward no
+correction when the record is short or noisy. One more source joins: ``calls (debiased)``, the sum of each
 rep's call divided by that rep's own shrunk track record at that week, so a rep
 who always calls 80% of what they win is read as 1 / 0.8 of their call.
 
@@ -120,8 +120,8 @@ def combine(forecasts: pd.DataFrame, team: Hierarchy | None = None, *, strength:
         Shrinkage of each source's bias: ``n`` past periods count ``n / (n + strength)``
         (less when the record is noisy).
     window : int, default 6
-        Past errors of the weeks this many either side of the week inform its bias and
-        weights (more periods per estimate; a source's error changes slowly with the week).
+        Past errors of the weeks this many either side of the week inform its weights
+        (more periods per estimate), and its bias as far as their biases agree.
     diagonal : float, default 0.8
         Shrinkage of the error covariance toward its diagonal (1: sources treated as independent).
 
@@ -145,7 +145,7 @@ def combine(forecasts: pd.DataFrame, team: Hierarchy | None = None, *, strength:
        period  forecast  history  weight_call
     0  2026Q1     89.44        0         0.50
     1  2026Q2    114.02        1         0.50
-    2  2026Q3     92.45        2         0.65
+    2  2026Q3     92.60        2         0.65
     3  2026Q4    102.46        3         0.74
     """
     rows = forecasts[forecasts["person"] == TOTAL_GROUP][["source", "person", "period", "week", "forecast",
@@ -162,7 +162,7 @@ def combine(forecasts: pd.DataFrame, team: Hierarchy | None = None, *, strength:
     for (period, week), _ in rows.groupby(["period", "week"], sort=False):
         t, w = order.index(period), int(week) - 1
         lo, hi = max(0, w - window), w + window + 1
-        one = _combine_one(logs[t, w], errors[:t, lo:hi], strength=strength, diagonal=diagonal)
+        one = _combine_one(logs[t, w], errors[:t, lo:hi], w - lo, strength=strength, diagonal=diagonal)
         out.append(one | {f"weight_{s}": v for s, v in zip(sources, one.pop("weights"))}
                    | {"period": period, "week": week})
     frame = pd.DataFrame(out)
@@ -190,12 +190,33 @@ def _log_cube(rows: pd.DataFrame, order: list, sources: list, column: str) -> np
     return cube
 
 
-def _shrunk_bias(errors: np.ndarray, periods: float, strength: float) -> float:
-    """Mean log error shrunk by ``n / (n + strength * v / (v + m**2))``: a consistent bias is trusted sooner."""
-    if not len(errors):
-        return 0.0
-    m, v = float(errors.mean()), float(errors.var())
-    return m * periods / (periods + strength * v / (v + m ** 2)) if v > 0 else m
+def _week_biases(errors: np.ndarray, strength: float) -> np.ndarray:
+    """A source's bias at each week of a window, from its past log errors [period, week].
+
+    Each week's mean is shrunk toward the window's mean as far as the weeks' means differ
+    by chance only (empirical Bayes): the calls' bias is about the same all quarter, so
+    the neighbouring weeks steady it; the weighted pipeline's shrinks week by week (it
+    misses fewer deals not yet created) and is zero once the quarter is over, so each
+    week keeps its own. The result is shrunk toward no correction by
+    ``n / (n + strength * v / (v + m**2))`` (``n`` past periods, ``v`` the spread):
+    a consistent bias is trusted sooner than a noisy one.
+    """
+    ok = np.isfinite(errors)
+    n = ok.sum(axis=0)
+    if not n.any():
+        return np.zeros(errors.shape[1])
+    filled = np.where(ok, errors, 0.0)
+    means = np.divide(filled.sum(axis=0), n, out=np.zeros(len(n)), where=n > 0)
+    spread = np.where(ok, errors - means, 0.0) ** 2
+    v = float(spread.sum() / max(n.sum() - (n > 0).sum(), 1))  # within-week variance, pooled
+    pooled = float(filled.sum() / n.sum())
+    noise = np.divide(v, n, out=np.full(len(n), np.inf), where=n > 0)
+    between = max(float(means[n > 0].var()) - float(noise[n > 0].mean()), 0.0) if (n > 0).sum() > 1 else 0.0
+    keep = np.divide(between, between + noise, out=np.zeros(len(n)), where=np.isfinite(noise) & (between + noise > 0))
+    m = pooled + keep * (means - pooled)
+    if v == 0:
+        return m  # a bias without spread is trusted as it is
+    return m * n / (n + strength * v / (v + m ** 2))
 
 
 def _min_variance(cov: np.ndarray) -> np.ndarray:
@@ -217,22 +238,21 @@ def _min_variance(cov: np.ndarray) -> np.ndarray:
     return weights
 
 
-def _combine_one(now: np.ndarray, past: np.ndarray, *, strength: float, diagonal: float) -> dict:
+def _combine_one(now: np.ndarray, past: np.ndarray, now_at: int, *, strength: float, diagonal: float) -> dict:
     """Weights, debiased log forecast and range for one period and week.
 
     ``now``: the sources' log forecasts; ``past``: their log errors [period, week, source]
-    in the earlier periods at the neighbouring weeks.
+    in the earlier periods at the neighbouring weeks, the week itself at index ``now_at``.
     """
     present = np.flatnonzero(np.isfinite(now))
     weights = np.zeros(len(now))
     if not len(present):
         return {"forecast": np.nan, "p10": np.nan, "p90": np.nan, "sources": 0, "history": 0, "weights": weights}
     errors = past[:, :, present]
-    weeks = max(errors.shape[1], 1)
-    bias = np.array([_shrunk_bias(e[np.isfinite(e)], np.isfinite(e).sum() / weeks, strength)
-                     for e in np.moveaxis(errors, 2, 0).reshape(len(present), -1)])
-    complete = errors.reshape(-1, len(present))
-    complete = complete[np.isfinite(complete).all(axis=1)] - bias
+    bias = np.stack([_week_biases(errors[:, :, j], strength) for j in range(len(present))], axis=1)
+    residuals = (errors - bias).reshape(-1, len(present))
+    complete = residuals[np.isfinite(residuals).all(axis=1)]
+    bias = bias[now_at] if len(bias) else np.zeros(len(present))
     # The prior (independent sources, each with the mean squared past error of all) counts as one more row.
     prior = _prior_var(pd.Series(errors.ravel()))
     cov = (complete.T @ complete + prior * np.eye(len(present))) / (len(complete) + 1)
