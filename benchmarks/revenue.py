@@ -319,9 +319,11 @@ RULES = {"median": None, "mean": None, "ets+theta": None, "trimmed": None,
          "inverse MAE": 1.0, "inverse MAE^2": 2.0, "inverse MAE^0.5": 0.5, "best": 1.0}
 
 
-def _stack(frame: pd.DataFrame, keys: list[str], column: str) -> np.ndarray:
-    return frame.pivot_table(index=keys, columns="member" if "member" in frame else "source", values=column,
-                             dropna=False).reindex(columns=list(MEMBERS)).to_numpy()
+def _stack(frame: pd.DataFrame, rows: pd.DataFrame, column: str) -> np.ndarray:
+    """``column`` as an array (rows of ``rows``, members in :data:`MEMBERS` order); NaN for a missing member."""
+    by = "member" if "member" in frame else "source"
+    wide = frame.set_index([*rows.columns, by])[column].unstack(by)
+    return wide.reindex(index=pd.MultiIndex.from_frame(rows), columns=list(MEMBERS)).to_numpy()
 
 
 def score_combinations(data: Dataset, save: Path) -> pd.DataFrame:
@@ -342,8 +344,8 @@ def score_combinations(data: Dataset, save: Path) -> pd.DataFrame:
     index = members.drop_duplicates(keys)[keys].reset_index(drop=True)
     windex = windows.drop_duplicates(wkeys)[wkeys].reset_index(drop=True)
     actual = windows.drop_duplicates(wkeys)["actual"].to_numpy()
-    stacks = {c: _stack(members, keys, c) for c in COLUMNS}
-    wstacks = {c: _stack(windows, wkeys, c) for c in ("mean", "lo_95", "hi_95")}
+    stacks = {c: _stack(members, index, c) for c in COLUMNS}
+    wstacks = {c: _stack(windows, windex, c) for c in ("mean", "lo_95", "hi_95")}
     rows = []
     for rule, power in RULES.items():
         w = ww = None
