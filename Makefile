@@ -41,14 +41,16 @@ test-browser: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	FORECASTING_BROWSER=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests/browser -v --durations=0
 
-# Rebuild the stored notebooks from their py:percent twins with a clean top-to-bottom run.
+# Rebuild the stored notebooks from their py:percent twins with a clean top-to-bottom run, in a kernel set
+# up as a report run's (warnings as notes: no file paths of this machine in the stored outputs).
+KERNEL_SETUP = '["--IPKernelApp.exec_lines=import forecasting.reports.kernel as _k; _k.setup(); del _k"]'
 notebooks: $(STAMP)
 	for py in notebooks/*.py; do \
 	  case $$py in */conftest.py) continue;; esac; \
 	  nb=$${py%.py}.ipynb; \
 	  $(BIN)/jupytext --to notebook --output $$nb $$py && \
 	  FORECASTING_PROGRESS=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.record_timing=False $$nb || exit 1; \
+	    --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.extra_arguments=$(KERNEL_SETUP) $$nb || exit 1; \
 	done
 
 lab: $(STAMP)
