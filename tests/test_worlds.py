@@ -456,3 +456,16 @@ def test_drawn_shocks_forget_the_current_quarters_shock_only():
     assert np.subtract(*np.percentile(drawn, [90, 10])) > np.subtract(*np.percentile(known, [90, 10]))
     with pytest.raises(ValueError, match="shocks must be"):
         world.oracle(eve, shocked, shocks="future")
+
+
+@pytest.mark.parametrize("shocks", ["realized", "drawn"])
+def test_oracle_mid_quarter_counts_what_is_already_won(worlds, shocks):
+    """Deals won by the as-of date count as they are: no draw falls below them, and the median adds the rest."""
+    world = worlds["hubspot_slippage"]
+    opps = world.tables["opportunities"]
+    won = opps[(opps["status"] == "won") & opps["close_date"].between("2025-07-01", "2025-08-15 23:59")]
+    so_far = float(won["amount"].sum())
+    assert so_far > 0
+    draws = world.oracle("2025-08-15", "2025Q3", n_sims=200, seed=0, shocks=shocks)
+    assert draws.min() >= so_far - 1e-6
+    assert np.median(draws) > so_far

@@ -29,8 +29,8 @@ def generated_oracle(proc: WorldProcess, deals: dict, walk: dict) -> Callable:
         future = proc._draw_shocks(rng, len(proc.shocks), n_sims)
         q_now = int(quarter_index(np.array([state_at - 1.0]))[0]) - proc.q0
         # "realized": quarters begun by then are known; "drawn": only quarters already over are.
-        known = q_now + 1 if shocks == "realized" else int(quarter_index(np.array([state_at]))[0]) - proc.q0
-        future[:, :known] = proc.shocks[:known]
+        n_known = q_now + 1 if shocks == "realized" else int(quarter_index(np.array([state_at]))[0]) - proc.q0
+        future[:, :n_known] = proc.shocks[:n_known]
         open_ = np.flatnonzero(stage < k)
         sim_open = np.repeat(np.arange(n_sims), len(open_))
         rows_open = np.tile(deal[open_], n_sims)
