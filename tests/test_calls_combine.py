@@ -109,3 +109,22 @@ def test_a_bias_that_shrinks_over_the_quarter_is_corrected_week_by_week():
     out = combine(fc)
     scored = out[out["history"] >= 2]
     assert np.allclose(scored["forecast"], 100.0), scored.groupby("week")["forecast"].mean().round(1).to_dict()
+
+
+def test_a_source_that_was_always_exact_at_a_week_is_taken_as_it_is():
+    # Once the quarter is over the weighted pipeline is the won amount: the combined forecast of that week must
+    # be it, not a blend with the calls' (still wrong) view.
+    periods = [str(p) for p in pd.period_range("2023Q1", periods=6, freq="Q")]
+    rows = []
+    for i, p in enumerate(periods):
+        actual = 100.0 + 10 * i
+        for w in range(1, 15):
+            rows.append(("weighted", "all", p, w, actual if w == 14 else actual * (0.6 + w / 40), actual))
+            rows.append(("call", "all", p, w, actual * (0.9 + 0.05 * (-1) ** i), actual))
+    out = combine(pd.DataFrame(rows, columns=["source", "person", "period", "week", "forecast", "actual"]))
+    last = out[(out["week"] == 14) & (out["history"] >= 2)]
+    assert len(last) == 4
+    assert np.allclose(last["forecast"], last["actual"]) and np.allclose(last["p10"], last["p90"])
+    assert (last["weight_weighted"] == 1.0).all()
+    early = out[(out["week"] == 3) & (out["history"] >= 2)]
+    assert (early["weight_call"] > 0).all()  # elsewhere both sources still count

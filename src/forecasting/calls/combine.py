@@ -238,6 +238,16 @@ def _min_variance(cov: np.ndarray) -> np.ndarray:
     return weights
 
 
+def _exact_source(errors: np.ndarray, min_periods: int = 2, tol: float = 1e-9) -> int | None:
+    """The source that was exact at this week in every past period it has (at least ``min_periods``), if any.
+
+    Pooled weights and a prior variance would still mix other sources into it.
+    """
+    seen = np.isfinite(errors)
+    exact = (seen.sum(axis=0) >= min_periods) & (np.where(seen, np.abs(errors), 0.0) <= tol).all(axis=0)
+    return int(np.flatnonzero(exact)[0]) if exact.any() else None
+
+
 def _combine_one(now: np.ndarray, past: np.ndarray, now_at: int, *, strength: float, diagonal: float) -> dict:
     """Weights, debiased log forecast and range for one period and week.
 
@@ -249,6 +259,12 @@ def _combine_one(now: np.ndarray, past: np.ndarray, now_at: int, *, strength: fl
     if not len(present):
         return {"forecast": np.nan, "p10": np.nan, "p90": np.nan, "sources": 0, "history": 0, "weights": weights}
     errors = past[:, :, present]
+    exact = _exact_source(errors[:, now_at, :]) if now_at < errors.shape[1] else None
+    if exact is not None:  # e.g. the weighted pipeline once the quarter is over: it is the actual
+        weights[present[exact]] = 1.0
+        value = float(np.exp(now[present[exact]]))
+        return {"forecast": value, "p10": value, "p90": value, "sources": 1,
+                "history": int(np.isfinite(errors[:, now_at, exact]).sum()), "weights": weights}
     bias = np.stack([_week_biases(errors[:, :, j], strength) for j in range(len(present))], axis=1)
     residuals = (errors - bias).reshape(-1, len(present))
     complete = residuals[np.isfinite(residuals).all(axis=1)]
